@@ -1,0 +1,30 @@
+//! The outcome of a command and its exit code: the one place that maps
+//! results to 0/1/2/3 (DESIGN.md "Exit codes").
+
+use std::process::ExitCode;
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Everything conforms (0).
+    Conforms,
+    /// Findings at or above the threshold (1). Used by `check` and `verdict`.
+    #[allow(dead_code, reason = "returned by check/verdict, which land with the verdict work (issue 4)")]
+    Findings,
+    /// The input was refused: usage, spec, observation file (2).
+    Refused,
+    /// The run could not finish (3). Used by `scan` and `check`.
+    #[allow(dead_code, reason = "returned by scan/check, which land with the engine work (issue 3)")]
+    Incomplete,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(o: Outcome) -> Self {
+        Self::from(match o {
+            Outcome::Conforms => 0,
+            Outcome::Findings => 1,
+            Outcome::Refused => 2,
+            Outcome::Incomplete => 3,
+        })
+    }
+}

@@ -1,0 +1,48 @@
+//! The command line: one file per subcommand. Binary-only (declared from
+//! `main.rs`), so the library never depends on clap or anyhow, and this is
+//! the only code that writes to stdout or stderr.
+
+pub(crate) mod args;
+pub(crate) mod exit;
+mod lint;
+mod plan;
+
+use std::io::{self, Write};
+
+use args::{Args, Command, SchemaKind};
+use exit::Outcome;
+
+/// Runs one command.
+pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
+    match args.command {
+        Command::Lint(a) => lint::run(&a),
+        Command::Plan(a) => plan::run(&a),
+        Command::Schema(a) => {
+            let text = match a.which {
+                SchemaKind::Spec => vantage::schema::spec(),
+                SchemaKind::Findings => vantage::schema::findings(),
+            };
+            write_stdout(|out| out.write_all(text.as_bytes()))?;
+            Ok(Outcome::Conforms)
+        }
+    }
+}
+
+/// Writes to stdout through a buffer, treating a closed pipe (`| head`) as
+/// the reader's choice rather than an error.
+pub(crate) fn write_stdout(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> anyhow::Result<()> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    match f(&mut out).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// Prints spec diagnostics for people, one per line, to `out`.
+pub(crate) fn print_diagnostics(out: &mut dyn Write, diags: &[vantage::spec::Diagnostic]) -> io::Result<()> {
+    for d in diags {
+        writeln!(out, "{d}")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! `vantage plan SPEC --from VANTAGE`: what a scan would send, without
+//! sending anything.
+
+use std::io::Write;
+
+use anyhow::Context;
+use vantage::plan::{Options, Plan, Shard};
+use vantage::report::document::{PlanFlow, PlanSummary, PlanTarget, ProbeLine};
+use vantage::spec::intent::{Action, Intent, Require};
+use vantage::spec::{self, Severity};
+
+use super::args::{Format, PlanArgs};
+use super::exit::Outcome;
+
+pub(crate) fn run(a: &PlanArgs) -> anyhow::Result<Outcome> {
+    let shard: Shard = a.shard.parse().with_context(|| format!("--shard {:?}", a.shard))?;
+    let loaded = spec::load(&a.spec);
+    let Some(intent) = loaded.intent else {
+        let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.severity == Severity::Error).cloned().collect();
+        super::write_stdout(|out| {
+            super::print_diagnostics(out, &errors)?;
+            writeln!(out, "{}: refused: {} error(s); run `vantage lint` for warnings too", a.spec.display(), errors.len())
+        })?;
+        return Ok(Outcome::Refused);
+    };
+    let options = Options { seed: a.seed, shard, allow_large: a.allow_large };
+    let plan = Plan::new(&intent, &a.from, options).with_context(|| format!("cannot plan from vantage `{}`", a.from))?;
+    if a.list {
+        list(&intent, &plan, a.format)?;
+    } else {
+        let summary = summary(a, &intent, &plan);
+        match a.format {
+            Format::Json => super::write_stdout(|out| {
+                serde_json::to_writer_pretty(&mut *out, &summary)?;
+                writeln!(out)
+            })?,
+            Format::Human => super::write_stdout(|out| human(out, &summary))?,
+        }
+    }
+    Ok(Outcome::Conforms)
+}
+
+fn list(intent: &Intent, plan: &Plan, format: Format) -> anyhow::Result<()> {
+    let zone_name = |t: &vantage::plan::Target| t.zone().map(|z| intent.zones[z.0].name.as_str());
+    let host_name = |t: &vantage::plan::Target| t.host().map(|h| intent.hosts[h.0].name.as_str());
+    super::write_stdout(|out| {
+        for p in plan.probes() {
+            match format {
+                Format::Human => writeln!(out, "{} {}/{}", p.target, p.proto.as_str(), p.port)?,
+                Format::Json => {
+                    let line = ProbeLine {
+                        target: p.target.to_string(),
+                        proto: p.proto.as_str(),
+                        port: p.port,
+                        host: host_name(&p.target),
+                        zone: zone_name(&p.target),
+                    };
+                    serde_json::to_writer(&mut *out, &line)?;
+                    out.write_all(b"\n")?;
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+fn summary(a: &PlanArgs, intent: &Intent, plan: &Plan) -> PlanSummary {
+    let vantage = &intent.vantages[plan.vantage.0];
+    let targets = plan
+        .groups
+        .iter()
+        .map(|g| {
+            let (kind, name) = match (g.host, g.zone) {
+                (Some(h), _) => ("host", intent.hosts[h.0].name.clone()),
+                (None, Some(z)) => ("zone", intent.zones[z.0].name.clone()),
+                (None, None) => ("zone", String::new()),
+            };
+            PlanTarget {
+                kind,
+                name,
+                cidrs: g.addresses.cidrs().iter().map(ToString::to_string).collect(),
+                addresses: u64::try_from(g.addresses.len()).unwrap_or(u64::MAX),
+                tcp: g.tcp.to_string(),
+                udp: g.udp.to_string(),
+                probes: g.probes(),
+            }
+        })
+        .collect();
+    let flows = plan
+        .confirmable
+        .iter()
+        .map(|c| {
+            let f = &intent.flows[c.flow];
+            PlanFlow {
+                index: f.index,
+                from: f.from.iter().map(|e| intent.endpoint_name(*e).to_owned()).collect(),
+                to: f.to.iter().map(|e| intent.endpoint_name(*e).to_owned()).collect(),
+                action: match f.action {
+                    Action::Allow => "allow",
+                    Action::Deny => "deny",
+                },
+                services: f.services.iter().map(|s| intent.services[s.0].name.clone()).collect(),
+                expect: match (f.action, f.require) {
+                    (Action::Deny, _) => "denied",
+                    (Action::Allow, Require::Reachable) => "reachable",
+                    (Action::Allow, Require::Optional) => "optional",
+                },
+                tcp: c.tcp.to_string(),
+                udp: c.udp.to_string(),
+                at: f.at.to_string(),
+            }
+        })
+        .collect();
+    let probes = plan.len();
+    PlanSummary {
+        spec: a.spec.display().to_string(),
+        vantage: vantage.name.clone(),
+        zone: intent.zones[vantage.zone.0].name.clone(),
+        seed: plan.options.seed,
+        shard: plan.options.shard.to_string(),
+        probes,
+        probes_total: plan.total(),
+        addresses: u64::try_from(plan.addresses()).unwrap_or(u64::MAX),
+        targets,
+        flows,
+        not_probed: plan.skipped_zones.iter().map(|z| intent.zones[z.0].name.clone()).collect(),
+        rate: a.rate,
+        estimated_seconds: probes as f64 / f64::from(a.rate),
+    }
+}
+
+fn human(out: &mut dyn Write, s: &PlanSummary) -> std::io::Result<()> {
+    writeln!(out, "plan for {} from vantage `{}` (zone {}), shard {}, seed {}", s.spec, s.vantage, s.zone, s.shard, s.seed)?;
+    writeln!(out)?;
+    writeln!(out, "targets ({} addresses):", s.addresses)?;
+    for t in &s.targets {
+        let cidrs = if t.cidrs.len() > 4 {
+            format!("{} … ({} CIDRs)", t.cidrs[..3].join(" "), t.cidrs.len())
+        } else {
+            t.cidrs.join(" ")
+        };
+        writeln!(out, "  {} {:<12} {:<24} {:>8} addr  {:>10} probes", t.kind, t.name, cidrs, t.addresses, t.probes)?;
+        if !t.tcp.is_empty() {
+            writeln!(out, "       tcp {}", t.tcp)?;
+        }
+        if !t.udp.is_empty() {
+            writeln!(out, "       udp {}", t.udp)?;
+        }
+    }
+    if !s.not_probed.is_empty() {
+        writeln!(out, "  never probed (probe: false): {}", s.not_probed.join(", "))?;
+    }
+    writeln!(out)?;
+    if s.flows.is_empty() {
+        writeln!(out, "flows this vantage can confirm: none (no flow's source covers zone {})", s.zone)?;
+    } else {
+        writeln!(out, "flows this vantage can confirm:")?;
+        for f in &s.flows {
+            let ports = [("tcp", &f.tcp), ("udp", &f.udp)]
+                .iter()
+                .filter(|(_, p)| !p.is_empty())
+                .map(|(n, p)| format!("{n}/{p}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            writeln!(
+                out,
+                "  #{:<3} {} -> {} {} {} ({ports}): {}   [{}]",
+                f.index,
+                f.from.join(","),
+                f.to.join(","),
+                f.action,
+                f.services.join(","),
+                f.expect,
+                f.at
+            )?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "probes: {} in this shard ({} in all shards); at {} probes/s that is about {}, plus timeouts",
+        s.probes,
+        s.probes_total,
+        s.rate,
+        duration(s.estimated_seconds)
+    )
+}
+
+fn duration(secs: f64) -> String {
+    if secs < 60.0 {
+        format!("{secs:.1} s")
+    } else if secs < 3600.0 {
+        format!("{:.1} min", secs / 60.0)
+    } else {
+        format!("{:.1} h", secs / 3600.0)
+    }
+}

@@ -1,0 +1,28 @@
+//! `vantage`: a network exposure validator.
+//!
+//! An engineer declares what a network is meant to expose; vantage probes it
+//! from vantage points and reports every difference, with evidence. Data
+//! moves one way through five stages, each with its own module and its own
+//! plain data type at the boundary:
+//!
+//! ```text
+//! spec (YAML) --spec--> Intent
+//! Intent + vantage --plan--> lazy stream of Probes (scope-guarded, sharded)
+//! Probes --engine/probe--> Observations (JSON Lines)        [later work]
+//! Intent + Observations --verdict--> Findings                [later work]
+//! Findings --report--> table | json | sarif | junit | ...   [document types now]
+//! ```
+//!
+//! `spec`, `plan`, `lint` and `report` are pure: no sockets, no clock (time
+//! is a parameter), no tokio. See ARCHITECTURE.md for the code map.
+
+#![forbid(unsafe_code)]
+
+pub mod lint;
+pub mod plan;
+pub mod report;
+pub mod schema;
+pub mod spec;
+
+/// The tool's version, as recorded in every output document.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

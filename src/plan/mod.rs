@@ -1,0 +1,323 @@
+//! Planning: `(Intent, vantage, Options) -> Plan`, a lazy stream of probes.
+//!
+//! A plan is a list of target groups (a zone's addresses minus its declared
+//! hosts, or one declared host), each with the ports to probe there: the
+//! sweep plus every port any flow names for that destination (allowed ports
+//! to confirm reachability, denied and other ports to confirm they are shut,
+//! whoever the flow's source is). Probe `i` of the scan is found by
+//! arithmetic: a keyed permutation spreads the order across hosts, then a
+//! binary search over cumulative counts finds the group, the port and the
+//! address. Nothing is materialized, so a /16 with 1,000 ports (65 M probes)
+//! is counted and listed in constant memory.
+//!
+//! Invariants:
+//! - pure: no I/O, no clock, no tokio;
+//! - every probe's `Target` comes from `scope::ScopeGuard::admit`;
+//! - the same (Intent, vantage, seed, shard) always gives the same sequence;
+//! - the N shards of a plan are disjoint and their union is the plan.
+
+pub mod permute;
+pub mod ranges;
+pub mod scope;
+pub mod shard;
+
+use std::net::IpAddr;
+
+use crate::spec::intent::{Action, Endpoint, HostId, Intent, Proto, VantageId, ZoneId};
+use crate::spec::ports::PortSet;
+
+use permute::Permutation;
+use ranges::AddrRanges;
+pub use scope::{ScopeGuard, Target};
+pub use shard::Shard;
+
+/// Sweeps over more addresses than this need `allow_large`.
+pub const LARGE_SWEEP_ADDRESSES: u128 = 65_536;
+
+/// Plans larger than this are refused outright: at a million probes per
+/// second they would take more than a year.
+pub const MAX_PROBES: u64 = 1 << 45;
+
+/// How to plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Seed of the probe order; shards of one scan must share it.
+    pub seed: u64,
+    /// Which slice of the plan to take.
+    pub shard: Shard,
+    /// Permit sweeps over more than `LARGE_SWEEP_ADDRESSES` addresses.
+    pub allow_large: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { seed: 1, shard: Shard::WHOLE, allow_large: false }
+    }
+}
+
+/// One probe to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Probe {
+    /// Where to.
+    pub target: Target,
+    /// TCP or UDP.
+    pub proto: Proto,
+    /// Destination port.
+    pub port: u16,
+}
+
+/// Why no plan could be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// `--from` names no vantage of the spec.
+    #[error("no vantage is named `{name}`; the spec declares: {known}")]
+    UnknownVantage {
+        /// The name given.
+        name: String,
+        /// The declared vantages, comma-separated.
+        known: String,
+    },
+    /// The sweep covers too many addresses without `allow_large`.
+    #[error("the plan covers {addresses} addresses, more than {limit}; pass --allow-large if you mean it")]
+    TooLarge {
+        /// Addresses in scope.
+        addresses: u128,
+        /// The limit.
+        limit: u128,
+    },
+    /// Even with `allow_large` the plan cannot be scanned.
+    #[error("the plan has {probes} probes, more than any scan can send (limit {limit}); narrow the zones (an IPv6 /64 cannot be swept: declare its hosts)")]
+    Unscannable {
+        /// Probes (saturated).
+        probes: u128,
+        /// The limit.
+        limit: u64,
+    },
+}
+
+/// A set of targets that share one port list.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// The declared host, for a host group.
+    pub host: Option<HostId>,
+    /// The zone the addresses are in.
+    pub zone: Option<ZoneId>,
+    /// The addresses.
+    pub addresses: AddrRanges,
+    /// TCP ports to probe.
+    pub tcp: PortSet,
+    /// UDP ports to probe.
+    pub udp: PortSet,
+    addr_count: u64,
+    ports: u64,
+}
+
+impl Group {
+    /// Probes in this group.
+    pub fn probes(&self) -> u64 {
+        self.addr_count * self.ports
+    }
+}
+
+/// A flow this vantage's probes can confirm or refute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmable {
+    /// Index in `Intent::flows`.
+    pub flow: usize,
+    /// TCP ports of the flow.
+    pub tcp: PortSet,
+    /// UDP ports of the flow.
+    pub udp: PortSet,
+}
+
+/// What a scan from one vantage sends.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The vantage.
+    pub vantage: VantageId,
+    /// How it was planned.
+    pub options: Options,
+    /// Target groups, in a fixed order.
+    pub groups: Vec<Group>,
+    /// Flows whose source covers the vantage's zone.
+    pub confirmable: Vec<Confirmable>,
+    /// Zones never probed (`probe: false`).
+    pub skipped_zones: Vec<ZoneId>,
+    scope: ScopeGuard,
+    cumulative: Vec<u64>,
+    total: u64,
+    permutation: Permutation,
+}
+
+/// The TCP and UDP ports any flow names for a destination endpoint.
+fn flow_ports(intent: &Intent, dest: Endpoint) -> (PortSet, PortSet) {
+    let (mut tcp, mut udp) = (PortSet::new(), PortSet::new());
+    for f in &intent.flows {
+        if f.to.iter().any(|t| intent.covers(*t, dest)) {
+            let (t, u) = intent.ports_of(&f.services);
+            tcp.extend(&t);
+            udp.extend(&u);
+        }
+    }
+    (tcp, udp)
+}
+
+impl Plan {
+    /// Plans a scan of `intent` from the vantage named `vantage`.
+    pub fn new(intent: &Intent, vantage: &str, options: Options) -> Result<Self, PlanError> {
+        let Some(vid) = intent.vantage(vantage) else {
+            let known: Vec<&str> = intent.vantages.iter().map(|v| v.name.as_str()).collect();
+            return Err(PlanError::UnknownVantage {
+                name: vantage.to_owned(),
+                known: if known.is_empty() { "(none)".to_owned() } else { known.join(", ") },
+            });
+        };
+        let scope = ScopeGuard::new(intent);
+        let mut groups = Vec::new();
+        let mut skipped_zones = Vec::new();
+        for (zi, z) in intent.zones.iter().enumerate() {
+            let zid = ZoneId(zi);
+            if !z.probe {
+                skipped_zones.push(zid);
+                continue;
+            }
+            let mut addresses = AddrRanges::new();
+            for net in &z.cidrs {
+                addresses.add_network(net);
+            }
+            for h in &intent.hosts {
+                addresses.remove_addr(h.address);
+            }
+            let (mut tcp, mut udp) = flow_ports(intent, Endpoint::Zone(zid));
+            tcp.extend(&intent.sweep.tcp);
+            udp.extend(&intent.sweep.udp);
+            groups.push(Group { host: None, zone: Some(zid), addresses, tcp, udp, addr_count: 0, ports: 0 });
+        }
+        for (hi, h) in intent.hosts.iter().enumerate() {
+            if h.zone.is_some_and(|z| !intent.zones[z.0].probe) {
+                continue;
+            }
+            let mut addresses = AddrRanges::new();
+            addresses.add_addr(h.address);
+            let (mut tcp, mut udp) = flow_ports(intent, Endpoint::Host(HostId(hi)));
+            tcp.extend(&intent.sweep.tcp);
+            udp.extend(&intent.sweep.udp);
+            groups.push(Group { host: Some(HostId(hi)), zone: h.zone, addresses, tcp, udp, addr_count: 0, ports: 0 });
+        }
+        // Only what the scope guard admits is planned: intersect each group
+        // with the scope (this removes, e.g., source-only zones nested in a
+        // probe-able one) and drop groups with nothing left to probe.
+        let mut addresses_total: u128 = 0;
+        let mut probes_total: u128 = 0;
+        for g in &mut groups {
+            g.addresses = g.addresses.intersection(scope.ranges());
+            let n = g.addresses.len();
+            addresses_total = addresses_total.saturating_add(n);
+            let ports = u128::from(g.tcp.len() + g.udp.len());
+            probes_total = probes_total.saturating_add(n.saturating_mul(ports));
+        }
+        groups.retain(|g| !g.addresses.is_empty() && !(g.tcp.is_empty() && g.udp.is_empty()));
+        if addresses_total > LARGE_SWEEP_ADDRESSES && !options.allow_large {
+            return Err(PlanError::TooLarge { addresses: addresses_total, limit: LARGE_SWEEP_ADDRESSES });
+        }
+        if probes_total > u128::from(MAX_PROBES) {
+            return Err(PlanError::Unscannable { probes: probes_total, limit: MAX_PROBES });
+        }
+        let mut cumulative = Vec::with_capacity(groups.len());
+        let mut total = 0u64;
+        for g in &mut groups {
+            // Bounded by MAX_PROBES above, so these fit.
+            g.addr_count = u64::try_from(g.addresses.len()).unwrap_or(u64::MAX);
+            g.ports = u64::from(g.tcp.len() + g.udp.len());
+            total += g.probes();
+            cumulative.push(total);
+        }
+        let vzone = intent.vantages[vid.0].zone;
+        let confirmable = intent
+            .flows
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.from.iter().any(|s| intent.covers(*s, Endpoint::Zone(vzone))))
+            .map(|(i, f)| {
+                let (tcp, udp) = intent.ports_of(&f.services);
+                Confirmable { flow: i, tcp, udp }
+            })
+            .collect();
+        let permutation = Permutation::new(total, options.seed);
+        Ok(Self { vantage: vid, options, groups, confirmable, skipped_zones, scope, cumulative, total, permutation })
+    }
+
+    /// Probes in the whole plan (all shards).
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Probes in this plan's shard.
+    pub fn len(&self) -> u64 {
+        self.options.shard.len_of(self.total)
+    }
+
+    /// Whether this shard sends nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Addresses in the plan.
+    pub fn addresses(&self) -> u128 {
+        self.groups.iter().map(|g| g.addresses.len()).sum()
+    }
+
+    /// The probe at position `i` of the unpermuted plan order.
+    fn probe_at(&self, i: u64) -> Option<Probe> {
+        let gi = self.cumulative.partition_point(|c| *c <= i);
+        let g = self.groups.get(gi)?;
+        let j = i - if gi == 0 { 0 } else { self.cumulative[gi - 1] };
+        // Address varies fastest, so consecutive plan positions are different
+        // hosts even before the permutation.
+        let (port_idx, addr_idx) = (j / g.addr_count, j % g.addr_count);
+        let addr = g.addresses.nth(u128::from(addr_idx))?;
+        let tcp_len = u64::from(g.tcp.len());
+        let (proto, port) = if port_idx < tcp_len {
+            (Proto::Tcp, g.tcp.nth(u32::try_from(port_idx).ok()?)?)
+        } else {
+            (Proto::Udp, g.udp.nth(u32::try_from(port_idx - tcp_len).ok()?)?)
+        };
+        let target = self.scope.admit(addr, g.host, g.zone)?;
+        Some(Probe { target, proto, port })
+    }
+
+    /// The `j`-th probe of this shard, in scan order.
+    pub fn nth(&self, j: u64) -> Option<Probe> {
+        if j >= self.len() {
+            return None;
+        }
+        self.probe_at(self.permutation.permute(self.options.shard.position(j)))
+    }
+
+    /// Every probe of this shard, in scan order, computed lazily.
+    pub fn probes(&self) -> impl Iterator<Item = Probe> + '_ {
+        (0..self.len()).filter_map(move |j| self.nth(j))
+    }
+
+    /// Whether the plan would ever probe `addr` on `proto`/`port`.
+    pub fn covers(&self, addr: IpAddr, proto: Proto, port: u16) -> bool {
+        self.groups.iter().any(|g| {
+            g.addresses.contains(addr)
+                && match proto {
+                    Proto::Tcp => g.tcp.contains(port),
+                    Proto::Udp => g.udp.contains(port),
+                }
+        })
+    }
+
+    /// The scope guard this plan admits targets with.
+    pub fn scope(&self) -> &ScopeGuard {
+        &self.scope
+    }
+}
+
+/// Whether a flow is a deny.
+pub fn is_deny(intent: &Intent, flow: usize) -> bool {
+    intent.flows[flow].action == Action::Deny
+}

@@ -1,0 +1,260 @@
+//! The wire formats vantage prints: the findings document (`--format json`
+//! of `check` and `verdict`), the lint report, the plan summary, and the
+//! plan's probe lines. These types are the contract: their JSON Schemas are
+//! generated from them (`specs/findings.schema.json`), and a test fails when
+//! the checked-in schema drifts.
+//!
+//! Invariant: this is the only module of the library, with `spec::raw`,
+//! that derives serde; field names here are public API.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// The findings document: what `--format json` prints.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(title = "vantage findings")]
+pub struct Document {
+    /// The tool that made the document.
+    pub tool: Tool,
+    /// The spec file the findings are held against.
+    pub spec: String,
+    /// When the verdict was made (RFC 3339, UTC).
+    pub generated: String,
+    /// What was probed.
+    pub coverage: Coverage,
+    /// Every difference between intent and observation.
+    pub findings: Vec<Finding>,
+}
+
+/// Name and version of the tool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Tool {
+    /// Always `vantage`.
+    pub name: String,
+    /// The tool's version.
+    pub version: String,
+}
+
+/// How much was observed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Coverage {
+    /// Vantages whose observations were used.
+    pub vantages: Vec<String>,
+    /// Probes sent.
+    pub probes_sent: u64,
+    /// Planned probes without a conclusive observation.
+    pub incomplete: u64,
+}
+
+/// Finding rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[allow(missing_docs, reason = "the rule names are documented in DESIGN.md and the README")]
+pub enum Rule {
+    DenyMode,
+    DnsAxfr,
+    DnsDanglingCname,
+    DnsLeak,
+    DnsMismatch,
+    DnsOpenRecursion,
+    Exposure,
+    ScanIncomplete,
+    TlsCertExpired,
+    TlsCertExpiring,
+    TlsCertHostname,
+    TlsCertUntrusted,
+    TlsCertWeakKey,
+    TlsCertWeakSignature,
+    TlsCipher,
+    TlsMissing,
+    TlsProtocol,
+    Unreachable,
+    UndeclaredHost,
+    WaiverExpired,
+    WaiverUnused,
+}
+
+/// Finding severities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs, reason = "self-describing")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// Transport protocols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs, reason = "self-describing")]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+/// One difference between intent and observation.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Finding {
+    /// Which rule found it.
+    pub rule: Rule,
+    /// How bad it is.
+    pub severity: Severity,
+    /// The vantage it was observed from (null for spec-level findings such as `waiver-unused`).
+    pub vantage: Option<String>,
+    /// The probed address.
+    pub target: Option<String>,
+    /// The declared host at that address.
+    pub host: Option<String>,
+    /// The port, where one applies.
+    pub port: Option<u16>,
+    /// The protocol, where a port applies.
+    pub proto: Option<Proto>,
+    /// What the intent says.
+    pub expected: String,
+    /// What was observed.
+    pub observed: String,
+    /// What was sent, what came back, and when.
+    pub evidence: String,
+    /// The id of the unexpired waiver covering this finding.
+    pub waived: Option<String>,
+}
+
+/// `vantage lint --format json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LintReport {
+    /// The spec file.
+    pub spec: String,
+    /// Number of errors.
+    pub errors: usize,
+    /// Number of warnings.
+    pub warnings: usize,
+    /// Every diagnostic, in file order.
+    pub diagnostics: Vec<LintDiagnostic>,
+}
+
+/// One diagnostic of `LintReport`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LintDiagnostic {
+    /// `error` or `warning`.
+    pub severity: &'static str,
+    /// Stable kebab-case code.
+    pub code: &'static str,
+    /// File.
+    pub file: String,
+    /// 1-based line (0: the whole file).
+    pub line: u32,
+    /// 1-based column (0: the whole file).
+    pub column: u32,
+    /// The offending value, as written.
+    pub value: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// What would have been accepted.
+    pub expected: Option<String>,
+}
+
+impl From<&crate::spec::Diagnostic> for LintDiagnostic {
+    fn from(d: &crate::spec::Diagnostic) -> Self {
+        Self {
+            severity: d.severity.as_str(),
+            code: d.code,
+            file: d.location.file.to_string(),
+            line: d.location.line,
+            column: d.location.column,
+            value: d.value.clone(),
+            message: d.message.clone(),
+            expected: d.expected.clone(),
+        }
+    }
+}
+
+/// `vantage plan --format json` (without `--list`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanSummary {
+    /// The spec file.
+    pub spec: String,
+    /// The vantage.
+    pub vantage: String,
+    /// The vantage's zone.
+    pub zone: String,
+    /// Seed of the probe order.
+    pub seed: u64,
+    /// `K/N`.
+    pub shard: String,
+    /// Probes in this shard.
+    pub probes: u64,
+    /// Probes in all shards.
+    pub probes_total: u64,
+    /// Addresses probed.
+    pub addresses: u64,
+    /// Target groups.
+    pub targets: Vec<PlanTarget>,
+    /// Flows this vantage can confirm.
+    pub flows: Vec<PlanFlow>,
+    /// Zones never probed.
+    pub not_probed: Vec<String>,
+    /// Rate the estimate assumes, in probes per second.
+    pub rate: u32,
+    /// Estimated seconds of sending at that rate.
+    pub estimated_seconds: f64,
+}
+
+/// A target group of `PlanSummary`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanTarget {
+    /// `zone` or `host`.
+    pub kind: &'static str,
+    /// Zone or host name.
+    pub name: String,
+    /// The addresses as CIDRs.
+    pub cidrs: Vec<String>,
+    /// Number of addresses.
+    pub addresses: u64,
+    /// TCP ports, nmap `-p` syntax.
+    pub tcp: String,
+    /// UDP ports, nmap `-p` syntax.
+    pub udp: String,
+    /// Probes to this group (all shards).
+    pub probes: u64,
+}
+
+/// A flow of `PlanSummary`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanFlow {
+    /// 1-based position in the spec's `flows`.
+    pub index: usize,
+    /// Source names.
+    pub from: Vec<String>,
+    /// Destination names.
+    pub to: Vec<String>,
+    /// `allow` or `deny`.
+    pub action: &'static str,
+    /// Service names.
+    pub services: Vec<String>,
+    /// `reachable`, `optional` or `denied`.
+    pub expect: &'static str,
+    /// TCP ports.
+    pub tcp: String,
+    /// UDP ports.
+    pub udp: String,
+    /// `file:line:column` of the flow.
+    pub at: String,
+}
+
+/// One line of `vantage plan --list --format json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProbeLine<'a> {
+    /// Address.
+    pub target: String,
+    /// `tcp` or `udp`.
+    pub proto: &'static str,
+    /// Port.
+    pub port: u16,
+    /// Declared host name.
+    pub host: Option<&'a str>,
+    /// Zone name.
+    pub zone: Option<&'a str>,
+}

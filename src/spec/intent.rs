@@ -1,0 +1,442 @@
+//! The resolved intent: every name resolved, every CIDR parsed, every service
+//! expanded to ports. Nothing downstream of `spec` sees raw YAML.
+//!
+//! Invariants (kept by `resolve`, the only constructor):
+//! - every `ZoneId`, `HostId`, `ServiceId`, `PolicyId` and `VantageId` indexes
+//!   its vector;
+//! - probe-able zones do not overlap one another;
+//! - every host has a zone unless no zone contains its address;
+//! - every flow has at least one source, one destination and one service.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use ipnetwork::IpNetwork;
+use jiff::civil::Date;
+
+use super::diag::Location;
+use super::ports::PortSet;
+
+macro_rules! id {
+    ($($(#[$m:meta])* $name:ident;)*) => {$(
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub usize);
+    )*};
+}
+
+id! {
+    /// Index of a zone in `Intent::zones`.
+    ZoneId;
+    /// Index of a host in `Intent::hosts`.
+    HostId;
+    /// Index of a service in `Intent::services`.
+    ServiceId;
+    /// Index of a TLS policy in `Intent::tls_policies`.
+    PolicyId;
+    /// Index of a vantage in `Intent::vantages`.
+    VantageId;
+}
+
+/// The whole resolved spec.
+#[derive(Debug, Clone)]
+pub struct Intent {
+    /// The spec's `name`, if any.
+    pub name: Option<String>,
+    /// The main spec file, as given.
+    pub file: PathBuf,
+    /// Zones, in declaration order (main file first, then includes).
+    pub zones: Vec<Zone>,
+    /// Hosts.
+    pub hosts: Vec<Host>,
+    /// Services.
+    pub services: Vec<Service>,
+    /// Flows, in order.
+    pub flows: Vec<Flow>,
+    /// What an open port no flow mentions means.
+    pub default: DefaultPolicy,
+    /// How denied ports must look.
+    pub deny_mode: DenyMode,
+    /// Vantage points.
+    pub vantages: Vec<Vantage>,
+    /// Ports probed on every target.
+    pub sweep: Sweep,
+    /// TLS policies.
+    pub tls_policies: Vec<TlsPolicy>,
+    /// DNS policy.
+    pub dns: Dns,
+    /// Approved exceptions.
+    pub waivers: Vec<Waiver>,
+}
+
+/// A segmentation unit.
+#[derive(Debug, Clone)]
+pub struct Zone {
+    /// Its name.
+    pub name: String,
+    /// Its networks.
+    pub cidrs: Vec<IpNetwork>,
+    /// `false`: a source only, never a target.
+    pub probe: bool,
+    /// Where it is declared.
+    pub at: Location,
+}
+
+/// A named host.
+#[derive(Debug, Clone)]
+pub struct Host {
+    /// Its name.
+    pub name: String,
+    /// Its address.
+    pub address: IpAddr,
+    /// DNS names it serves.
+    pub names: Vec<String>,
+    /// Its zone: declared, or the most specific zone containing the address;
+    /// `None` when no zone contains it (a lint warning).
+    pub zone: Option<ZoneId>,
+    /// Where it is declared.
+    pub at: Location,
+}
+
+/// A named port set.
+#[derive(Debug, Clone)]
+pub struct Service {
+    /// Its name.
+    pub name: String,
+    /// TCP ports.
+    pub tcp: PortSet,
+    /// UDP ports.
+    pub udp: PortSet,
+    /// TLS policy its TCP ports must meet.
+    pub tls: Option<PolicyId>,
+    /// Severity of its unintended exposure, when the spec sets it.
+    pub severity: Option<Severity>,
+    /// Where it is declared.
+    pub at: Location,
+}
+
+/// Finding severities, lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// For information.
+    Info,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+    /// Critical.
+    Critical,
+}
+
+impl Severity {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+
+    /// Parses a lower-case name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "info" => Self::Info,
+            "low" => Self::Low,
+            "medium" => Self::Medium,
+            "high" => Self::High,
+            "critical" => Self::Critical,
+            _ => return None,
+        })
+    }
+}
+
+/// A flow endpoint: a whole zone or one host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Endpoint {
+    /// One host.
+    Host(HostId),
+    /// A zone.
+    Zone(ZoneId),
+}
+
+/// Whether a flow allows or denies its services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// The services may (or must) be reachable.
+    Allow,
+    /// The services must not be reachable; wins over any allow.
+    Deny,
+}
+
+/// Whether an allowed flow must be reachable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Require {
+    /// May be open, need not be.
+    Optional,
+    /// Must be open (the default).
+    Reachable,
+}
+
+/// One flow rule. A flow with both `allow` and `deny` in the spec becomes two.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    /// Sources.
+    pub from: Vec<Endpoint>,
+    /// Destinations.
+    pub to: Vec<Endpoint>,
+    /// Allow or deny.
+    pub action: Action,
+    /// The services.
+    pub services: Vec<ServiceId>,
+    /// For allows: must it be reachable.
+    pub require: Require,
+    /// Severity override.
+    pub severity: Option<Severity>,
+    /// 1-based position in the spec's `flows` list.
+    pub index: usize,
+    /// Where it is declared.
+    pub at: Location,
+}
+
+/// What an open port that no flow mentions means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultPolicy {
+    /// It is allowed.
+    Allow,
+    /// It is an exposure.
+    Deny,
+}
+
+/// How denied ports must look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenyMode {
+    /// Filtered or closed.
+    Any,
+    /// Filtered (silently dropped).
+    Drop,
+    /// Closed (refused with RST / ICMP).
+    Reject,
+}
+
+/// A vantage point.
+#[derive(Debug, Clone)]
+pub struct Vantage {
+    /// Its name.
+    pub name: String,
+    /// Its zone.
+    pub zone: ZoneId,
+    /// Remote agent URL.
+    pub agent: Option<String>,
+    /// Where it is declared.
+    pub at: Location,
+}
+
+/// Ports probed on every target.
+#[derive(Debug, Clone, Default)]
+pub struct Sweep {
+    /// TCP.
+    pub tcp: PortSet,
+    /// UDP.
+    pub udp: PortSet,
+    /// Where it is declared, if it is.
+    pub at: Option<Location>,
+}
+
+/// Mozilla Server Side TLS profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsProfile {
+    /// Intermediate: TLS 1.2 and 1.3.
+    Intermediate,
+    /// Modern: TLS 1.3 only.
+    Modern,
+    /// Old: back to TLS 1.0.
+    Old,
+}
+
+/// A TLS policy.
+#[derive(Debug, Clone)]
+pub struct TlsPolicy {
+    /// Its name.
+    pub name: String,
+    /// The profile.
+    pub profile: TlsProfile,
+    /// Check the certificate against the host's names.
+    pub hostname: bool,
+    /// CA file, resolved against the spec's folder.
+    pub trusted_ca: Option<PathBuf>,
+    /// Days of validity that must remain.
+    pub min_days_left: u32,
+    /// Where it is declared.
+    pub at: Location,
+}
+
+/// DNS policy.
+#[derive(Debug, Clone, Default)]
+pub struct Dns {
+    /// Servers to query.
+    pub servers: Vec<IpAddr>,
+    /// Expected records.
+    pub expect: Vec<DnsExpect>,
+    /// Forbidden behaviours.
+    pub forbid: Vec<DnsForbid>,
+}
+
+/// An expected record set.
+#[derive(Debug, Clone)]
+pub struct DnsExpect {
+    /// Name to resolve.
+    pub name: String,
+    /// Record type, upper case (`A`, `AAAA`, ...).
+    pub rtype: String,
+    /// Expected answer set.
+    pub values: Vec<String>,
+    /// Vantages it applies from; empty means all.
+    pub from: Vec<VantageId>,
+    /// The name must not resolve.
+    pub absent: bool,
+    /// Where it is declared.
+    pub at: Location,
+}
+
+/// A forbidden DNS behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DnsForbid {
+    /// A CNAME whose target does not resolve.
+    DanglingCname,
+    /// Recursion for outsiders.
+    OpenRecursion,
+    /// AXFR for outsiders.
+    ZoneTransfer,
+}
+
+/// Transport protocol of a port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Proto {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+impl Proto {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tcp => "tcp",
+            Self::Udp => "udp",
+        }
+    }
+}
+
+/// Who a waiver's `from` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaiverSource {
+    /// A vantage.
+    Vantage(VantageId),
+    /// Every vantage in a zone.
+    Zone(ZoneId),
+}
+
+/// An approved exception.
+#[derive(Debug, Clone)]
+pub struct Waiver {
+    /// Its id.
+    pub id: String,
+    /// Matches findings from this source only.
+    pub from: Option<WaiverSource>,
+    /// Matches findings on this target only.
+    pub to: Option<Endpoint>,
+    /// Matches findings on this port only.
+    pub port: Option<(Proto, u16)>,
+    /// Matches findings of this rule only.
+    pub rule: Option<String>,
+    /// Why.
+    pub reason: String,
+    /// Who approved it.
+    pub approved_by: String,
+    /// Last day it applies (UTC, inclusive).
+    pub expires: Date,
+    /// Where it is declared.
+    pub at: Location,
+}
+
+impl Intent {
+    /// The zone named `name`.
+    pub fn zone(&self, name: &str) -> Option<ZoneId> {
+        self.zones.iter().position(|z| z.name == name).map(ZoneId)
+    }
+
+    /// The vantage named `name`.
+    pub fn vantage(&self, name: &str) -> Option<VantageId> {
+        self.vantages.iter().position(|v| v.name == name).map(VantageId)
+    }
+
+    /// The networks an endpoint covers. For a zone with `probe: false` that
+    /// contains other zones, this is still its full CIDR list; callers that
+    /// need "minus the other zones" use `Intent::zone_of`.
+    pub fn networks(&self, e: Endpoint) -> Vec<IpNetwork> {
+        match e {
+            Endpoint::Zone(z) => self.zones[z.0].cidrs.clone(),
+            Endpoint::Host(h) => vec![IpNetwork::from(self.hosts[h.0].address)],
+        }
+    }
+
+    /// The name of an endpoint.
+    pub fn endpoint_name(&self, e: Endpoint) -> &str {
+        match e {
+            Endpoint::Zone(z) => &self.zones[z.0].name,
+            Endpoint::Host(h) => &self.hosts[h.0].name,
+        }
+    }
+
+    /// The most specific zone containing `addr` (longest prefix), which is
+    /// how a source-only zone like `internet` (0.0.0.0/0) "minus every other
+    /// zone" works: an address in `dmz` belongs to `dmz`, not `internet`.
+    pub fn zone_of(&self, addr: IpAddr) -> Option<ZoneId> {
+        let mut best: Option<(u8, ZoneId)> = None;
+        for (i, z) in self.zones.iter().enumerate() {
+            for net in &z.cidrs {
+                if net.contains(addr) && best.is_none_or(|(p, _)| net.prefix() > p) {
+                    best = Some((net.prefix(), ZoneId(i)));
+                }
+            }
+        }
+        best.map(|(_, z)| z)
+    }
+
+    /// Whether `outer` covers every address of `inner`. A zone means its
+    /// CIDRs minus every other zone nested in them (so `internet` does not
+    /// cover `dmz`), and a host belongs to its zone.
+    pub fn covers(&self, outer: Endpoint, inner: Endpoint) -> bool {
+        match (outer, inner) {
+            (Endpoint::Zone(a), Endpoint::Zone(b)) => a == b,
+            (Endpoint::Zone(z), Endpoint::Host(h)) => self.hosts[h.0].zone == Some(z),
+            (Endpoint::Host(a), Endpoint::Host(b)) => self.hosts[a.0].address == self.hosts[b.0].address,
+            (Endpoint::Host(h), Endpoint::Zone(z)) => {
+                let addr = IpNetwork::from(self.hosts[h.0].address);
+                let cidrs = &self.zones[z.0].cidrs;
+                !cidrs.is_empty() && cidrs.iter().all(|c| *c == addr)
+            }
+        }
+    }
+
+    /// The TCP and UDP ports of a list of services.
+    pub fn ports_of(&self, services: &[ServiceId]) -> (PortSet, PortSet) {
+        let (mut tcp, mut udp) = (PortSet::new(), PortSet::new());
+        for s in services {
+            tcp.extend(&self.services[s.0].tcp);
+            udp.extend(&self.services[s.0].udp);
+        }
+        (tcp, udp)
+    }
+}
+
+/// Whether network `outer` contains all of network `inner`.
+pub fn net_contains(outer: &IpNetwork, inner: &IpNetwork) -> bool {
+    outer.prefix() <= inner.prefix() && outer.contains(inner.network())
+}

@@ -1,0 +1,109 @@
+//! The intent spec: YAML in, a validated `Intent` (or every problem) out.
+//!
+//! Stages: `raw` reads bytes into a located YAML tree (bounded, never
+//! panics), `shape` walks it into structs that mirror the YAML (unknown keys,
+//! wrong types), `resolve` turns those into an `Intent` (names, CIDRs, ports,
+//! dates, overlaps). Every stage collects all problems. Warnings about a valid
+//! intent live in `crate::lint`, which needs the planner.
+//!
+//! This module is pure apart from reading the spec file and its includes.
+
+pub mod diag;
+pub mod intent;
+pub mod ports;
+pub mod raw;
+pub mod resolve;
+pub mod shape;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use diag::{Diagnostic, Location, Severity};
+pub use intent::Intent;
+
+/// How deep `include:` may nest (an included file cannot include, so 1).
+const MAX_INCLUDES: usize = 64;
+
+/// The result of loading a spec: the intent when it is valid, and every
+/// diagnostic found on the way (errors and, from `lint`, warnings).
+#[derive(Debug)]
+pub struct Loaded {
+    /// The intent, present exactly when no diagnostic is an error.
+    pub intent: Option<Intent>,
+    /// Every problem found, in file order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+    }
+}
+
+/// Reads, parses and resolves the spec at `path` and the files it includes.
+///
+/// Never panics on any file content; a file that cannot be read is a
+/// diagnostic too (the spec is the user's input, so its absence is their
+/// problem to fix, and it is reported the same way as a typo).
+pub fn load(path: &Path) -> Loaded {
+    let file: Arc<str> = Arc::from(path.display().to_string());
+    match std::fs::read(path) {
+        Ok(bytes) => load_bytes(path, &file, &bytes),
+        Err(e) => Loaded {
+            intent: None,
+            diagnostics: vec![
+                Diagnostic::error("unreadable", Location::new(&file, 0, 0), format!("cannot read the spec: {e}"))
+                    .expected("a readable YAML file"),
+            ],
+        },
+    }
+}
+
+/// Like `load`, for a spec already in memory; `path` locates its includes.
+pub fn load_bytes(path: &Path, file: &Arc<str>, bytes: &[u8]) -> Loaded {
+    let mut diagnostics = Vec::new();
+    let node = match raw::parse(file, bytes) {
+        Ok(node) => node,
+        Err(d) => return Loaded { intent: None, diagnostics: vec![d] },
+    };
+    let spec = shape::Walker::new(Arc::clone(file), &mut diagnostics).spec(&node);
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let mut includes = Vec::new();
+    for inc in spec.include.iter().take(MAX_INCLUDES) {
+        let inc_path: PathBuf = dir.join(&inc.value);
+        let inc_file: Arc<str> = Arc::from(inc_path.display().to_string());
+        let bytes = match std::fs::read(&inc_path) {
+            Ok(b) => b,
+            Err(e) => {
+                diagnostics.push(
+                    Diagnostic::error("unreadable", inc.at.clone(), format!("cannot read included file {}: {e}", inc_path.display()))
+                        .value(inc.value.clone())
+                        .expected("a path relative to the spec file"),
+                );
+                continue;
+            }
+        };
+        match raw::parse(&inc_file, &bytes) {
+            Ok(node) => {
+                let raw = shape::Walker::new(Arc::clone(&inc_file), &mut diagnostics).include(&node);
+                includes.push((inc_file, raw));
+            }
+            Err(d) => diagnostics.push(d),
+        }
+    }
+    if spec.include.len() > MAX_INCLUDES {
+        diagnostics.push(
+            Diagnostic::error("too-many-includes", spec.include[MAX_INCLUDES].at.clone(), "too many included files")
+                .expected(format!("at most {MAX_INCLUDES}")),
+        );
+    }
+    let intent = resolve::resolve(path, &spec, &includes, &mut diagnostics);
+    sort(&mut diagnostics);
+    Loaded { intent, diagnostics }
+}
+
+/// Sorts diagnostics by file, line and column, keeping the order of equals.
+pub fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| a.location.cmp(&b.location));
+}

@@ -1,0 +1,730 @@
+//! Raw shape -> `Intent`: resolve names, parse CIDRs, addresses, ports and
+//! dates, and check what only the whole spec can tell (overlaps, a host
+//! outside its declared zone, duplicate names). Every problem is collected.
+//!
+//! Invariant: `resolve` returns an `Intent` only when it recorded no error, so
+//! an `Intent` in hand is always valid (see `intent`'s invariants).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use ipnetwork::IpNetwork;
+
+use super::diag::{Diagnostic, Location, Severity as DiagSeverity, did_you_mean, one_of};
+use super::intent::{
+    Action, DefaultPolicy, DenyMode, Dns, DnsExpect, DnsForbid, Endpoint, Flow, Host, HostId, Intent,
+    PolicyId, Proto, Require, Service, ServiceId, Severity, Sweep, TlsPolicy, TlsProfile, Vantage,
+    VantageId, Waiver, WaiverSource, Zone, ZoneId, net_contains,
+};
+use super::ports::{PortSet, port_number, port_range};
+use super::shape::{L, PortItem, RawInclude, RawSpec};
+
+/// DNS record types an expectation may name.
+const DNS_TYPES: &[&str] = &["A", "AAAA", "CNAME", "MX", "TXT", "NS", "CAA", "PTR", "SRV", "SOA"];
+
+/// The finding rules a waiver's `match.rule` may name (DESIGN.md's list).
+pub const RULES: &[&str] = &[
+    "exposure",
+    "unreachable",
+    "deny-mode",
+    "undeclared-host",
+    "tls-protocol",
+    "tls-cipher",
+    "tls-cert-expired",
+    "tls-cert-expiring",
+    "tls-cert-hostname",
+    "tls-cert-untrusted",
+    "tls-cert-weak-key",
+    "tls-cert-weak-signature",
+    "tls-missing",
+    "dns-mismatch",
+    "dns-leak",
+    "dns-axfr",
+    "dns-open-recursion",
+    "dns-dangling-cname",
+    "waiver-expired",
+    "waiver-unused",
+    "scan-incomplete",
+];
+
+struct Resolver<'d> {
+    diags: &'d mut Vec<Diagnostic>,
+}
+
+impl Resolver<'_> {
+    fn err(&mut self, code: &'static str, at: &Location, message: String) -> &mut Diagnostic {
+        self.diags.push(Diagnostic::error(code, at.clone(), message));
+        let last = self.diags.len() - 1;
+        &mut self.diags[last]
+    }
+
+    fn enum_value<T: Copy>(&mut self, v: &L<String>, what: &str, options: &[(&str, T)]) -> Option<T> {
+        if let Some((_, t)) = options.iter().find(|(name, _)| *name == v.value) {
+            return Some(*t);
+        }
+        let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+        let hint = did_you_mean(&v.value, names.iter().copied()).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+        let d = self.err("bad-value", &v.at, format!("`{}` is not a valid {what}{hint}", v.value));
+        d.value = Some(v.value.clone());
+        d.expected = Some(one_of(names));
+        None
+    }
+
+    fn unknown_name(&mut self, code: &'static str, v: &L<String>, kind: &str, known: &[&str]) {
+        let hint = did_you_mean(&v.value, known.iter().copied()).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+        let d = self.err(code, &v.at, format!("no {kind} is named `{}`{hint}", v.value));
+        d.value = Some(v.value.clone());
+        d.expected = Some(format!("a declared {kind}: {}", one_of(known.iter().copied())));
+    }
+
+    fn ports(&mut self, items: &[L<PortItem>], set: &mut PortSet) {
+        for item in items {
+            let parsed = match &item.value {
+                PortItem::Number(n) => port_number(*n).map(|p| (p, p)),
+                PortItem::Text(t) => port_range(t),
+            };
+            match parsed {
+                Ok((lo, hi)) => set.insert_range(lo, hi),
+                Err(e) => {
+                    let value = match &item.value {
+                        PortItem::Number(n) => n.to_string(),
+                        PortItem::Text(t) => t.clone(),
+                    };
+                    let d = self.err("bad-port", &item.at, format!("invalid port: {e}"));
+                    d.value = Some(value);
+                    d.expected = Some("a port 1-65535 or a range like \"8000-8100\"".to_owned());
+                }
+            }
+        }
+    }
+
+    fn severity(&mut self, v: Option<&L<String>>) -> Option<Severity> {
+        let v = v?;
+        self.enum_value(
+            v,
+            "severity",
+            &[
+                ("info", Severity::Info),
+                ("low", Severity::Low),
+                ("medium", Severity::Medium),
+                ("high", Severity::High),
+                ("critical", Severity::Critical),
+            ],
+        )
+    }
+}
+
+/// Parses a CIDR or a bare address (a /32 or /128). The address part must be
+/// the network address: `198.18.10.5/24` is almost always a typo for a host or
+/// for `198.18.10.0/24`, and silently widening it would widen the scope.
+fn parse_cidr(s: &str) -> Result<IpNetwork, String> {
+    let s = s.trim();
+    if let Ok(addr) = s.parse::<IpAddr>() {
+        return Ok(IpNetwork::from(addr));
+    }
+    let net: IpNetwork = s.parse().map_err(|e: ipnetwork::IpNetworkError| e.to_string())?;
+    if net.ip() != net.network() {
+        return Err(format!("host bits are set; the network is {}/{}", net.network(), net.prefix()));
+    }
+    Ok(net)
+}
+
+fn nets_overlap(a: &IpNetwork, b: &IpNetwork) -> bool {
+    net_contains(a, b) || net_contains(b, a)
+}
+
+/// Resolves the main spec and its includes into an `Intent`, pushing every
+/// problem into `diags`. Returns `None` when any error was recorded.
+pub(crate) fn resolve(
+    file: &Path,
+    spec: &RawSpec,
+    includes: &[(Arc<str>, RawInclude)],
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Intent> {
+    let errors_before = diags.iter().filter(|d| d.severity == DiagSeverity::Error).count();
+    let mut r = Resolver { diags };
+    let spec_dir = file.parent().unwrap_or_else(|| Path::new("."));
+
+    if let Some(v) = &spec.version
+        && v.value != 1
+    {
+        let d = r.err("bad-version", &v.at, format!("spec version {} is not supported", v.value));
+        d.value = Some(v.value.to_string());
+        d.expected = Some("`version: 1`".to_owned());
+    }
+
+    // Gather zones, hosts and services from the main file and the includes,
+    // rejecting a name declared twice (with both places).
+    let mut raw_zones = Vec::new();
+    let mut raw_hosts = Vec::new();
+    let mut raw_services = Vec::new();
+    let sources = std::iter::once((&spec.zones, &spec.hosts, &spec.services))
+        .chain(includes.iter().map(|(_, i)| (&i.zones, &i.hosts, &i.services)));
+    for (z, h, s) in sources {
+        raw_zones.extend(z.0.iter());
+        raw_hosts.extend(h.0.iter());
+        raw_services.extend(s.0.iter());
+    }
+    let mut first_seen: BTreeMap<&str, (&str, &Location)> = BTreeMap::new();
+    let kinds = [("zone", raw_zones.iter().map(|(n, _)| n).collect::<Vec<_>>()), ("host", raw_hosts.iter().map(|(n, _)| n).collect())];
+    for (kind, names) in &kinds {
+        for name in names {
+            if let Some((other_kind, at)) = first_seen.get(name.value.as_str()) {
+                let msg = format!("{kind} `{}` is already declared as a {other_kind} at {at}", name.value);
+                let d = r.err("duplicate-name", &name.at, msg);
+                d.value = Some(name.value.clone());
+                d.expected = Some("a name not used by another zone or host".to_owned());
+            } else {
+                first_seen.insert(&name.value, (kind, &name.at));
+            }
+        }
+    }
+    for (kind, list) in [("service", raw_services.iter().map(|(n, _)| n).collect::<Vec<_>>())] {
+        let mut seen: BTreeMap<&str, &Location> = BTreeMap::new();
+        for name in list {
+            if let Some(at) = seen.get(name.value.as_str()) {
+                let d = r.err("duplicate-name", &name.at, format!("{kind} `{}` is already declared at {at}", name.value));
+                d.value = Some(name.value.clone());
+            } else {
+                seen.insert(&name.value, &name.at);
+            }
+        }
+    }
+
+    // Zones.
+    let mut zones: Vec<Zone> = Vec::new();
+    // Where each parsed CIDR was written, parallel to `zones[i].cidrs`.
+    let mut cidr_locs: Vec<Vec<Location>> = Vec::new();
+    for (name, z) in &raw_zones {
+        let mut cidrs = Vec::new();
+        let mut locs = Vec::new();
+        if z.cidrs.is_empty() {
+            let d = r.err("empty-zone", &name.at, format!("zone `{}` has no CIDRs", name.value));
+            d.expected = Some("at least one network in `cidrs`".to_owned());
+        }
+        for c in &z.cidrs {
+            match parse_cidr(&c.value) {
+                Ok(net) => {
+                    cidrs.push(net);
+                    locs.push(c.at.clone());
+                }
+                Err(e) => {
+                    let d = r.err("bad-cidr", &c.at, format!("invalid CIDR in zone `{}`: {e}", name.value));
+                    d.value = Some(c.value.clone());
+                    d.expected = Some("an IPv4 or IPv6 network such as 198.18.10.0/24 or 2001:db8::/64".to_owned());
+                }
+            }
+        }
+        cidr_locs.push(locs);
+        zones.push(Zone { name: name.value.clone(), cidrs, probe: z.probe.as_ref().is_none_or(|p| p.value), at: name.at.clone() });
+    }
+    // Probe-able zones must not overlap, or an address would have two intents.
+    let cidr_at = |zi: usize, ci: usize| -> &Location { &cidr_locs[zi][ci] };
+    for i in 0..zones.len() {
+        for j in (i + 1)..zones.len() {
+            if !zones[i].probe || !zones[j].probe {
+                continue;
+            }
+            for (ci, a) in zones[i].cidrs.iter().enumerate() {
+                for (cj, b) in zones[j].cidrs.iter().enumerate() {
+                    if nets_overlap(a, b) {
+                        let msg = format!(
+                            "zone `{}` network {b} overlaps zone `{}` network {a} (declared at {})",
+                            zones[j].name,
+                            zones[i].name,
+                            cidr_at(i, ci)
+                        );
+                        let at = cidr_at(j, cj).clone();
+                        let d = r.err("overlapping-cidrs", &at, msg);
+                        d.value = Some(b.to_string());
+                        d.expected = Some("probe-able zones with disjoint networks".to_owned());
+                    }
+                }
+            }
+        }
+    }
+    let zone_names: Vec<&str> = zones.iter().map(|z| z.name.as_str()).collect();
+    let find_zone = |n: &str| zones.iter().position(|z| z.name == n).map(ZoneId);
+
+    // Hosts.
+    let mut hosts: Vec<Host> = Vec::new();
+    let mut host_ok = Vec::new();
+    for (name, h) in &raw_hosts {
+        let address = match h.address.value.trim().parse::<IpAddr>() {
+            Ok(a) => a,
+            Err(_) => {
+                let d = r.err("bad-address", &h.address.at, format!("host `{}` has an invalid address", name.value));
+                d.value = Some(h.address.value.clone());
+                d.expected = Some("an IPv4 or IPv6 address such as 198.18.10.10".to_owned());
+                host_ok.push(false);
+                continue;
+            }
+        };
+        let zone = match &h.zone {
+            Some(zname) => match find_zone(&zname.value) {
+                Some(z) => {
+                    if !zones[z.0].cidrs.iter().any(|c| c.contains(address)) && !zones[z.0].cidrs.is_empty() {
+                        let nets: Vec<String> = zones[z.0].cidrs.iter().map(ToString::to_string).collect();
+                        let d = r.err(
+                            "host-outside-zone",
+                            &h.address.at,
+                            format!("host `{}` address {address} is outside its declared zone `{}`", name.value, zname.value),
+                        );
+                        d.value = Some(address.to_string());
+                        d.expected = Some(format!("an address in {}", nets.join(", ")));
+                    }
+                    Some(z)
+                }
+                None => {
+                    r.unknown_name("unknown-zone", zname, "zone", &zone_names);
+                    None
+                }
+            },
+            None => None,
+        };
+        for n in &h.names {
+            if !valid_dns_name(&n.value) {
+                let d = r.err("bad-dns-name", &n.at, format!("`{}` is not a DNS name", n.value));
+                d.value = Some(n.value.clone());
+                d.expected = Some("a name like www.example.test".to_owned());
+            }
+        }
+        host_ok.push(true);
+        hosts.push(Host {
+            name: name.value.clone(),
+            address,
+            names: h.names.iter().map(|n| n.value.trim_end_matches('.').to_ascii_lowercase()).collect(),
+            zone,
+            at: name.at.clone(),
+        });
+    }
+    // Inferred zones: most specific CIDR wins.
+    let partial = Intent {
+        name: None,
+        file: file.to_path_buf(),
+        zones: zones.clone(),
+        hosts: Vec::new(),
+        services: Vec::new(),
+        flows: Vec::new(),
+        default: DefaultPolicy::Deny,
+        deny_mode: DenyMode::Any,
+        vantages: Vec::new(),
+        sweep: Sweep::default(),
+        tls_policies: Vec::new(),
+        dns: Dns::default(),
+        waivers: Vec::new(),
+    };
+    for h in &mut hosts {
+        if h.zone.is_none() {
+            h.zone = partial.zone_of(h.address);
+        }
+    }
+    let host_names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+    // Names of hosts whose address failed to parse still count as declared,
+    // so a flow naming them doesn't add a second, misleading error.
+    let broken_hosts: Vec<&str> =
+        raw_hosts.iter().zip(&host_ok).filter(|(_, ok)| !**ok).map(|((n, _), _)| n.value.as_str()).collect();
+
+    // TLS policies.
+    let mut tls_policies = Vec::new();
+    let raw_policies = spec.tls.as_ref().map(|t| &t.value.policies);
+    for (name, p) in raw_policies.map(|n| n.0.as_slice()).unwrap_or(&[]) {
+        let profile = r.enum_value(
+            &p.profile,
+            "TLS profile",
+            &[("modern", TlsProfile::Modern), ("intermediate", TlsProfile::Intermediate), ("old", TlsProfile::Old)],
+        );
+        let trusted_ca = p.trusted_ca.as_ref().map(|ca| {
+            let path = spec_dir.join(&ca.value);
+            if !path.is_file() {
+                let d = r.err("missing-file", &ca.at, format!("trusted_ca file {} does not exist", path.display()));
+                d.value = Some(ca.value.clone());
+                d.expected = Some("a PEM file, relative to the spec".to_owned());
+            }
+            path
+        });
+        let min_days_left = match &p.min_days_left {
+            None => 14,
+            Some(v) => match u32::try_from(v.value) {
+                Ok(d) if d <= 3650 => d,
+                _ => {
+                    let d = r.err("bad-value", &v.at, "min_days_left is out of range".to_owned());
+                    d.value = Some(v.value.to_string());
+                    d.expected = Some("a number of days from 0 to 3650".to_owned());
+                    0
+                }
+            },
+        };
+        if let Some(profile) = profile {
+            tls_policies.push(TlsPolicy {
+                name: name.value.clone(),
+                profile,
+                hostname: p.hostname.as_ref().is_none_or(|h| h.value),
+                trusted_ca,
+                min_days_left,
+                at: name.at.clone(),
+            });
+        }
+    }
+    let policy_names: Vec<&str> = raw_policies.map(|n| n.0.iter().map(|(n, _)| n.value.as_str()).collect()).unwrap_or_default();
+
+    // Services.
+    let mut services = Vec::new();
+    for (name, s) in &raw_services {
+        let (mut tcp, mut udp) = (PortSet::new(), PortSet::new());
+        r.ports(&s.tcp, &mut tcp);
+        r.ports(&s.udp, &mut udp);
+        let tls = s.tls.as_ref().and_then(|t| match tls_policies.iter().position(|p| p.name == t.value) {
+            Some(i) => Some(PolicyId(i)),
+            None => {
+                if !policy_names.contains(&t.value.as_str()) {
+                    r.unknown_name("unknown-policy", t, "TLS policy", &policy_names);
+                }
+                None
+            }
+        });
+        if let Some(t) = &s.tls
+            && tcp.is_empty()
+        {
+            let d = r.err("tls-without-tcp", &t.at, format!("service `{}` has a TLS policy but no TCP port", name.value));
+            d.expected = Some("a `tcp` list for a TLS service".to_owned());
+        }
+        let severity = r.severity(s.severity.as_ref());
+        services.push(Service { name: name.value.clone(), tcp, udp, tls, severity, at: name.at.clone() });
+    }
+    let service_names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+
+    // Endpoints: a zone or a host name. Vantage names are not flow endpoints:
+    // a flow states the network's intent, whoever probes it.
+    let mut endpoint_names: Vec<&str> = zone_names.clone();
+    endpoint_names.extend(host_names.iter().copied());
+    let resolve_endpoint = |r: &mut Resolver<'_>, v: &L<String>| -> Option<Endpoint> {
+        if let Some(z) = zones.iter().position(|z| z.name == v.value) {
+            return Some(Endpoint::Zone(ZoneId(z)));
+        }
+        if let Some(h) = hosts.iter().position(|h| h.name == v.value) {
+            return Some(Endpoint::Host(HostId(h)));
+        }
+        if !broken_hosts.contains(&v.value.as_str()) {
+            r.unknown_name("unknown-name", v, "zone or host", &endpoint_names);
+        }
+        None
+    };
+
+    // Flows.
+    let mut flows = Vec::new();
+    for (i, f) in spec.flows.iter().enumerate() {
+        let raw = &f.value;
+        let from: Vec<Endpoint> = raw.from.0.iter().filter_map(|v| resolve_endpoint(&mut r, v)).collect();
+        let to: Vec<Endpoint> = raw.to.0.iter().filter_map(|v| resolve_endpoint(&mut r, v)).collect();
+        let require = match &raw.require {
+            None => Require::Reachable,
+            Some(v) => r
+                .enum_value(v, "`require`", &[("reachable", Require::Reachable), ("optional", Require::Optional)])
+                .unwrap_or(Require::Reachable),
+        };
+        if let (Some(req), true) = (&raw.require, raw.allow.is_empty()) {
+            let d = r.err("require-without-allow", &req.at, format!("flow #{} sets `require` but allows nothing", i + 1));
+            d.expected = Some("`require` only on flows with `allow`".to_owned());
+        }
+        let severity = r.severity(raw.severity.as_ref());
+        for (action, list) in [(Action::Allow, &raw.allow), (Action::Deny, &raw.deny)] {
+            if list.is_empty() {
+                continue;
+            }
+            let mut svcs = Vec::new();
+            for s in list {
+                match services.iter().position(|x| x.name == s.value) {
+                    Some(x) => svcs.push(ServiceId(x)),
+                    None => r.unknown_name("unknown-service", s, "service", &service_names),
+                }
+            }
+            if from.len() == raw.from.0.len() && to.len() == raw.to.0.len() && svcs.len() == list.len() && !from.is_empty() && !to.is_empty() {
+                flows.push(Flow {
+                    from: from.clone(),
+                    to: to.clone(),
+                    action,
+                    services: svcs,
+                    require,
+                    severity,
+                    index: i + 1,
+                    at: f.at.clone(),
+                });
+            }
+        }
+    }
+
+    let default = spec
+        .default
+        .as_ref()
+        .and_then(|v| r.enum_value(v, "`default`", &[("deny", DefaultPolicy::Deny), ("allow", DefaultPolicy::Allow)]))
+        .unwrap_or(DefaultPolicy::Deny);
+    let deny_mode = spec
+        .deny_mode
+        .as_ref()
+        .and_then(|v| r.enum_value(v, "`deny_mode`", &[("any", DenyMode::Any), ("drop", DenyMode::Drop), ("reject", DenyMode::Reject)]))
+        .unwrap_or(DenyMode::Any);
+
+    // Vantages.
+    let mut vantages = Vec::new();
+    for (name, v) in &spec.vantages.0 {
+        let Some(zone) = find_zone(&v.zone.value) else {
+            r.unknown_name("unknown-zone", &v.zone, "zone", &zone_names);
+            continue;
+        };
+        if let Some(agent) = &v.agent
+            && !valid_agent_url(&agent.value)
+        {
+            let d = r.err("bad-agent-url", &agent.at, format!("vantage `{}` has an invalid agent URL", name.value));
+            d.value = Some(agent.value.clone());
+            d.expected = Some("https://HOST:PORT (agents speak mutual TLS only)".to_owned());
+        }
+        vantages.push(Vantage { name: name.value.clone(), zone, agent: v.agent.as_ref().map(|a| a.value.clone()), at: name.at.clone() });
+    }
+    for (name, _) in &spec.vantages.0 {
+        if zone_names.contains(&name.value.as_str()) || host_names.contains(&name.value.as_str()) {
+            let d = r.err("duplicate-name", &name.at, format!("vantage `{}` has the name of a zone or host", name.value));
+            d.value = Some(name.value.clone());
+            d.expected = Some("vantage names distinct from zone and host names (waivers and DNS expectations name either)".to_owned());
+        }
+    }
+    let vantage_names: Vec<&str> = spec.vantages.0.iter().map(|(n, _)| n.value.as_str()).collect();
+
+    // Sweep.
+    let mut sweep = Sweep::default();
+    if let Some(s) = &spec.sweep {
+        r.ports(&s.value.tcp, &mut sweep.tcp);
+        r.ports(&s.value.udp, &mut sweep.udp);
+        sweep.at = Some(s.at.clone());
+    }
+
+    // DNS.
+    let mut dns = Dns::default();
+    if let Some(d) = &spec.dns {
+        for s in &d.value.servers {
+            match s.value.trim().parse::<IpAddr>() {
+                Ok(a) => dns.servers.push(a),
+                Err(_) => {
+                    let e = r.err("bad-address", &s.at, "invalid DNS server address".to_owned());
+                    e.value = Some(s.value.clone());
+                    e.expected = Some("an IP address".to_owned());
+                }
+            }
+        }
+        for f in &d.value.forbid {
+            if let Some(x) = r.enum_value(
+                f,
+                "forbidden DNS behaviour",
+                &[
+                    ("zone-transfer", DnsForbid::ZoneTransfer),
+                    ("open-recursion", DnsForbid::OpenRecursion),
+                    ("dangling-cname", DnsForbid::DanglingCname),
+                ],
+            ) {
+                dns.forbid.push(x);
+            }
+        }
+        for e in &d.value.expect {
+            let x = &e.value;
+            let rtype = x.r#type.as_ref().map_or_else(|| "A".to_owned(), |t| t.value.to_ascii_uppercase());
+            if let Some(t) = &x.r#type
+                && !DNS_TYPES.contains(&rtype.as_str())
+            {
+                let d = r.err("bad-value", &t.at, format!("`{}` is not a supported DNS record type", t.value));
+                d.value = Some(t.value.clone());
+                d.expected = Some(one_of(DNS_TYPES.iter().copied()));
+            }
+            if !valid_dns_name(&x.name.value) {
+                let d = r.err("bad-dns-name", &x.name.at, format!("`{}` is not a DNS name", x.name.value));
+                d.value = Some(x.name.value.clone());
+            }
+            let absent = x.absent.as_ref().is_some_and(|a| a.value);
+            if absent && !x.values.is_empty() {
+                let d = r.err("absent-with-values", &e.at, format!("DNS expectation for `{}` is `absent` but lists values", x.name.value));
+                d.expected = Some("either `absent: true` or `values`, not both".to_owned());
+            }
+            if !absent && x.values.is_empty() {
+                let d = r.err("missing-key", &e.at, format!("DNS expectation for `{}` has no `values`", x.name.value));
+                d.expected = Some("a `values` list, or `absent: true`".to_owned());
+            }
+            if rtype == "A" || rtype == "AAAA" {
+                for v in &x.values {
+                    let ok = match rtype.as_str() {
+                        "A" => v.value.parse::<std::net::Ipv4Addr>().is_ok(),
+                        _ => v.value.parse::<std::net::Ipv6Addr>().is_ok(),
+                    };
+                    if !ok {
+                        let d = r.err("bad-address", &v.at, format!("`{}` is not an {rtype} record value", v.value));
+                        d.value = Some(v.value.clone());
+                        d.expected = Some(if rtype == "A" { "an IPv4 address" } else { "an IPv6 address" }.to_owned());
+                    }
+                }
+            }
+            let mut from = Vec::new();
+            for v in &x.from.0 {
+                match vantage_names.iter().position(|n| *n == v.value) {
+                    Some(i) => from.push(VantageId(i)),
+                    None => r.unknown_name("unknown-vantage", v, "vantage", &vantage_names),
+                }
+            }
+            dns.expect.push(DnsExpect {
+                name: x.name.value.trim_end_matches('.').to_ascii_lowercase(),
+                rtype,
+                values: x.values.iter().map(|v| v.value.clone()).collect(),
+                from,
+                absent,
+                at: e.at.clone(),
+            });
+        }
+    }
+
+    // Waivers.
+    let mut waivers = Vec::new();
+    let mut waiver_ids: BTreeMap<&str, &Location> = BTreeMap::new();
+    for w in &spec.waivers {
+        let x = &w.value;
+        if let Some(at) = waiver_ids.get(x.id.value.as_str()) {
+            let d = r.err("duplicate-name", &x.id.at, format!("waiver id `{}` is already used at {at}", x.id.value));
+            d.value = Some(x.id.value.clone());
+        } else {
+            waiver_ids.insert(&x.id.value, &x.id.at);
+        }
+        let expires = match x.expires.value.trim().parse::<jiff::civil::Date>() {
+            Ok(d) if x.expires.value.trim().len() == 10 => Some(d),
+            _ => {
+                let d = r.err("bad-date", &x.expires.at, format!("waiver `{}` has an invalid expiry date", x.id.value));
+                d.value = Some(x.expires.value.clone());
+                d.expected = Some("a date as YYYY-MM-DD, e.g. 2026-12-31".to_owned());
+                None
+            }
+        };
+        for (field, v) in [("reason", &x.reason), ("approved_by", &x.approved_by)] {
+            if v.value.trim().is_empty() {
+                let d = r.err("empty-value", &v.at, format!("waiver `{}` has an empty `{field}`", x.id.value));
+                d.expected = Some(format!("a non-empty `{field}`"));
+            }
+        }
+        let m = &x.r#match.value;
+        let from = m.from.as_ref().and_then(|f| {
+            if let Some(i) = vantage_names.iter().position(|n| *n == f.value) {
+                return Some(WaiverSource::Vantage(VantageId(i)));
+            }
+            if let Some(z) = find_zone(&f.value) {
+                return Some(WaiverSource::Zone(z));
+            }
+            let mut known = vantage_names.clone();
+            known.extend(zone_names.iter().copied());
+            r.unknown_name("unknown-name", f, "vantage or zone", &known);
+            None
+        });
+        let to = m.to.as_ref().and_then(|t| resolve_endpoint(&mut r, t));
+        let port = m.port.as_ref().and_then(|p| match parse_proto_port(&p.value) {
+            Some(pp) => Some(pp),
+            None => {
+                let d = r.err("bad-port", &p.at, format!("waiver `{}` has an invalid port", x.id.value));
+                d.value = Some(p.value.clone());
+                d.expected = Some("`tcp/PORT` or `udp/PORT`, e.g. tcp/22".to_owned());
+                None
+            }
+        });
+        if let Some(rule) = &m.rule
+            && !RULES.contains(&rule.value.as_str())
+        {
+            r.unknown_name("unknown-rule", rule, "finding rule", RULES);
+        }
+        let matched_all = m.from.is_some() == from.is_some() && m.to.is_some() == to.is_some() && m.port.is_some() == port.is_some();
+        if let (Some(expires), true) = (expires, matched_all) {
+            waivers.push(Waiver {
+                id: x.id.value.clone(),
+                from,
+                to,
+                port,
+                rule: m.rule.as_ref().map(|r| r.value.clone()),
+                reason: x.reason.value.clone(),
+                approved_by: x.approved_by.value.clone(),
+                expires,
+                at: w.at.clone(),
+            });
+        }
+    }
+
+    let errors_after = r.diags.iter().filter(|d| d.severity == DiagSeverity::Error).count();
+    if errors_after > errors_before {
+        return None;
+    }
+    Some(Intent {
+        name: spec.name.as_ref().map(|n| n.value.clone()),
+        file: file.to_path_buf(),
+        zones,
+        hosts,
+        services,
+        flows,
+        default,
+        deny_mode,
+        vantages,
+        sweep,
+        tls_policies,
+        dns,
+        waivers,
+    })
+}
+
+/// Parses `tcp/22`.
+pub fn parse_proto_port(s: &str) -> Option<(Proto, u16)> {
+    let (proto, port) = s.trim().split_once('/')?;
+    let proto = match proto {
+        "tcp" => Proto::Tcp,
+        "udp" => Proto::Udp,
+        _ => return None,
+    };
+    let port: u16 = port.parse().ok()?;
+    (port != 0).then_some((proto, port))
+}
+
+fn valid_dns_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'*')
+        })
+}
+
+fn valid_agent_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("https://") else { return false };
+    let authority = rest.trim_end_matches('/');
+    let Some((host, port)) = authority.rsplit_once(':') else { return false };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p != 0) && !host.contains('/')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidrs() {
+        assert!(parse_cidr("198.18.10.0/24").is_ok());
+        assert!(parse_cidr("2001:db8::/64").is_ok());
+        assert_eq!(parse_cidr("198.18.10.10").map(|n| n.prefix()), Ok(32));
+        assert!(parse_cidr("198.18.10.5/24").is_err());
+        assert!(parse_cidr("198.18.10.0/33").is_err());
+        assert!(parse_cidr("dmz").is_err());
+    }
+
+    #[test]
+    fn proto_ports_and_urls() {
+        assert_eq!(parse_proto_port("tcp/22"), Some((Proto::Tcp, 22)));
+        assert_eq!(parse_proto_port("udp/0"), None);
+        assert_eq!(parse_proto_port("icmp/1"), None);
+        assert!(valid_agent_url("https://198.18.20.9:7443"));
+        assert!(valid_agent_url("https://[2001:db8::1]:7443"));
+        assert!(!valid_agent_url("http://198.18.20.9:7443"));
+        assert!(!valid_agent_url("https://198.18.20.9"));
+    }
+}
+

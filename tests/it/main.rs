@@ -1,0 +1,7 @@
+//! The one integration-test binary: every behaviour test of `vantage` lives
+//! in a module here, so the crate links once (ripgrep's `tests/tests.rs`).
+
+#[path = "../lab/mod.rs"]
+mod lab;
+
+mod lab_tests;
