@@ -37,7 +37,8 @@ fn main() {
     let file: Arc<str> = Arc::from("bench.yaml");
     let loaded = vantage::spec::load_bytes(Path::new("bench.yaml"), &file, SPEC.as_bytes());
     let intent = loaded.intent.expect("the benchmark spec is valid");
-    let plan = Plan::new(&intent, "outside", Options { allow_large: true, ..Options::default() }).expect("plans");
+    let plan = Plan::new(&intent, "outside", Options { allow_large: true, ..Options::default() })
+        .expect("plans");
     let start = Instant::now();
     let mut count = 0u64;
     let mut checksum = 0u64;
@@ -48,8 +49,17 @@ fn main() {
     let elapsed = start.elapsed();
     let peak = peak_rss_kib("self").unwrap_or(0);
     assert_eq!(count, 65_536_000, "every probe of the plan was listed");
-    println!("plan_memory: {count} probes listed in {:.2} s ({:.1} M probes/s), checksum {checksum}", elapsed.as_secs_f64(), count as f64 / elapsed.as_secs_f64() / 1e6);
-    println!("plan_memory: peak RSS {} KiB ({:.1} MiB); {} KiB before planning", peak, peak as f64 / 1024.0, before);
+    println!(
+        "plan_memory: {count} probes listed in {:.2} s ({:.1} M probes/s), checksum {checksum}",
+        elapsed.as_secs_f64(),
+        count as f64 / elapsed.as_secs_f64() / 1e6
+    );
+    println!(
+        "plan_memory: peak RSS {} KiB ({:.1} MiB); {} KiB before planning",
+        peak,
+        peak as f64 / 1024.0,
+        before
+    );
 
     // The peer: nmap's list scan of the same targets, if nmap is here.
     let Ok(mut child) = Command::new("nmap")

@@ -7,9 +7,9 @@
 
 use jiff::civil::Date;
 
+use crate::plan::{LARGE_SWEEP_ADDRESSES, Options, Plan, PlanError};
 use crate::spec::diag::{Diagnostic, Location};
 use crate::spec::intent::{Action, Endpoint, Intent, Proto, Waiver, WaiverSource};
-use crate::plan::{LARGE_SWEEP_ADDRESSES, Options, Plan, PlanError};
 
 /// A waiver expiring within this many days is a warning.
 pub const WAIVER_WARN_DAYS: i64 = 14;
@@ -21,17 +21,25 @@ pub fn lint(intent: &Intent, today: Date) -> Vec<Diagnostic> {
     for h in &intent.hosts {
         if h.zone.is_none() {
             out.push(
-                Diagnostic::warning("host-outside-zones", h.at.clone(), format!("host `{}` ({}) is in no zone", h.name, h.address))
-                    .value(h.address.to_string())
-                    .expected("a host address inside a declared zone, so flows to that zone cover it"),
+                Diagnostic::warning(
+                    "host-outside-zones",
+                    h.at.clone(),
+                    format!("host `{}` ({}) is in no zone", h.name, h.address),
+                )
+                .value(h.address.to_string())
+                .expected("a host address inside a declared zone, so flows to that zone cover it"),
             );
         }
     }
     for (i, s) in intent.services.iter().enumerate() {
         if !intent.flows.iter().any(|f| f.services.iter().any(|x| x.0 == i)) {
             out.push(
-                Diagnostic::warning("unused-service", s.at.clone(), format!("service `{}` is used by no flow", s.name))
-                    .expected("every service referenced by a flow, or removed"),
+                Diagnostic::warning(
+                    "unused-service",
+                    s.at.clone(),
+                    format!("service `{}` is used by no flow", s.name),
+                )
+                .expected("every service referenced by a flow, or removed"),
             );
         }
     }
@@ -48,7 +56,9 @@ pub fn lint(intent: &Intent, today: Date) -> Vec<Diagnostic> {
 }
 
 fn flows(intent: &Intent, out: &mut Vec<Diagnostic>) {
-    let covers_all = |outer: &[Endpoint], inner: &[Endpoint]| inner.iter().all(|i| outer.iter().any(|o| intent.covers(*o, *i)));
+    let covers_all = |outer: &[Endpoint], inner: &[Endpoint]| {
+        inner.iter().all(|i| outer.iter().any(|o| intent.covers(*o, *i)))
+    };
     for (i, f) in intent.flows.iter().enumerate() {
         for t in &f.to {
             if let Endpoint::Zone(z) = t
@@ -73,22 +83,34 @@ fn flows(intent: &Intent, out: &mut Vec<Diagnostic>) {
             if !(gt.is_superset(&tcp) && gu.is_superset(&udp)) {
                 continue;
             }
-            let identical = covers_all(&f.from, &g.from) && covers_all(&f.to, &g.to) && tcp == gt && udp == gu;
+            let identical =
+                covers_all(&f.from, &g.from) && covers_all(&f.to, &g.to) && tcp == gt && udp == gu;
             let (code, message) = match (f.action, g.action) {
                 // An explicit deny wins over any allow, wherever it is.
                 (Action::Allow, Action::Deny) => (
                     "shadowed-flow",
-                    format!("flow #{} can never match: flow #{} denies all of it, and a deny wins over an allow", f.index, g.index),
+                    format!(
+                        "flow #{} can never match: flow #{} denies all of it, and a deny wins over an allow",
+                        f.index, g.index
+                    ),
                 ),
                 (Action::Deny, Action::Allow) => continue,
-                _ if identical && j < i => ("duplicate-flow", format!("flow #{} duplicates flow #{}", f.index, g.index)),
+                _ if identical && j < i => {
+                    ("duplicate-flow", format!("flow #{} duplicates flow #{}", f.index, g.index))
+                }
                 _ if identical => continue,
                 _ => (
                     "shadowed-flow",
-                    format!("flow #{} is redundant: flow #{} already covers its sources, destinations and ports", f.index, g.index),
+                    format!(
+                        "flow #{} is redundant: flow #{} already covers its sources, destinations and ports",
+                        f.index, g.index
+                    ),
                 ),
             };
-            out.push(Diagnostic::warning(code, f.at.clone(), message).expected("each flow to add something the others don't"));
+            out.push(
+                Diagnostic::warning(code, f.at.clone(), message)
+                    .expected("each flow to add something the others don't"),
+            );
             break;
         }
     }
@@ -99,9 +121,15 @@ fn waivers(intent: &Intent, today: Date, out: &mut Vec<Diagnostic>) {
         let days_left = today.until(w.expires).map(|s| i64::from(s.get_days())).unwrap_or(0);
         if w.expires < today {
             out.push(
-                Diagnostic::warning("waiver-expired", w.at.clone(), format!("waiver `{}` expired on {}", w.id, w.expires))
-                    .value(w.expires.to_string())
-                    .expected("an unexpired waiver, or none: the findings it covered are reported again"),
+                Diagnostic::warning(
+                    "waiver-expired",
+                    w.at.clone(),
+                    format!("waiver `{}` expired on {}", w.id, w.expires),
+                )
+                .value(w.expires.to_string())
+                .expected(
+                    "an unexpired waiver, or none: the findings it covered are reported again",
+                ),
             );
         } else if days_left <= WAIVER_WARN_DAYS {
             out.push(Diagnostic::warning(
@@ -160,7 +188,9 @@ fn waiver_can_match(intent: &Intent, w: &Waiver) -> bool {
 
 fn sweep_size(intent: &Intent, out: &mut Vec<Diagnostic>) {
     let Some(v) = intent.vantages.first() else { return };
-    if let Err(PlanError::TooLarge { addresses, .. }) = Plan::new(intent, &v.name, Options::default()) {
+    if let Err(PlanError::TooLarge { addresses, .. }) =
+        Plan::new(intent, &v.name, Options::default())
+    {
         let at = intent.sweep.at.clone().unwrap_or_else(|| v.at.clone());
         out.push(
             Diagnostic::warning(

@@ -3,22 +3,64 @@
 //! are these functions' output, checked by a test so they never drift.
 
 use schemars::generate::SchemaSettings;
+use serde_json::Value;
 
 /// The schema of the intent spec (`specs/spec.schema.json`).
+///
+/// Optional fields are simply optional: the spec walker refuses `null`
+/// where a value is expected, so the schema must not advertise `null`.
 pub fn spec() -> String {
-    let schema = SchemaSettings::draft07().into_generator().into_root_schema_for::<crate::spec::shape::RawSpec>();
-    pretty(&schema)
+    let schema = SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<crate::spec::shape::RawSpec>();
+    let mut value = schema.to_value();
+    strip_null(&mut value);
+    pretty(&value)
 }
 
 /// The schema of the findings document (`specs/findings.schema.json`).
+/// Here `null` is meaningful (`"port": null` where no port applies).
 pub fn findings() -> String {
-    let schema = SchemaSettings::draft07().into_generator().into_root_schema_for::<crate::report::document::Document>();
-    pretty(&schema)
+    let schema = SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<crate::report::document::Document>();
+    pretty(schema.as_value())
 }
 
-fn pretty(schema: &schemars::Schema) -> String {
+/// Turns `"type": ["T", "null"]` into `"type": "T"` and drops `{"type": "null"}`
+/// alternatives of `anyOf`, everywhere.
+fn strip_null(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::Array(alternatives)) = map.get_mut("anyOf") {
+                alternatives.retain(|a| a.get("type").is_none_or(|t| t != "null"));
+                if alternatives.len() == 1 {
+                    let only = alternatives.remove(0);
+                    map.remove("anyOf");
+                    if let Value::Object(inner) = only {
+                        for (k, v) in inner {
+                            map.entry(k).or_insert(v);
+                        }
+                    }
+                }
+            }
+            if let Some(Value::Array(types)) = map.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    let only = types.remove(0);
+                    map.insert("type".to_owned(), only);
+                }
+            }
+            map.values_mut().for_each(strip_null);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_null),
+        _ => {}
+    }
+}
+
+fn pretty(value: &Value) -> String {
     // Serializing a `serde_json::Value` cannot fail.
-    let mut s = serde_json::to_string_pretty(schema.as_value()).unwrap_or_default();
+    let mut s = serde_json::to_string_pretty(value).unwrap_or_default();
     s.push('\n');
     s
 }

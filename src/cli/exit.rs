@@ -9,12 +9,18 @@ pub(crate) enum Outcome {
     /// Everything conforms (0).
     Conforms,
     /// Findings at or above the threshold (1). Used by `check` and `verdict`.
-    #[allow(dead_code, reason = "returned by check/verdict, which land with the verdict work (issue 4)")]
+    #[allow(
+        dead_code,
+        reason = "returned by check/verdict, which land with the verdict work (issue 4)"
+    )]
     Findings,
     /// The input was refused: usage, spec, observation file (2).
     Refused,
     /// The run could not finish (3). Used by `scan` and `check`.
-    #[allow(dead_code, reason = "returned by scan/check, which land with the engine work (issue 3)")]
+    #[allow(
+        dead_code,
+        reason = "returned by scan/check, which land with the engine work (issue 3)"
+    )]
     Incomplete,
 }
 

@@ -20,7 +20,11 @@ pub(crate) fn run(a: &LintArgs) -> anyhow::Result<Outcome> {
         Format::Human => super::write_stdout(|out| {
             super::print_diagnostics(out, &loaded.diagnostics)?;
             let verdict = if errors > 0 { "refused" } else { "ok" };
-            writeln!(out, "{}: {verdict}: {errors} error(s), {warnings} warning(s)", a.spec.display())
+            writeln!(
+                out,
+                "{}: {verdict}: {errors} error(s), {warnings} warning(s)",
+                a.spec.display()
+            )
         })?,
         Format::Json => {
             let report = LintReport {
@@ -46,7 +50,9 @@ pub(crate) fn today(now: Option<&str>) -> anyhow::Result<jiff::civil::Date> {
             Err(_) => s
                 .parse::<jiff::Timestamp>()
                 .map(|t| t.to_zoned_datetime(jiff::tz::TimeZone::UTC).date())
-                .with_context(|| format!("--now {s:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 time")),
+                .with_context(|| {
+                    format!("--now {s:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 time")
+                }),
         },
         None => Ok(jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date()),
     }

@@ -40,7 +40,10 @@ pub(crate) fn write_stdout(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> 
 }
 
 /// Prints spec diagnostics for people, one per line, to `out`.
-pub(crate) fn print_diagnostics(out: &mut dyn Write, diags: &[vantage::spec::Diagnostic]) -> io::Result<()> {
+pub(crate) fn print_diagnostics(
+    out: &mut dyn Write,
+    diags: &[vantage::spec::Diagnostic],
+) -> io::Result<()> {
     for d in diags {
         writeln!(out, "{d}")?;
     }

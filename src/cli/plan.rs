@@ -16,15 +16,22 @@ pub(crate) fn run(a: &PlanArgs) -> anyhow::Result<Outcome> {
     let shard: Shard = a.shard.parse().with_context(|| format!("--shard {:?}", a.shard))?;
     let loaded = spec::load(&a.spec);
     let Some(intent) = loaded.intent else {
-        let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.severity == Severity::Error).cloned().collect();
+        let errors: Vec<_> =
+            loaded.diagnostics.iter().filter(|d| d.severity == Severity::Error).cloned().collect();
         super::write_stdout(|out| {
             super::print_diagnostics(out, &errors)?;
-            writeln!(out, "{}: refused: {} error(s); run `vantage lint` for warnings too", a.spec.display(), errors.len())
+            writeln!(
+                out,
+                "{}: refused: {} error(s); run `vantage lint` for warnings too",
+                a.spec.display(),
+                errors.len()
+            )
         })?;
         return Ok(Outcome::Refused);
     };
     let options = Options { seed: a.seed, shard, allow_large: a.allow_large };
-    let plan = Plan::new(&intent, &a.from, options).with_context(|| format!("cannot plan from vantage `{}`", a.from))?;
+    let plan = Plan::new(&intent, &a.from, options)
+        .with_context(|| format!("cannot plan from vantage `{}`", a.from))?;
     if a.list {
         list(&intent, &plan, a.format)?;
     } else {
@@ -130,7 +137,11 @@ fn summary(a: &PlanArgs, intent: &Intent, plan: &Plan) -> PlanSummary {
 }
 
 fn human(out: &mut dyn Write, s: &PlanSummary) -> std::io::Result<()> {
-    writeln!(out, "plan for {} from vantage `{}` (zone {}), shard {}, seed {}", s.spec, s.vantage, s.zone, s.shard, s.seed)?;
+    writeln!(
+        out,
+        "plan for {} from vantage `{}` (zone {}), shard {}, seed {}",
+        s.spec, s.vantage, s.zone, s.shard, s.seed
+    )?;
     writeln!(out)?;
     writeln!(out, "targets ({} addresses):", s.addresses)?;
     for t in &s.targets {
@@ -139,7 +150,11 @@ fn human(out: &mut dyn Write, s: &PlanSummary) -> std::io::Result<()> {
         } else {
             t.cidrs.join(" ")
         };
-        writeln!(out, "  {} {:<12} {:<24} {:>8} addr  {:>10} probes", t.kind, t.name, cidrs, t.addresses, t.probes)?;
+        writeln!(
+            out,
+            "  {} {:<12} {:<24} {:>8} addr  {:>10} probes",
+            t.kind, t.name, cidrs, t.addresses, t.probes
+        )?;
         if !t.tcp.is_empty() {
             writeln!(out, "       tcp {}", t.tcp)?;
         }
@@ -152,7 +167,11 @@ fn human(out: &mut dyn Write, s: &PlanSummary) -> std::io::Result<()> {
     }
     writeln!(out)?;
     if s.flows.is_empty() {
-        writeln!(out, "flows this vantage can confirm: none (no flow's source covers zone {})", s.zone)?;
+        writeln!(
+            out,
+            "flows this vantage can confirm: none (no flow's source covers zone {})",
+            s.zone
+        )?;
     } else {
         writeln!(out, "flows this vantage can confirm:")?;
         for f in &s.flows {

@@ -79,7 +79,9 @@ pub enum PlanError {
         known: String,
     },
     /// The sweep covers too many addresses without `allow_large`.
-    #[error("the plan covers {addresses} addresses, more than {limit}; pass --allow-large if you mean it")]
+    #[error(
+        "the plan covers {addresses} addresses, more than {limit}; pass --allow-large if you mean it"
+    )]
     TooLarge {
         /// Addresses in scope.
         addresses: u128,
@@ -87,7 +89,9 @@ pub enum PlanError {
         limit: u128,
     },
     /// Even with `allow_large` the plan cannot be scanned.
-    #[error("the plan has {probes} probes, more than any scan can send (limit {limit}); narrow the zones (an IPv6 /64 cannot be swept: declare its hosts)")]
+    #[error(
+        "the plan has {probes} probes, more than any scan can send (limit {limit}); narrow the zones (an IPv6 /64 cannot be swept: declare its hosts)"
+    )]
     Unscannable {
         /// Probes (saturated).
         probes: u128,
@@ -114,6 +118,12 @@ pub struct Group {
 }
 
 impl Group {
+    /// Whether there is anything to probe here.
+    fn probes_possible(&self) -> bool {
+        let has_ports = !self.tcp.is_empty() || !self.udp.is_empty();
+        has_ports && !self.addresses.is_empty()
+    }
+
     /// Probes in this group.
     pub fn probes(&self) -> u64 {
         self.addr_count * self.ports
@@ -192,7 +202,15 @@ impl Plan {
             let (mut tcp, mut udp) = flow_ports(intent, Endpoint::Zone(zid));
             tcp.extend(&intent.sweep.tcp);
             udp.extend(&intent.sweep.udp);
-            groups.push(Group { host: None, zone: Some(zid), addresses, tcp, udp, addr_count: 0, ports: 0 });
+            groups.push(Group {
+                host: None,
+                zone: Some(zid),
+                addresses,
+                tcp,
+                udp,
+                addr_count: 0,
+                ports: 0,
+            });
         }
         for (hi, h) in intent.hosts.iter().enumerate() {
             if h.zone.is_some_and(|z| !intent.zones[z.0].probe) {
@@ -203,7 +221,15 @@ impl Plan {
             let (mut tcp, mut udp) = flow_ports(intent, Endpoint::Host(HostId(hi)));
             tcp.extend(&intent.sweep.tcp);
             udp.extend(&intent.sweep.udp);
-            groups.push(Group { host: Some(HostId(hi)), zone: h.zone, addresses, tcp, udp, addr_count: 0, ports: 0 });
+            groups.push(Group {
+                host: Some(HostId(hi)),
+                zone: h.zone,
+                addresses,
+                tcp,
+                udp,
+                addr_count: 0,
+                ports: 0,
+            });
         }
         // Only what the scope guard admits is planned: intersect each group
         // with the scope (this removes, e.g., source-only zones nested in a
@@ -217,9 +243,12 @@ impl Plan {
             let ports = u128::from(g.tcp.len() + g.udp.len());
             probes_total = probes_total.saturating_add(n.saturating_mul(ports));
         }
-        groups.retain(|g| !g.addresses.is_empty() && !(g.tcp.is_empty() && g.udp.is_empty()));
+        groups.retain(|g| g.probes_possible());
         if addresses_total > LARGE_SWEEP_ADDRESSES && !options.allow_large {
-            return Err(PlanError::TooLarge { addresses: addresses_total, limit: LARGE_SWEEP_ADDRESSES });
+            return Err(PlanError::TooLarge {
+                addresses: addresses_total,
+                limit: LARGE_SWEEP_ADDRESSES,
+            });
         }
         if probes_total > u128::from(MAX_PROBES) {
             return Err(PlanError::Unscannable { probes: probes_total, limit: MAX_PROBES });
@@ -245,7 +274,17 @@ impl Plan {
             })
             .collect();
         let permutation = Permutation::new(total, options.seed);
-        Ok(Self { vantage: vid, options, groups, confirmable, skipped_zones, scope, cumulative, total, permutation })
+        Ok(Self {
+            vantage: vid,
+            options,
+            groups,
+            confirmable,
+            skipped_zones,
+            scope,
+            cumulative,
+            total,
+            permutation,
+        })
     }
 
     /// Probes in the whole plan (all shards).

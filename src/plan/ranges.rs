@@ -183,7 +183,9 @@ impl AddrRanges {
                 // The largest aligned block starting at `start` that fits.
                 let align = if start == 0 { bits } else { start.trailing_zeros().min(bits) };
                 let mut size_bits = align;
-                while size_bits > 0 && (size_bits >= 128 || start.saturating_add((1u128 << size_bits) - 1) > hi.n) {
+                while size_bits > 0
+                    && (size_bits >= 128 || start.saturating_add((1u128 << size_bits) - 1) > hi.n)
+                {
                     size_bits -= 1;
                 }
                 let prefix = u8::try_from(bits - size_bits).unwrap_or(0);

@@ -73,7 +73,12 @@ impl ScopeGuard {
         // never targets, whatever contains them.
         for z in intent.zones.iter().filter(|z| !z.probe) {
             for net in &z.cidrs {
-                if intent.zones.iter().any(|o| o.probe && o.cidrs.iter().any(|c| crate::spec::intent::net_contains(c, net) && c != net)) {
+                if intent.zones.iter().any(|o| {
+                    o.probe
+                        && o.cidrs
+                            .iter()
+                            .any(|c| crate::spec::intent::net_contains(c, net) && c != net)
+                }) {
                     allowed.remove_network(net);
                 }
             }
@@ -87,7 +92,12 @@ impl ScopeGuard {
     }
 
     /// Admits `addr` as a target, or refuses it (`None`).
-    pub fn admit(&self, addr: IpAddr, host: Option<HostId>, zone: Option<ZoneId>) -> Option<Target> {
+    pub fn admit(
+        &self,
+        addr: IpAddr,
+        host: Option<HostId>,
+        zone: Option<ZoneId>,
+    ) -> Option<Target> {
         if never_a_target(addr) || !self.allowed.contains(addr) {
             return None;
         }

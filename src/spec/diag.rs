@@ -108,7 +108,14 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}[{}]: {}", self.location, self.severity.as_str(), self.code, self.message)?;
+        write!(
+            f,
+            "{}: {}[{}]: {}",
+            self.location,
+            self.severity.as_str(),
+            self.code,
+            self.message
+        )?;
         if let Some(value) = &self.value {
             write!(f, " (found {value:?})")?;
         }
@@ -153,7 +160,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Formats a list of names for an `expected` text: `one of: a, b, c`.
 pub(crate) fn one_of<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
     let names: Vec<&str> = names.into_iter().collect();
-    if names.is_empty() { "a declared name (none are declared)".to_owned() } else { format!("one of: {}", names.join(", ")) }
+    if names.is_empty() {
+        "a declared name (none are declared)".to_owned()
+    } else {
+        format!("one of: {}", names.join(", "))
+    }
 }
 
 #[cfg(test)]

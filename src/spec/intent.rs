@@ -416,7 +416,9 @@ impl Intent {
         match (outer, inner) {
             (Endpoint::Zone(a), Endpoint::Zone(b)) => a == b,
             (Endpoint::Zone(z), Endpoint::Host(h)) => self.hosts[h.0].zone == Some(z),
-            (Endpoint::Host(a), Endpoint::Host(b)) => self.hosts[a.0].address == self.hosts[b.0].address,
+            (Endpoint::Host(a), Endpoint::Host(b)) => {
+                self.hosts[a.0].address == self.hosts[b.0].address
+            }
             (Endpoint::Host(h), Endpoint::Zone(z)) => {
                 let addr = IpNetwork::from(self.hosts[h.0].address);
                 let cidrs = &self.zones[z.0].cidrs;

@@ -53,8 +53,12 @@ pub fn load(path: &Path) -> Loaded {
         Err(e) => Loaded {
             intent: None,
             diagnostics: vec![
-                Diagnostic::error("unreadable", Location::new(&file, 0, 0), format!("cannot read the spec: {e}"))
-                    .expected("a readable YAML file"),
+                Diagnostic::error(
+                    "unreadable",
+                    Location::new(&file, 0, 0),
+                    format!("cannot read the spec: {e}"),
+                )
+                .expected("a readable YAML file"),
             ],
         },
     }
@@ -77,16 +81,21 @@ pub fn load_bytes(path: &Path, file: &Arc<str>, bytes: &[u8]) -> Loaded {
             Ok(b) => b,
             Err(e) => {
                 diagnostics.push(
-                    Diagnostic::error("unreadable", inc.at.clone(), format!("cannot read included file {}: {e}", inc_path.display()))
-                        .value(inc.value.clone())
-                        .expected("a path relative to the spec file"),
+                    Diagnostic::error(
+                        "unreadable",
+                        inc.at.clone(),
+                        format!("cannot read included file {}: {e}", inc_path.display()),
+                    )
+                    .value(inc.value.clone())
+                    .expected("a path relative to the spec file"),
                 );
                 continue;
             }
         };
         match raw::parse(&inc_file, &bytes) {
             Ok(node) => {
-                let raw = shape::Walker::new(Arc::clone(&inc_file), &mut diagnostics).include(&node);
+                let raw =
+                    shape::Walker::new(Arc::clone(&inc_file), &mut diagnostics).include(&node);
                 includes.push((inc_file, raw));
             }
             Err(d) => diagnostics.push(d),
@@ -94,11 +103,18 @@ pub fn load_bytes(path: &Path, file: &Arc<str>, bytes: &[u8]) -> Loaded {
     }
     if spec.include.len() > MAX_INCLUDES {
         diagnostics.push(
-            Diagnostic::error("too-many-includes", spec.include[MAX_INCLUDES].at.clone(), "too many included files")
-                .expected(format!("at most {MAX_INCLUDES}")),
+            Diagnostic::error(
+                "too-many-includes",
+                spec.include[MAX_INCLUDES].at.clone(),
+                "too many included files",
+            )
+            .expected(format!("at most {MAX_INCLUDES}")),
         );
     }
     let intent = resolve::resolve(path, &spec, &includes, &mut diagnostics);
+    // An intent exists only for a spec without a single error, whichever
+    // stage found it.
+    let intent = intent.filter(|_| !diagnostics.iter().any(|d| d.severity == Severity::Error));
     sort(&mut diagnostics);
     Loaded { intent, diagnostics }
 }

@@ -100,16 +100,17 @@ impl PortSet {
 
     /// Whether `port` is in the set.
     pub fn contains(&self, port: u16) -> bool {
-        self.ranges.binary_search_by(|&(lo, hi)| {
-            if hi < port {
-                std::cmp::Ordering::Less
-            } else if lo > port {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        })
-        .is_ok()
+        self.ranges
+            .binary_search_by(|&(lo, hi)| {
+                if hi < port {
+                    std::cmp::Ordering::Less
+                } else if lo > port {
+                    std::cmp::Ordering::Greater
+                } else {
+                    std::cmp::Ordering::Equal
+                }
+            })
+            .is_ok()
     }
 
     /// Whether every port of `other` is in `self`.

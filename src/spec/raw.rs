@@ -203,7 +203,9 @@ pub fn parse(file: &Arc<str>, bytes: &[u8]) -> Result<Node, Diagnostic> {
             .expected("a UTF-8 YAML document"));
         }
     };
-    if text.trim().is_empty() || text.lines().all(|l| l.trim_start().starts_with('#') || l.trim().is_empty()) {
+    if text.trim().is_empty()
+        || text.lines().all(|l| l.trim_start().starts_with('#') || l.trim().is_empty())
+    {
         return Err(Diagnostic::error("empty-spec", whole, "the spec is empty")
             .expected("a YAML mapping starting with `version: 1`"));
     }
@@ -224,13 +226,24 @@ pub fn parse(file: &Arc<str>, bytes: &[u8]) -> Result<Node, Diagnostic> {
     match serde_saphyr::from_str_with_options::<Node>(text, options) {
         Ok(node) => Ok(node),
         Err(e) => {
-            let (line, column) = e.location().map_or((0, 0), |l| (to_u32(l.line()), to_u32(l.column())));
+            let (line, column) =
+                e.location().map_or((0, 0), |l| (to_u32(l.line()), to_u32(l.column())));
             let message = e.without_snippet().to_string();
             // serde-saphyr appends " at line X column Y" to some messages; the
             // location is already ours to print.
-            let message = message.split(" at line ").next().unwrap_or(&message).trim().to_owned();
-            Err(Diagnostic::error("yaml", Location::new(file, line, column), format!("invalid YAML: {message}"))
-                .expected("a well-formed YAML document"))
+            let mut message =
+                message.split(" at line ").next().unwrap_or(&message).trim().to_owned();
+            // Keep library advice meant for programmers out of a user's error.
+            if let Some(i) = message.find(", set DuplicateKeyPolicy") {
+                message.truncate(i);
+                message.push_str(" (YAML allows each key once per mapping)");
+            }
+            Err(Diagnostic::error(
+                "yaml",
+                Location::new(file, line, column),
+                format!("invalid YAML: {message}"),
+            )
+            .expected("a well-formed YAML document"))
         }
     }
 }
@@ -249,7 +262,8 @@ mod tests {
 
     #[test]
     fn keeps_positions_and_types() {
-        let node = parse(&file(), b"version: 1\nzones:\n  dmz: { cidrs: [198.18.10.0/24] }\n").expect("parses");
+        let node = parse(&file(), b"version: 1\nzones:\n  dmz: { cidrs: [198.18.10.0/24] }\n")
+            .expect("parses");
         let Value::Map(entries) = &node.value else { panic!("not a map: {node:?}") };
         assert_eq!(entries[0].1.value, Value::Int(1));
         assert_eq!((entries[0].1.line, entries[0].1.column), (1, 10));

@@ -14,9 +14,9 @@ use ipnetwork::IpNetwork;
 
 use super::diag::{Diagnostic, Location, Severity as DiagSeverity, did_you_mean, one_of};
 use super::intent::{
-    Action, DefaultPolicy, DenyMode, Dns, DnsExpect, DnsForbid, Endpoint, Flow, Host, HostId, Intent,
-    PolicyId, Proto, Require, Service, ServiceId, Severity, Sweep, TlsPolicy, TlsProfile, Vantage,
-    VantageId, Waiver, WaiverSource, Zone, ZoneId, net_contains,
+    Action, DefaultPolicy, DenyMode, Dns, DnsExpect, DnsForbid, Endpoint, Flow, Host, HostId,
+    Intent, PolicyId, Proto, Require, Service, ServiceId, Severity, Sweep, TlsPolicy, TlsProfile,
+    Vantage, VantageId, Waiver, WaiverSource, Zone, ZoneId, net_contains,
 };
 use super::ports::{PortSet, port_number, port_range};
 use super::shape::{L, PortItem, RawInclude, RawSpec};
@@ -60,12 +60,19 @@ impl Resolver<'_> {
         &mut self.diags[last]
     }
 
-    fn enum_value<T: Copy>(&mut self, v: &L<String>, what: &str, options: &[(&str, T)]) -> Option<T> {
+    fn enum_value<T: Copy>(
+        &mut self,
+        v: &L<String>,
+        what: &str,
+        options: &[(&str, T)],
+    ) -> Option<T> {
         if let Some((_, t)) = options.iter().find(|(name, _)| *name == v.value) {
             return Some(*t);
         }
         let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-        let hint = did_you_mean(&v.value, names.iter().copied()).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+        let hint = did_you_mean(&v.value, names.iter().copied())
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
         let d = self.err("bad-value", &v.at, format!("`{}` is not a valid {what}{hint}", v.value));
         d.value = Some(v.value.clone());
         d.expected = Some(one_of(names));
@@ -73,7 +80,9 @@ impl Resolver<'_> {
     }
 
     fn unknown_name(&mut self, code: &'static str, v: &L<String>, kind: &str, known: &[&str]) {
-        let hint = did_you_mean(&v.value, known.iter().copied()).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+        let hint = did_you_mean(&v.value, known.iter().copied())
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
         let d = self.err(code, &v.at, format!("no {kind} is named `{}`{hint}", v.value));
         d.value = Some(v.value.clone());
         d.expected = Some(format!("a declared {kind}: {}", one_of(known.iter().copied())));
@@ -126,7 +135,11 @@ fn parse_cidr(s: &str) -> Result<IpNetwork, String> {
     }
     let net: IpNetwork = s.parse().map_err(|e: ipnetwork::IpNetworkError| e.to_string())?;
     if net.ip() != net.network() {
-        return Err(format!("host bits are set; the network is {}/{}", net.network(), net.prefix()));
+        return Err(format!(
+            "host bits are set; the network is {}/{}",
+            net.network(),
+            net.prefix()
+        ));
     }
     Ok(net)
 }
@@ -168,11 +181,17 @@ pub(crate) fn resolve(
         raw_services.extend(s.0.iter());
     }
     let mut first_seen: BTreeMap<&str, (&str, &Location)> = BTreeMap::new();
-    let kinds = [("zone", raw_zones.iter().map(|(n, _)| n).collect::<Vec<_>>()), ("host", raw_hosts.iter().map(|(n, _)| n).collect())];
+    let kinds = [
+        ("zone", raw_zones.iter().map(|(n, _)| n).collect::<Vec<_>>()),
+        ("host", raw_hosts.iter().map(|(n, _)| n).collect()),
+    ];
     for (kind, names) in &kinds {
         for name in names {
             if let Some((other_kind, at)) = first_seen.get(name.value.as_str()) {
-                let msg = format!("{kind} `{}` is already declared as a {other_kind} at {at}", name.value);
+                let msg = format!(
+                    "{kind} `{}` is already declared as a {other_kind} at {at}",
+                    name.value
+                );
                 let d = r.err("duplicate-name", &name.at, msg);
                 d.value = Some(name.value.clone());
                 d.expected = Some("a name not used by another zone or host".to_owned());
@@ -185,7 +204,11 @@ pub(crate) fn resolve(
         let mut seen: BTreeMap<&str, &Location> = BTreeMap::new();
         for name in list {
             if let Some(at) = seen.get(name.value.as_str()) {
-                let d = r.err("duplicate-name", &name.at, format!("{kind} `{}` is already declared at {at}", name.value));
+                let d = r.err(
+                    "duplicate-name",
+                    &name.at,
+                    format!("{kind} `{}` is already declared at {at}", name.value),
+                );
                 d.value = Some(name.value.clone());
             } else {
                 seen.insert(&name.value, &name.at);
@@ -200,10 +223,6 @@ pub(crate) fn resolve(
     for (name, z) in &raw_zones {
         let mut cidrs = Vec::new();
         let mut locs = Vec::new();
-        if z.cidrs.is_empty() {
-            let d = r.err("empty-zone", &name.at, format!("zone `{}` has no CIDRs", name.value));
-            d.expected = Some("at least one network in `cidrs`".to_owned());
-        }
         for c in &z.cidrs {
             match parse_cidr(&c.value) {
                 Ok(net) => {
@@ -211,14 +230,26 @@ pub(crate) fn resolve(
                     locs.push(c.at.clone());
                 }
                 Err(e) => {
-                    let d = r.err("bad-cidr", &c.at, format!("invalid CIDR in zone `{}`: {e}", name.value));
+                    let d = r.err(
+                        "bad-cidr",
+                        &c.at,
+                        format!("invalid CIDR in zone `{}`: {e}", name.value),
+                    );
                     d.value = Some(c.value.clone());
-                    d.expected = Some("an IPv4 or IPv6 network such as 198.18.10.0/24 or 2001:db8::/64".to_owned());
+                    d.expected = Some(
+                        "an IPv4 or IPv6 network such as 198.18.10.0/24 or 2001:db8::/64"
+                            .to_owned(),
+                    );
                 }
             }
         }
         cidr_locs.push(locs);
-        zones.push(Zone { name: name.value.clone(), cidrs, probe: z.probe.as_ref().is_none_or(|p| p.value), at: name.at.clone() });
+        zones.push(Zone {
+            name: name.value.clone(),
+            cidrs,
+            probe: z.probe.as_ref().is_none_or(|p| p.value),
+            at: name.at.clone(),
+        });
     }
     // Probe-able zones must not overlap, or an address would have two intents.
     let cidr_at = |zi: usize, ci: usize| -> &Location { &cidr_locs[zi][ci] };
@@ -252,25 +283,32 @@ pub(crate) fn resolve(
     let mut hosts: Vec<Host> = Vec::new();
     let mut host_ok = Vec::new();
     for (name, h) in &raw_hosts {
-        let address = match h.address.value.trim().parse::<IpAddr>() {
-            Ok(a) => a,
-            Err(_) => {
-                let d = r.err("bad-address", &h.address.at, format!("host `{}` has an invalid address", name.value));
-                d.value = Some(h.address.value.clone());
-                d.expected = Some("an IPv4 or IPv6 address such as 198.18.10.10".to_owned());
-                host_ok.push(false);
-                continue;
-            }
+        let Ok(address) = h.address.value.trim().parse::<IpAddr>() else {
+            let d = r.err(
+                "bad-address",
+                &h.address.at,
+                format!("host `{}` has an invalid address", name.value),
+            );
+            d.value = Some(h.address.value.clone());
+            d.expected = Some("an IPv4 or IPv6 address such as 198.18.10.10".to_owned());
+            host_ok.push(false);
+            continue;
         };
         let zone = match &h.zone {
             Some(zname) => match find_zone(&zname.value) {
                 Some(z) => {
-                    if !zones[z.0].cidrs.iter().any(|c| c.contains(address)) && !zones[z.0].cidrs.is_empty() {
-                        let nets: Vec<String> = zones[z.0].cidrs.iter().map(ToString::to_string).collect();
+                    if !zones[z.0].cidrs.iter().any(|c| c.contains(address))
+                        && !zones[z.0].cidrs.is_empty()
+                    {
+                        let nets: Vec<String> =
+                            zones[z.0].cidrs.iter().map(ToString::to_string).collect();
                         let d = r.err(
                             "host-outside-zone",
                             &h.address.at,
-                            format!("host `{}` address {address} is outside its declared zone `{}`", name.value, zname.value),
+                            format!(
+                                "host `{}` address {address} is outside its declared zone `{}`",
+                                name.value, zname.value
+                            ),
                         );
                         d.value = Some(address.to_string());
                         d.expected = Some(format!("an address in {}", nets.join(", ")));
@@ -291,11 +329,26 @@ pub(crate) fn resolve(
                 d.expected = Some("a name like www.example.test".to_owned());
             }
         }
+        if let Some(other) = hosts.iter().find(|o| o.address == address) {
+            let msg = format!(
+                "host `{}` has the address of host `{}` ({address}), declared at {}",
+                name.value, other.name, other.at
+            );
+            let d = r.err("duplicate-address", &h.address.at, msg);
+            d.value = Some(address.to_string());
+            d.expected = Some(
+                "one host per address; list extra DNS names under that host's `names`".to_owned(),
+            );
+        }
         host_ok.push(true);
         hosts.push(Host {
             name: name.value.clone(),
             address,
-            names: h.names.iter().map(|n| n.value.trim_end_matches('.').to_ascii_lowercase()).collect(),
+            names: h
+                .names
+                .iter()
+                .map(|n| n.value.trim_end_matches('.').to_ascii_lowercase())
+                .collect(),
             zone,
             at: name.at.clone(),
         });
@@ -324,8 +377,12 @@ pub(crate) fn resolve(
     let host_names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
     // Names of hosts whose address failed to parse still count as declared,
     // so a flow naming them doesn't add a second, misleading error.
-    let broken_hosts: Vec<&str> =
-        raw_hosts.iter().zip(&host_ok).filter(|(_, ok)| !**ok).map(|((n, _), _)| n.value.as_str()).collect();
+    let broken_hosts: Vec<&str> = raw_hosts
+        .iter()
+        .zip(&host_ok)
+        .filter(|(_, ok)| !**ok)
+        .map(|((n, _), _)| n.value.as_str())
+        .collect();
 
     // TLS policies.
     let mut tls_policies = Vec::new();
@@ -334,12 +391,20 @@ pub(crate) fn resolve(
         let profile = r.enum_value(
             &p.profile,
             "TLS profile",
-            &[("modern", TlsProfile::Modern), ("intermediate", TlsProfile::Intermediate), ("old", TlsProfile::Old)],
+            &[
+                ("modern", TlsProfile::Modern),
+                ("intermediate", TlsProfile::Intermediate),
+                ("old", TlsProfile::Old),
+            ],
         );
         let trusted_ca = p.trusted_ca.as_ref().map(|ca| {
             let path = spec_dir.join(&ca.value);
             if !path.is_file() {
-                let d = r.err("missing-file", &ca.at, format!("trusted_ca file {} does not exist", path.display()));
+                let d = r.err(
+                    "missing-file",
+                    &ca.at,
+                    format!("trusted_ca file {} does not exist", path.display()),
+                );
                 d.value = Some(ca.value.clone());
                 d.expected = Some("a PEM file, relative to the spec".to_owned());
             }
@@ -368,7 +433,9 @@ pub(crate) fn resolve(
             });
         }
     }
-    let policy_names: Vec<&str> = raw_policies.map(|n| n.0.iter().map(|(n, _)| n.value.as_str()).collect()).unwrap_or_default();
+    let policy_names: Vec<&str> = raw_policies
+        .map(|n| n.0.iter().map(|(n, _)| n.value.as_str()).collect())
+        .unwrap_or_default();
 
     // Services.
     let mut services = Vec::new();
@@ -376,23 +443,36 @@ pub(crate) fn resolve(
         let (mut tcp, mut udp) = (PortSet::new(), PortSet::new());
         r.ports(&s.tcp, &mut tcp);
         r.ports(&s.udp, &mut udp);
-        let tls = s.tls.as_ref().and_then(|t| match tls_policies.iter().position(|p| p.name == t.value) {
-            Some(i) => Some(PolicyId(i)),
-            None => {
-                if !policy_names.contains(&t.value.as_str()) {
-                    r.unknown_name("unknown-policy", t, "TLS policy", &policy_names);
+        let tls = s.tls.as_ref().and_then(|t| {
+            match tls_policies.iter().position(|p| p.name == t.value) {
+                Some(i) => Some(PolicyId(i)),
+                None => {
+                    if !policy_names.contains(&t.value.as_str()) {
+                        r.unknown_name("unknown-policy", t, "TLS policy", &policy_names);
+                    }
+                    None
                 }
-                None
             }
         });
         if let Some(t) = &s.tls
             && tcp.is_empty()
         {
-            let d = r.err("tls-without-tcp", &t.at, format!("service `{}` has a TLS policy but no TCP port", name.value));
+            let d = r.err(
+                "tls-without-tcp",
+                &t.at,
+                format!("service `{}` has a TLS policy but no TCP port", name.value),
+            );
             d.expected = Some("a `tcp` list for a TLS service".to_owned());
         }
         let severity = r.severity(s.severity.as_ref());
-        services.push(Service { name: name.value.clone(), tcp, udp, tls, severity, at: name.at.clone() });
+        services.push(Service {
+            name: name.value.clone(),
+            tcp,
+            udp,
+            tls,
+            severity,
+            at: name.at.clone(),
+        });
     }
     let service_names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
 
@@ -417,16 +497,26 @@ pub(crate) fn resolve(
     let mut flows = Vec::new();
     for (i, f) in spec.flows.iter().enumerate() {
         let raw = &f.value;
-        let from: Vec<Endpoint> = raw.from.0.iter().filter_map(|v| resolve_endpoint(&mut r, v)).collect();
-        let to: Vec<Endpoint> = raw.to.0.iter().filter_map(|v| resolve_endpoint(&mut r, v)).collect();
+        let from: Vec<Endpoint> =
+            raw.from.0.iter().filter_map(|v| resolve_endpoint(&mut r, v)).collect();
+        let to: Vec<Endpoint> =
+            raw.to.0.iter().filter_map(|v| resolve_endpoint(&mut r, v)).collect();
         let require = match &raw.require {
             None => Require::Reachable,
             Some(v) => r
-                .enum_value(v, "`require`", &[("reachable", Require::Reachable), ("optional", Require::Optional)])
+                .enum_value(
+                    v,
+                    "`require`",
+                    &[("reachable", Require::Reachable), ("optional", Require::Optional)],
+                )
                 .unwrap_or(Require::Reachable),
         };
         if let (Some(req), true) = (&raw.require, raw.allow.is_empty()) {
-            let d = r.err("require-without-allow", &req.at, format!("flow #{} sets `require` but allows nothing", i + 1));
+            let d = r.err(
+                "require-without-allow",
+                &req.at,
+                format!("flow #{} sets `require` but allows nothing", i + 1),
+            );
             d.expected = Some("`require` only on flows with `allow`".to_owned());
         }
         let severity = r.severity(raw.severity.as_ref());
@@ -441,7 +531,12 @@ pub(crate) fn resolve(
                     None => r.unknown_name("unknown-service", s, "service", &service_names),
                 }
             }
-            if from.len() == raw.from.0.len() && to.len() == raw.to.0.len() && svcs.len() == list.len() && !from.is_empty() && !to.is_empty() {
+            if from.len() == raw.from.0.len()
+                && to.len() == raw.to.0.len()
+                && svcs.len() == list.len()
+                && !from.is_empty()
+                && !to.is_empty()
+            {
                 flows.push(Flow {
                     from: from.clone(),
                     to: to.clone(),
@@ -459,12 +554,24 @@ pub(crate) fn resolve(
     let default = spec
         .default
         .as_ref()
-        .and_then(|v| r.enum_value(v, "`default`", &[("deny", DefaultPolicy::Deny), ("allow", DefaultPolicy::Allow)]))
+        .and_then(|v| {
+            r.enum_value(
+                v,
+                "`default`",
+                &[("deny", DefaultPolicy::Deny), ("allow", DefaultPolicy::Allow)],
+            )
+        })
         .unwrap_or(DefaultPolicy::Deny);
     let deny_mode = spec
         .deny_mode
         .as_ref()
-        .and_then(|v| r.enum_value(v, "`deny_mode`", &[("any", DenyMode::Any), ("drop", DenyMode::Drop), ("reject", DenyMode::Reject)]))
+        .and_then(|v| {
+            r.enum_value(
+                v,
+                "`deny_mode`",
+                &[("any", DenyMode::Any), ("drop", DenyMode::Drop), ("reject", DenyMode::Reject)],
+            )
+        })
         .unwrap_or(DenyMode::Any);
 
     // Vantages.
@@ -477,15 +584,28 @@ pub(crate) fn resolve(
         if let Some(agent) = &v.agent
             && !valid_agent_url(&agent.value)
         {
-            let d = r.err("bad-agent-url", &agent.at, format!("vantage `{}` has an invalid agent URL", name.value));
+            let d = r.err(
+                "bad-agent-url",
+                &agent.at,
+                format!("vantage `{}` has an invalid agent URL", name.value),
+            );
             d.value = Some(agent.value.clone());
             d.expected = Some("https://HOST:PORT (agents speak mutual TLS only)".to_owned());
         }
-        vantages.push(Vantage { name: name.value.clone(), zone, agent: v.agent.as_ref().map(|a| a.value.clone()), at: name.at.clone() });
+        vantages.push(Vantage {
+            name: name.value.clone(),
+            zone,
+            agent: v.agent.as_ref().map(|a| a.value.clone()),
+            at: name.at.clone(),
+        });
     }
     for (name, _) in &spec.vantages.0 {
         if zone_names.contains(&name.value.as_str()) || host_names.contains(&name.value.as_str()) {
-            let d = r.err("duplicate-name", &name.at, format!("vantage `{}` has the name of a zone or host", name.value));
+            let d = r.err(
+                "duplicate-name",
+                &name.at,
+                format!("vantage `{}` has the name of a zone or host", name.value),
+            );
             d.value = Some(name.value.clone());
             d.expected = Some("vantage names distinct from zone and host names (waivers and DNS expectations name either)".to_owned());
         }
@@ -528,25 +648,42 @@ pub(crate) fn resolve(
         }
         for e in &d.value.expect {
             let x = &e.value;
-            let rtype = x.r#type.as_ref().map_or_else(|| "A".to_owned(), |t| t.value.to_ascii_uppercase());
+            let rtype =
+                x.r#type.as_ref().map_or_else(|| "A".to_owned(), |t| t.value.to_ascii_uppercase());
             if let Some(t) = &x.r#type
                 && !DNS_TYPES.contains(&rtype.as_str())
             {
-                let d = r.err("bad-value", &t.at, format!("`{}` is not a supported DNS record type", t.value));
+                let d = r.err(
+                    "bad-value",
+                    &t.at,
+                    format!("`{}` is not a supported DNS record type", t.value),
+                );
                 d.value = Some(t.value.clone());
                 d.expected = Some(one_of(DNS_TYPES.iter().copied()));
             }
             if !valid_dns_name(&x.name.value) {
-                let d = r.err("bad-dns-name", &x.name.at, format!("`{}` is not a DNS name", x.name.value));
+                let d = r.err(
+                    "bad-dns-name",
+                    &x.name.at,
+                    format!("`{}` is not a DNS name", x.name.value),
+                );
                 d.value = Some(x.name.value.clone());
             }
             let absent = x.absent.as_ref().is_some_and(|a| a.value);
             if absent && !x.values.is_empty() {
-                let d = r.err("absent-with-values", &e.at, format!("DNS expectation for `{}` is `absent` but lists values", x.name.value));
+                let d = r.err(
+                    "absent-with-values",
+                    &e.at,
+                    format!("DNS expectation for `{}` is `absent` but lists values", x.name.value),
+                );
                 d.expected = Some("either `absent: true` or `values`, not both".to_owned());
             }
             if !absent && x.values.is_empty() {
-                let d = r.err("missing-key", &e.at, format!("DNS expectation for `{}` has no `values`", x.name.value));
+                let d = r.err(
+                    "missing-key",
+                    &e.at,
+                    format!("DNS expectation for `{}` has no `values`", x.name.value),
+                );
                 d.expected = Some("a `values` list, or `absent: true`".to_owned());
             }
             if rtype == "A" || rtype == "AAAA" {
@@ -556,9 +693,16 @@ pub(crate) fn resolve(
                         _ => v.value.parse::<std::net::Ipv6Addr>().is_ok(),
                     };
                     if !ok {
-                        let d = r.err("bad-address", &v.at, format!("`{}` is not an {rtype} record value", v.value));
+                        let d = r.err(
+                            "bad-address",
+                            &v.at,
+                            format!("`{}` is not an {rtype} record value", v.value),
+                        );
                         d.value = Some(v.value.clone());
-                        d.expected = Some(if rtype == "A" { "an IPv4 address" } else { "an IPv6 address" }.to_owned());
+                        d.expected = Some(
+                            if rtype == "A" { "an IPv4 address" } else { "an IPv6 address" }
+                                .to_owned(),
+                        );
                     }
                 }
             }
@@ -586,7 +730,11 @@ pub(crate) fn resolve(
     for w in &spec.waivers {
         let x = &w.value;
         if let Some(at) = waiver_ids.get(x.id.value.as_str()) {
-            let d = r.err("duplicate-name", &x.id.at, format!("waiver id `{}` is already used at {at}", x.id.value));
+            let d = r.err(
+                "duplicate-name",
+                &x.id.at,
+                format!("waiver id `{}` is already used at {at}", x.id.value),
+            );
             d.value = Some(x.id.value.clone());
         } else {
             waiver_ids.insert(&x.id.value, &x.id.at);
@@ -594,7 +742,11 @@ pub(crate) fn resolve(
         let expires = match x.expires.value.trim().parse::<jiff::civil::Date>() {
             Ok(d) if x.expires.value.trim().len() == 10 => Some(d),
             _ => {
-                let d = r.err("bad-date", &x.expires.at, format!("waiver `{}` has an invalid expiry date", x.id.value));
+                let d = r.err(
+                    "bad-date",
+                    &x.expires.at,
+                    format!("waiver `{}` has an invalid expiry date", x.id.value),
+                );
                 d.value = Some(x.expires.value.clone());
                 d.expected = Some("a date as YYYY-MM-DD, e.g. 2026-12-31".to_owned());
                 None
@@ -602,7 +754,11 @@ pub(crate) fn resolve(
         };
         for (field, v) in [("reason", &x.reason), ("approved_by", &x.approved_by)] {
             if v.value.trim().is_empty() {
-                let d = r.err("empty-value", &v.at, format!("waiver `{}` has an empty `{field}`", x.id.value));
+                let d = r.err(
+                    "empty-value",
+                    &v.at,
+                    format!("waiver `{}` has an empty `{field}`", x.id.value),
+                );
                 d.expected = Some(format!("a non-empty `{field}`"));
             }
         }
@@ -623,7 +779,11 @@ pub(crate) fn resolve(
         let port = m.port.as_ref().and_then(|p| match parse_proto_port(&p.value) {
             Some(pp) => Some(pp),
             None => {
-                let d = r.err("bad-port", &p.at, format!("waiver `{}` has an invalid port", x.id.value));
+                let d = r.err(
+                    "bad-port",
+                    &p.at,
+                    format!("waiver `{}` has an invalid port", x.id.value),
+                );
                 d.value = Some(p.value.clone());
                 d.expected = Some("`tcp/PORT` or `udp/PORT`, e.g. tcp/22".to_owned());
                 None
@@ -634,7 +794,9 @@ pub(crate) fn resolve(
         {
             r.unknown_name("unknown-rule", rule, "finding rule", RULES);
         }
-        let matched_all = m.from.is_some() == from.is_some() && m.to.is_some() == to.is_some() && m.port.is_some() == port.is_some();
+        let matched_all = m.from.is_some() == from.is_some()
+            && m.to.is_some() == to.is_some()
+            && m.port.is_some() == port.is_some();
         if let (Some(expires), true) = (expires, matched_all) {
             waivers.push(Waiver {
                 id: x.id.value.clone(),
@@ -690,7 +852,9 @@ fn valid_dns_name(name: &str) -> bool {
         && name.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'*')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'*')
         })
 }
 
@@ -727,4 +891,3 @@ mod tests {
         assert!(!valid_agent_url("https://198.18.20.9"));
     }
 }
-

@@ -116,7 +116,7 @@ impl JsonSchema for PortItem {
 #[schemars(deny_unknown_fields, title = "vantage intent spec")]
 pub struct RawSpec {
     /// Spec format version; must be 1.
-    #[schemars(range(min = 1, max = 1))]
+    #[schemars(range(min = 1, max = 1), required)]
     pub version: Option<L<i128>>,
     /// A name for this network or environment, shown in reports.
     pub name: Option<L<String>>,
@@ -396,15 +396,22 @@ impl<'d> Walker<'d> {
     }
 
     fn wrong_type(&mut self, node: &Node, what: &str, expected: &str) {
-        let d = Diagnostic::error("wrong-type", self.at(node), format!("{what} is {}", node.kind()))
-            .value(node.show())
-            .expected(expected.to_owned());
+        let d =
+            Diagnostic::error("wrong-type", self.at(node), format!("{what} is {}", node.kind()))
+                .value(node.show())
+                .expected(expected.to_owned());
         self.diags.push(d);
     }
 
     /// A mapping whose keys must all be in `keys`; unknown keys are reported
     /// (with a suggestion) and skipped. `required` keys must be present.
-    fn fields<'n>(&mut self, node: &'n Node, what: &str, keys: &[&str], required: &[&str]) -> Option<Fields<'n>> {
+    fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        keys: &[&str],
+        required: &[&str],
+    ) -> Option<Fields<'n>> {
         let Value::Map(entries) = &node.value else {
             if node.value == Value::Null && required.is_empty() {
                 return Some(Fields { entries: Vec::new(), at: node });
@@ -421,8 +428,12 @@ impl<'d> Walker<'d> {
             if keys.contains(&name.as_str()) {
                 fields.entries.push((name.as_str(), v));
             } else {
-                let mut d = Diagnostic::error("unknown-key", self.at(k), format!("unknown key `{name}` in {what}"))
-                    .value(name.clone());
+                let mut d = Diagnostic::error(
+                    "unknown-key",
+                    self.at(k),
+                    format!("unknown key `{name}` in {what}"),
+                )
+                .value(name.clone());
                 d = match did_you_mean(name, keys.iter().copied()) {
                     Some(s) => d.expected(format!("`{s}` (one of: {})", keys.join(", "))),
                     None => d.expected(format!("one of: {}", keys.join(", "))),
@@ -432,8 +443,12 @@ impl<'d> Walker<'d> {
         }
         for key in required {
             if fields.get(key).is_none() {
-                let d = Diagnostic::error("missing-key", self.at(node), format!("{what} has no `{key}`"))
-                    .expected(format!("a `{key}` key"));
+                let d = Diagnostic::error(
+                    "missing-key",
+                    self.at(node),
+                    format!("{what} has no `{key}`"),
+                )
+                .expected(format!("the key `{key}`"));
                 self.diags.push(d);
             }
         }
@@ -498,7 +513,10 @@ impl<'d> Walker<'d> {
 
     fn strings(&mut self, f: &Fields<'_>, key: &str, what: &str) -> Vec<L<String>> {
         let items = self.list(f, key, what);
-        items.iter().filter_map(|n| self.string(n, &format!("an entry of `{key}` in {what}"))).collect()
+        items
+            .iter()
+            .filter_map(|n| self.string(n, &format!("an entry of `{key}` in {what}")))
+            .collect()
     }
 
     fn one_or_many(&mut self, f: &Fields<'_>, key: &str, what: &str) -> OneOrMany {
@@ -506,13 +524,24 @@ impl<'d> Walker<'d> {
             None => OneOrMany::default(),
             Some(node @ Node { value: Value::Seq(items), .. }) => {
                 if items.is_empty() {
-                    let d = Diagnostic::error("empty-list", self.at(node), format!("`{key}` of {what} is an empty list"))
-                        .expected("at least one name");
+                    let d = Diagnostic::error(
+                        "empty-list",
+                        self.at(node),
+                        format!("`{key}` of {what} is an empty list"),
+                    )
+                    .expected("at least one name");
                     self.diags.push(d);
                 }
-                OneOrMany(items.iter().filter_map(|n| self.string(n, &format!("`{key}` of {what}"))).collect())
+                OneOrMany(
+                    items
+                        .iter()
+                        .filter_map(|n| self.string(n, &format!("`{key}` of {what}")))
+                        .collect(),
+                )
             }
-            Some(node) => OneOrMany(self.string(node, &format!("`{key}` of {what}")).into_iter().collect()),
+            Some(node) => {
+                OneOrMany(self.string(node, &format!("`{key}` of {what}")).into_iter().collect())
+            }
         }
     }
 
@@ -524,7 +553,11 @@ impl<'d> Walker<'d> {
                 Value::Int(i) => PortItem::Number(*i),
                 Value::Str(s) => PortItem::Text(s.clone()),
                 _ => {
-                    self.wrong_type(n, &format!("an entry of `{key}` in {what}"), "a port number or a range like \"8000-8100\"");
+                    self.wrong_type(
+                        n,
+                        &format!("an entry of `{key}` in {what}"),
+                        "a port number or a range like \"8000-8100\"",
+                    );
                     continue;
                 }
             };
@@ -552,9 +585,13 @@ impl<'d> Walker<'d> {
         for (k, v) in entries {
             let Some(name) = self.string(k, &format!("a name in `{key}`")) else { continue };
             if !valid_name(&name.value) {
-                let d = Diagnostic::error("bad-name", name.at.clone(), format!("`{}` is not a usable name", name.value))
-                    .value(name.value.clone())
-                    .expected("letters, digits, `_`, `.` or `-`, starting with a letter or digit");
+                let d = Diagnostic::error(
+                    "bad-name",
+                    name.at.clone(),
+                    format!("`{}` is not a usable name", name.value),
+                )
+                .value(name.value.clone())
+                .expected("letters, digits, `_`, `.` or `-`, starting with a letter or digit");
                 self.diags.push(d);
                 continue;
             }
@@ -566,7 +603,12 @@ impl<'d> Walker<'d> {
         Named(out)
     }
 
-    fn items<T>(&mut self, f: &Fields<'_>, key: &str, mut item: impl FnMut(&mut Self, &Node, &str) -> Option<T>) -> Vec<L<T>> {
+    fn items<T>(
+        &mut self,
+        f: &Fields<'_>,
+        key: &str,
+        mut item: impl FnMut(&mut Self, &Node, &str) -> Option<T>,
+    ) -> Vec<L<T>> {
         let list = self.list(f, key, "the spec");
         let mut out = Vec::new();
         for (i, n) in list.iter().enumerate() {
@@ -578,7 +620,12 @@ impl<'d> Walker<'d> {
         out
     }
 
-    fn section<T>(&mut self, f: &Fields<'_>, key: &str, item: impl FnOnce(&mut Self, &Node) -> Option<T>) -> Option<L<T>> {
+    fn section<T>(
+        &mut self,
+        f: &Fields<'_>,
+        key: &str,
+        item: impl FnOnce(&mut Self, &Node) -> Option<T>,
+    ) -> Option<L<T>> {
         let node = f.get(key)?;
         let at = self.at(node);
         item(self, node).map(|value| L { value, at })
@@ -586,7 +633,9 @@ impl<'d> Walker<'d> {
 
     /// The top-level spec.
     pub(crate) fn spec(&mut self, node: &Node) -> RawSpec {
-        let Some(f) = self.fields(node, "the spec", RawSpec::KEYS, &["version"]) else { return RawSpec::default() };
+        let Some(f) = self.fields(node, "the spec", RawSpec::KEYS, &["version"]) else {
+            return RawSpec::default();
+        };
         let mut spec = RawSpec {
             version: self.opt_int(&f, "version", "the spec"),
             name: self.opt_string(&f, "name", "the spec"),
@@ -603,7 +652,10 @@ impl<'d> Walker<'d> {
         spec.vantages = self.named(&f, "vantages", Self::vantage);
         spec.sweep = self.section(&f, "sweep", |w, n| {
             let f = w.fields(n, "`sweep`", RawSweep::KEYS, &[])?;
-            Some(RawSweep { tcp: w.ports(&f, "tcp", "`sweep`"), udp: w.ports(&f, "udp", "`sweep`") })
+            Some(RawSweep {
+                tcp: w.ports(&f, "tcp", "`sweep`"),
+                udp: w.ports(&f, "udp", "`sweep`"),
+            })
         });
         spec.tls = self.section(&f, "tls", |w, n| {
             let f = w.fields(n, "`tls`", RawTls::KEYS, &[])?;
@@ -616,13 +668,24 @@ impl<'d> Walker<'d> {
 
     /// A file named by `include:`.
     pub(crate) fn include(&mut self, node: &Node) -> RawInclude {
-        let Some(f) = self.fields(node, "an included file", RawInclude::KEYS, &[]) else { return RawInclude::default() };
-        let mut inc = RawInclude { description: self.opt_string(&f, "description", "an included file"), ..RawInclude::default() };
+        let Some(f) = self.fields(node, "an included file", RawInclude::KEYS, &[]) else {
+            return RawInclude::default();
+        };
+        let mut inc = RawInclude {
+            description: self.opt_string(&f, "description", "an included file"),
+            ..RawInclude::default()
+        };
         self.common(&f, &mut inc.zones, &mut inc.hosts, &mut inc.services);
         inc
     }
 
-    fn common(&mut self, f: &Fields<'_>, zones: &mut Named<RawZone>, hosts: &mut Named<RawHost>, services: &mut Named<RawService>) {
+    fn common(
+        &mut self,
+        f: &Fields<'_>,
+        zones: &mut Named<RawZone>,
+        hosts: &mut Named<RawHost>,
+        services: &mut Named<RawService>,
+    ) {
         *zones = self.named(f, "zones", Self::zone);
         *hosts = self.named(f, "hosts", Self::host);
         *services = self.named(f, "services", Self::service);
@@ -630,6 +693,17 @@ impl<'d> Walker<'d> {
 
     fn zone(&mut self, node: &Node, what: &str) -> Option<RawZone> {
         let f = self.fields(node, what, RawZone::KEYS, &["cidrs"])?;
+        if let Some(n @ Node { value: Value::Seq(items), .. }) = f.get("cidrs")
+            && items.is_empty()
+        {
+            let d = Diagnostic::error(
+                "empty-list",
+                self.at(n),
+                format!("`cidrs` of {what} is an empty list"),
+            )
+            .expected("at least one network, e.g. 198.18.10.0/24");
+            self.diags.push(d);
+        }
         Some(RawZone {
             cidrs: self.strings(&f, "cidrs", what),
             probe: self.opt_bool(&f, "probe", what),
@@ -657,8 +731,9 @@ impl<'d> Walker<'d> {
             description: self.opt_string(&f, "description", what),
         };
         if f.get("tcp").is_none() && f.get("udp").is_none() {
-            let d = Diagnostic::error("empty-service", self.at(f.at), format!("{what} names no ports"))
-                .expected("a `tcp` or `udp` list");
+            let d =
+                Diagnostic::error("empty-service", self.at(f.at), format!("{what} names no ports"))
+                    .expected("a `tcp` or `udp` list");
             self.diags.push(d);
         }
         Some(service)
@@ -676,8 +751,12 @@ impl<'d> Walker<'d> {
             description: self.opt_string(&f, "description", what),
         };
         if f.get("allow").is_none() && f.get("deny").is_none() {
-            let d = Diagnostic::error("empty-flow", self.at(node), format!("{what} neither allows nor denies anything"))
-                .expected("an `allow` or `deny` list of service names");
+            let d = Diagnostic::error(
+                "empty-flow",
+                self.at(node),
+                format!("{what} neither allows nor denies anything"),
+            )
+            .expected("an `allow` or `deny` list of service names");
             self.diags.push(d);
         }
         Some(flow)
@@ -726,9 +805,15 @@ impl<'d> Walker<'d> {
     }
 
     fn waiver(&mut self, node: &Node, what: &str) -> Option<RawWaiver> {
-        let f = self.fields(node, what, RawWaiver::KEYS, &["id", "match", "reason", "approved_by", "expires"])?;
+        let f = self.fields(
+            node,
+            what,
+            RawWaiver::KEYS,
+            &["id", "match", "reason", "approved_by", "expires"],
+        )?;
         let id = self.req_string(&f, "id", what);
-        let what = id.as_ref().map_or_else(|| what.to_owned(), |id| format!("waiver `{}`", id.value));
+        let what =
+            id.as_ref().map_or_else(|| what.to_owned(), |id| format!("waiver `{}`", id.value));
         let r#match = self.section(&f, "match", |w, n| {
             let what = format!("`match` of {what}");
             let m = w.fields(n, &what, RawWaiverMatch::KEYS, &[])?;
@@ -743,7 +828,14 @@ impl<'d> Walker<'d> {
         let approved_by = self.req_string(&f, "approved_by", &what);
         let expires = self.req_string(&f, "expires", &what);
         let description = self.opt_string(&f, "description", &what);
-        Some(RawWaiver { id: id?, r#match: r#match?, reason: reason?, approved_by: approved_by?, expires: expires?, description })
+        Some(RawWaiver {
+            id: id?,
+            r#match: r#match?,
+            reason: reason?,
+            approved_by: approved_by?,
+            expires: expires?,
+            description,
+        })
     }
 }
 

@@ -1,0 +1,172 @@
+//! The command line as users meet it: example specs, exit codes, output shapes.
+
+use crate::util::{stdout, vantage};
+
+#[test]
+fn example_specs_lint_clean() {
+    for spec in ["specs/examples/staging.yaml", "specs/examples/localhost.yaml"] {
+        let out = vantage(&["lint", spec, "--strict", "--now", "2026-11-24"]);
+        assert_eq!(out.status.code(), Some(0), "{spec}: {}", stdout(&out));
+        assert!(stdout(&out).contains("ok: 0 error(s), 0 warning(s)"), "{}", stdout(&out));
+    }
+}
+
+#[test]
+fn lint_warnings_exit_0_and_2_with_strict() {
+    // The staging waiver expires 2027-06-30: judged from 2027-07-01 it has lapsed.
+    let out = vantage(&["lint", "specs/examples/staging.yaml", "--now", "2027-07-01"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out).contains("warning[waiver-expired]: waiver `CHG-1042` expired on 2027-06-30"),
+        "{}",
+        stdout(&out)
+    );
+    let out = vantage(&["lint", "specs/examples/staging.yaml", "--now", "2027-07-01", "--strict"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(vantage(&["lint"]).status.code(), Some(2));
+    assert_eq!(vantage(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(
+        vantage(&["plan", "specs/examples/staging.yaml", "--from", "nowhere"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        vantage(&["plan", "specs/examples/staging.yaml", "--from", "outside", "--shard", "4/4"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        vantage(&["lint", "specs/examples/staging.yaml", "--now", "soon"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(vantage(&["--version"]).status.code(), Some(0));
+}
+
+#[test]
+fn plan_summary_names_targets_flows_and_estimate() {
+    let out = vantage(&[
+        "plan",
+        "specs/examples/staging.yaml",
+        "--from",
+        "outside",
+        "--format",
+        "json",
+        "--rate",
+        "1000",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["vantage"], "outside");
+    assert_eq!(v["not_probed"], serde_json::json!(["internet"]));
+    // 3 zones of 256 addresses, 5 of them declared hosts, 1,137 ports each.
+    assert_eq!(v["addresses"], 768);
+    assert_eq!(v["probes"], 768 * 1137);
+    assert_eq!(v["estimated_seconds"], 873.216);
+    let flows: Vec<u64> = v["flows"]
+        .as_array()
+        .expect("flows")
+        .iter()
+        .map(|f| f["index"].as_u64().expect("index"))
+        .collect();
+    assert_eq!(flows, [1, 2, 3, 7], "flows whose source is `internet`");
+    let web = v["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .find(|t| t["name"] == "web")
+        .expect("web target");
+    assert_eq!(web["cidrs"], serde_json::json!(["198.18.10.10/32"]));
+    let out = vantage(&["plan", "specs/examples/staging.yaml", "--from", "app-runner"]);
+    let text = stdout(&out);
+    assert!(text.contains("#5   app -> pg allow postgres (tcp/5432): reachable"), "{text}");
+}
+
+#[test]
+fn plan_list_streams_every_probe_and_shards_partition_it() {
+    let all = stdout(&vantage(&[
+        "plan",
+        "specs/examples/localhost.yaml",
+        "--from",
+        "this-machine",
+        "--list",
+    ]));
+    let mut all: Vec<&str> = all.lines().collect();
+    assert!(all.iter().all(|l| l.starts_with("127.0.0.1 ")), "only 127.0.0.1 is in scope");
+    let n = all.len();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), n, "no probe twice");
+    let mut union = Vec::new();
+    let shards: Vec<String> = (0..3)
+        .map(|k| {
+            stdout(&vantage(&[
+                "plan",
+                "specs/examples/localhost.yaml",
+                "--from",
+                "this-machine",
+                "--list",
+                "--shard",
+                &format!("{k}/3"),
+            ]))
+        })
+        .collect();
+    for s in &shards {
+        union.extend(s.lines());
+    }
+    union.sort_unstable();
+    assert_eq!(union, all, "the shards' union is the plan, with nothing twice");
+    let json = stdout(&vantage(&[
+        "plan",
+        "specs/examples/staging.yaml",
+        "--from",
+        "outside",
+        "--list",
+        "--format",
+        "json",
+    ]));
+    let first: serde_json::Value =
+        serde_json::from_str(json.lines().next().expect("a line")).expect("JSON line");
+    assert!(first["target"].as_str().is_some_and(|t| t.starts_with("198.18.")), "{first}");
+    assert!(first["proto"] == "tcp" || first["proto"] == "udp");
+}
+
+#[test]
+fn plan_refuses_a_large_sweep_without_allow_large() {
+    let dir = std::env::temp_dir().join(format!("vantage-large-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let spec = dir.join("large.yaml");
+    std::fs::write(
+        &spec,
+        "version: 1\nzones:\n  out: { cidrs: [0.0.0.0/0], probe: false }\n  big: { cidrs: [198.18.0.0/15] }\nvantages:\n  o: { zone: out }\nsweep:\n  tcp: [22]\n",
+    )
+    .expect("write");
+    let spec = spec.to_str().expect("utf-8");
+    let out = vantage(&["plan", spec, "--from", "o"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--allow-large"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = vantage(&["lint", spec]);
+    assert!(stdout(&out).contains("warning[large-sweep]"), "{}", stdout(&out));
+    let out = vantage(&["plan", spec, "--from", "o", "--allow-large", "--format", "json"]);
+    std::fs::remove_dir_all(&dir).expect("clean up");
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["probes"], 131_072);
+}
+
+#[test]
+fn schema_command_prints_the_checked_in_schemas() {
+    let out = vantage(&["schema", "spec"]);
+    assert_eq!(
+        stdout(&out),
+        std::fs::read_to_string(crate::util::root().join("specs/spec.schema.json"))
+            .expect("schema")
+    );
+}
