@@ -82,10 +82,24 @@ fn summary(a: &PlanArgs, intent: &Intent, plan: &Plan) -> PlanSummary {
                 (None, Some(z)) => ("zone", intent.zones[z.0].name.clone()),
                 (None, None) => ("zone", String::new()),
             };
+            let (zone_cidrs, minus_hosts) = match (g.host, g.zone) {
+                (None, Some(z)) => (
+                    intent.zones[z.0].cidrs.iter().map(ToString::to_string).collect(),
+                    intent
+                        .hosts
+                        .iter()
+                        .filter(|h| h.zone == Some(z))
+                        .map(|h| h.name.clone())
+                        .collect(),
+                ),
+                _ => (Vec::new(), Vec::new()),
+            };
             PlanTarget {
                 kind,
                 name,
                 cidrs: g.addresses.cidrs().iter().map(ToString::to_string).collect(),
+                zone_cidrs,
+                minus_hosts,
                 addresses: u64::try_from(g.addresses.len()).unwrap_or(u64::MAX),
                 tcp: g.tcp.to_string(),
                 udp: g.udp.to_string(),
@@ -145,10 +159,10 @@ fn human(out: &mut dyn Write, s: &PlanSummary) -> std::io::Result<()> {
     writeln!(out)?;
     writeln!(out, "targets ({} addresses):", s.addresses)?;
     for t in &s.targets {
-        let cidrs = if t.cidrs.len() > 4 {
-            format!("{} … ({} CIDRs)", t.cidrs[..3].join(" "), t.cidrs.len())
-        } else {
+        let cidrs = if t.minus_hosts.is_empty() {
             t.cidrs.join(" ")
+        } else {
+            format!("{} minus {} host(s)", t.zone_cidrs.join(" "), t.minus_hosts.len())
         };
         writeln!(
             out,

@@ -209,8 +209,12 @@ pub struct PlanTarget {
     pub kind: &'static str,
     /// Zone or host name.
     pub name: String,
-    /// The addresses as CIDRs.
+    /// The addresses as CIDRs (exact: declared hosts carved out of a zone).
     pub cidrs: Vec<String>,
+    /// For a zone: its declared networks.
+    pub zone_cidrs: Vec<String>,
+    /// For a zone: declared hosts inside it, planned as their own targets.
+    pub minus_hosts: Vec<String>,
     /// Number of addresses.
     pub addresses: u64,
     /// TCP ports, nmap `-p` syntax.

@@ -4,4 +4,10 @@
 #[path = "../lab/mod.rs"]
 mod lab;
 
+mod cli;
 mod lab_tests;
+mod plan;
+mod schema;
+mod spec_errors;
+mod tidy;
+mod util;
