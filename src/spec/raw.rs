@@ -213,7 +213,11 @@ pub fn parse(file: &Arc<str>, bytes: &[u8]) -> Result<Node, Diagnostic> {
     budget.max_depth = MAX_DEPTH;
     budget.max_aliases = 1_000;
     budget.max_anchors = 1_000;
-    budget.max_events = 2_000_000;
+    budget.max_events = 3_000_000;
+    // A spec of 20,000 hosts and 5,000 flows is about 300,000 nodes; a
+    // million bounds the tree (a few bytes of input per node) well under
+    // 100 MiB even for the densest 4 MiB input.
+    budget.max_nodes = 1_000_000;
     let mut alias_limits = serde_saphyr::options::AliasLimits::default();
     alias_limits.max_total_replayed_events = 100_000;
     alias_limits.max_replay_stack_depth = 16;
@@ -233,6 +237,10 @@ pub fn parse(file: &Arc<str>, bytes: &[u8]) -> Result<Node, Diagnostic> {
             // location is already ours to print.
             let mut message =
                 message.split(" at line ").next().unwrap_or(&message).trim().to_owned();
+            if let Some(what) = message.strip_prefix("budget breached: ") {
+                message =
+                    format!("the document exceeds a safety limit of the YAML reader ({what})");
+            }
             // Keep library advice meant for programmers out of a user's error.
             if let Some(i) = message.find(", set DuplicateKeyPolicy") {
                 message.truncate(i);

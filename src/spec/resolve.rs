@@ -5,7 +5,7 @@
 //! Invariant: `resolve` returns an `Intent` only when it recorded no error, so
 //! an `Intent` in hand is always valid (see `intent`'s invariants).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -89,13 +89,14 @@ impl Resolver<'_> {
     }
 
     fn ports(&mut self, items: &[L<PortItem>], set: &mut PortSet) {
+        let mut ranges = Vec::with_capacity(items.len());
         for item in items {
             let parsed = match &item.value {
                 PortItem::Number(n) => port_number(*n).map(|p| (p, p)),
                 PortItem::Text(t) => port_range(t),
             };
             match parsed {
-                Ok((lo, hi)) => set.insert_range(lo, hi),
+                Ok(range) => ranges.push(range),
                 Err(e) => {
                     let value = match &item.value {
                         PortItem::Number(n) => n.to_string(),
@@ -107,6 +108,7 @@ impl Resolver<'_> {
                 }
             }
         }
+        set.extend(&PortSet::from_ranges(ranges));
     }
 
     fn severity(&mut self, v: Option<&L<String>>) -> Option<Severity> {
@@ -144,8 +146,32 @@ fn parse_cidr(s: &str) -> Result<IpNetwork, String> {
     Ok(net)
 }
 
-fn nets_overlap(a: &IpNetwork, b: &IpNetwork) -> bool {
-    net_contains(a, b) || net_contains(b, a)
+/// Every pair of overlapping networks of different probe-able zones, as
+/// (earlier zone, its CIDR, later zone, its CIDR), by declaration order.
+///
+/// Two CIDRs either nest or are disjoint, so a sort by (family, start, size
+/// descending) and a stack of the currently open networks finds every
+/// containing network in O(n log n), where comparing all pairs would be
+/// quadratic in a spec with many CIDRs.
+fn overlaps(zones: &[Zone]) -> Vec<(usize, usize, usize, usize)> {
+    let mut nets: Vec<(usize, usize, &IpNetwork)> = Vec::new();
+    for (zi, z) in zones.iter().enumerate().filter(|(_, z)| z.probe) {
+        nets.extend(z.cidrs.iter().enumerate().map(|(ci, n)| (zi, ci, n)));
+    }
+    let key = |n: &IpNetwork| (n.is_ipv6(), n.network(), n.prefix());
+    nets.sort_by_key(|n| key(n.2));
+    let mut open: Vec<(usize, usize, &IpNetwork)> = Vec::new();
+    let mut out = Vec::new();
+    for (zi, ci, n) in nets {
+        open.retain(|(_, _, o)| net_contains(o, n));
+        for &(oz, oc, _) in open.iter().filter(|(oz, _, _)| *oz != zi) {
+            out.push(if (oz, oc) < (zi, ci) { (oz, oc, zi, ci) } else { (zi, ci, oz, oc) });
+        }
+        open.push((zi, ci, n));
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// Resolves the main spec and its includes into an `Intent`, pushing every
@@ -252,35 +278,40 @@ pub(crate) fn resolve(
         });
     }
     // Probe-able zones must not overlap, or an address would have two intents.
-    let cidr_at = |zi: usize, ci: usize| -> &Location { &cidr_locs[zi][ci] };
-    for i in 0..zones.len() {
-        for j in (i + 1)..zones.len() {
-            if !zones[i].probe || !zones[j].probe {
-                continue;
-            }
-            for (ci, a) in zones[i].cidrs.iter().enumerate() {
-                for (cj, b) in zones[j].cidrs.iter().enumerate() {
-                    if nets_overlap(a, b) {
-                        let msg = format!(
-                            "zone `{}` network {b} overlaps zone `{}` network {a} (declared at {})",
-                            zones[j].name,
-                            zones[i].name,
-                            cidr_at(i, ci)
-                        );
-                        let at = cidr_at(j, cj).clone();
-                        let d = r.err("overlapping-cidrs", &at, msg);
-                        d.value = Some(b.to_string());
-                        d.expected = Some("probe-able zones with disjoint networks".to_owned());
-                    }
-                }
-            }
-        }
+    for (i, ci, j, cj) in overlaps(&zones) {
+        let (a, b) = (&zones[i].cidrs[ci], &zones[j].cidrs[cj]);
+        let msg = format!(
+            "zone `{}` network {b} overlaps zone `{}` network {a} (declared at {})",
+            zones[j].name, zones[i].name, cidr_locs[i][ci]
+        );
+        let d = r.err("overlapping-cidrs", &cidr_locs[j][cj], msg);
+        d.value = Some(b.to_string());
+        d.expected = Some("probe-able zones with disjoint networks".to_owned());
     }
     let zone_names: Vec<&str> = zones.iter().map(|z| z.name.as_str()).collect();
-    let find_zone = |n: &str| zones.iter().position(|z| z.name == n).map(ZoneId);
+    let zone_index: HashMap<&str, usize> =
+        zones.iter().enumerate().map(|(i, z)| (z.name.as_str(), i)).collect();
+    let find_zone = |n: &str| zone_index.get(n).copied().map(ZoneId);
 
+    // Zones alone, to find the most specific zone of an address.
+    let partial = Intent {
+        name: None,
+        file: file.to_path_buf(),
+        zones: zones.clone(),
+        hosts: Vec::new(),
+        services: Vec::new(),
+        flows: Vec::new(),
+        default: DefaultPolicy::Deny,
+        deny_mode: DenyMode::Any,
+        vantages: Vec::new(),
+        sweep: Sweep::default(),
+        tls_policies: Vec::new(),
+        dns: Dns::default(),
+        waivers: Vec::new(),
+    };
     // Hosts.
     let mut hosts: Vec<Host> = Vec::new();
+    let mut host_by_addr: HashMap<IpAddr, usize> = HashMap::new();
     let mut host_ok = Vec::new();
     for (name, h) in &raw_hosts {
         let Ok(address) = h.address.value.trim().parse::<IpAddr>() else {
@@ -312,6 +343,26 @@ pub(crate) fn resolve(
                         );
                         d.value = Some(address.to_string());
                         d.expected = Some(format!("an address in {}", nets.join(", ")));
+                    } else if let Some(inner) = partial.zone_of(address)
+                        && inner != z
+                    {
+                        // `internet` (0.0.0.0/0) contains a dmz address, but a
+                        // zone means its CIDRs minus every zone nested in them:
+                        // the address belongs to `dmz`, and a host claiming
+                        // otherwise would be judged by the wrong flows.
+                        let d = r.err(
+                            "host-outside-zone",
+                            &h.address.at,
+                            format!(
+                                "host `{}` address {address} is in zone `{}`, which is nested in its declared zone `{}`",
+                                name.value, zones[inner.0].name, zname.value
+                            ),
+                        );
+                        d.value = Some(address.to_string());
+                        d.expected = Some(format!(
+                            "`zone: {}`, or no `zone` (it is inferred)",
+                            zones[inner.0].name
+                        ));
                     }
                     Some(z)
                 }
@@ -329,7 +380,7 @@ pub(crate) fn resolve(
                 d.expected = Some("a name like www.example.test".to_owned());
             }
         }
-        if let Some(other) = hosts.iter().find(|o| o.address == address) {
+        if let Some(other) = host_by_addr.get(&address).map(|&i| &hosts[i]) {
             let msg = format!(
                 "host `{}` has the address of host `{}` ({address}), declared at {}",
                 name.value, other.name, other.at
@@ -341,6 +392,7 @@ pub(crate) fn resolve(
             );
         }
         host_ok.push(true);
+        host_by_addr.entry(address).or_insert(hosts.len());
         hosts.push(Host {
             name: name.value.clone(),
             address,
@@ -354,27 +406,14 @@ pub(crate) fn resolve(
         });
     }
     // Inferred zones: most specific CIDR wins.
-    let partial = Intent {
-        name: None,
-        file: file.to_path_buf(),
-        zones: zones.clone(),
-        hosts: Vec::new(),
-        services: Vec::new(),
-        flows: Vec::new(),
-        default: DefaultPolicy::Deny,
-        deny_mode: DenyMode::Any,
-        vantages: Vec::new(),
-        sweep: Sweep::default(),
-        tls_policies: Vec::new(),
-        dns: Dns::default(),
-        waivers: Vec::new(),
-    };
     for h in &mut hosts {
         if h.zone.is_none() {
             h.zone = partial.zone_of(h.address);
         }
     }
     let host_names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+    let host_index: HashMap<&str, usize> =
+        host_names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     // Names of hosts whose address failed to parse still count as declared,
     // so a flow naming them doesn't add a second, misleading error.
     let broken_hosts: Vec<&str> = raw_hosts
@@ -436,6 +475,8 @@ pub(crate) fn resolve(
     let policy_names: Vec<&str> = raw_policies
         .map(|n| n.0.iter().map(|(n, _)| n.value.as_str()).collect())
         .unwrap_or_default();
+    let policy_index: HashMap<&str, usize> =
+        tls_policies.iter().enumerate().map(|(i, p)| (p.name.as_str(), i)).collect();
 
     // Services.
     let mut services = Vec::new();
@@ -443,15 +484,13 @@ pub(crate) fn resolve(
         let (mut tcp, mut udp) = (PortSet::new(), PortSet::new());
         r.ports(&s.tcp, &mut tcp);
         r.ports(&s.udp, &mut udp);
-        let tls = s.tls.as_ref().and_then(|t| {
-            match tls_policies.iter().position(|p| p.name == t.value) {
-                Some(i) => Some(PolicyId(i)),
-                None => {
-                    if !policy_names.contains(&t.value.as_str()) {
-                        r.unknown_name("unknown-policy", t, "TLS policy", &policy_names);
-                    }
-                    None
+        let tls = s.tls.as_ref().and_then(|t| match policy_index.get(t.value.as_str()).copied() {
+            Some(i) => Some(PolicyId(i)),
+            None => {
+                if !policy_names.contains(&t.value.as_str()) {
+                    r.unknown_name("unknown-policy", t, "TLS policy", &policy_names);
                 }
+                None
             }
         });
         if let Some(t) = &s.tls
@@ -475,16 +514,18 @@ pub(crate) fn resolve(
         });
     }
     let service_names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+    let service_index: HashMap<&str, usize> =
+        service_names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
 
     // Endpoints: a zone or a host name. Vantage names are not flow endpoints:
     // a flow states the network's intent, whoever probes it.
     let mut endpoint_names: Vec<&str> = zone_names.clone();
     endpoint_names.extend(host_names.iter().copied());
     let resolve_endpoint = |r: &mut Resolver<'_>, v: &L<String>| -> Option<Endpoint> {
-        if let Some(z) = zones.iter().position(|z| z.name == v.value) {
-            return Some(Endpoint::Zone(ZoneId(z)));
+        if let Some(z) = find_zone(&v.value) {
+            return Some(Endpoint::Zone(z));
         }
-        if let Some(h) = hosts.iter().position(|h| h.name == v.value) {
+        if let Some(&h) = host_index.get(v.value.as_str()) {
             return Some(Endpoint::Host(HostId(h)));
         }
         if !broken_hosts.contains(&v.value.as_str()) {
@@ -526,7 +567,7 @@ pub(crate) fn resolve(
             }
             let mut svcs = Vec::new();
             for s in list {
-                match services.iter().position(|x| x.name == s.value) {
+                match service_index.get(s.value.as_str()).copied() {
                     Some(x) => svcs.push(ServiceId(x)),
                     None => r.unknown_name("unknown-service", s, "service", &service_names),
                 }
@@ -611,6 +652,8 @@ pub(crate) fn resolve(
         }
     }
     let vantage_names: Vec<&str> = spec.vantages.0.iter().map(|(n, _)| n.value.as_str()).collect();
+    let vantage_index: HashMap<&str, usize> =
+        vantages.iter().enumerate().map(|(i, v)| (v.name.as_str(), i)).collect();
 
     // Sweep.
     let mut sweep = Sweep::default();
@@ -708,8 +751,10 @@ pub(crate) fn resolve(
             }
             let mut from = Vec::new();
             for v in &x.from.0 {
-                match vantage_names.iter().position(|n| *n == v.value) {
+                match vantage_index.get(v.value.as_str()).copied() {
                     Some(i) => from.push(VantageId(i)),
+                    // A declared vantage that failed to resolve already has its error.
+                    None if vantage_names.contains(&v.value.as_str()) => {}
                     None => r.unknown_name("unknown-vantage", v, "vantage", &vantage_names),
                 }
             }
@@ -764,11 +809,14 @@ pub(crate) fn resolve(
         }
         let m = &x.r#match.value;
         let from = m.from.as_ref().and_then(|f| {
-            if let Some(i) = vantage_names.iter().position(|n| *n == f.value) {
+            if let Some(&i) = vantage_index.get(f.value.as_str()) {
                 return Some(WaiverSource::Vantage(VantageId(i)));
             }
             if let Some(z) = find_zone(&f.value) {
                 return Some(WaiverSource::Zone(z));
+            }
+            if vantage_names.contains(&f.value.as_str()) {
+                return None;
             }
             let mut known = vantage_names.clone();
             known.extend(zone_names.iter().copied());
