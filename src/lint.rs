@@ -9,7 +9,7 @@ use jiff::civil::Date;
 
 use crate::plan::{LARGE_SWEEP_ADDRESSES, Options, Plan, PlanError};
 use crate::spec::diag::{Diagnostic, Location};
-use crate::spec::intent::{Action, Endpoint, Intent, Proto, Waiver, WaiverSource};
+use crate::spec::intent::{Action, Endpoint, Intent, Waiver, WaiverSource};
 
 /// A waiver expiring within this many days is a warning.
 pub const WAIVER_WARN_DAYS: i64 = 14;
@@ -31,8 +31,10 @@ pub fn lint(intent: &Intent, today: Date) -> Vec<Diagnostic> {
             );
         }
     }
+    let used: std::collections::HashSet<usize> =
+        intent.flows.iter().flat_map(|f| f.services.iter().map(|s| s.0)).collect();
     for (i, s) in intent.services.iter().enumerate() {
-        if !intent.flows.iter().any(|f| f.services.iter().any(|x| x.0 == i)) {
+        if !used.contains(&i) {
             out.push(
                 Diagnostic::warning(
                     "unused-service",
@@ -55,7 +57,22 @@ pub fn lint(intent: &Intent, today: Date) -> Vec<Diagnostic> {
     out
 }
 
+/// Above this many flows, the pairwise duplicate/shadow analysis (quadratic)
+/// is skipped with a warning rather than left to run for minutes.
+pub const MAX_FLOWS_COMPARED: usize = 2_000;
+
 fn flows(intent: &Intent, out: &mut Vec<Diagnostic>) {
+    let compare = intent.flows.len() <= MAX_FLOWS_COMPARED;
+    if !compare && let Some(first) = intent.flows.first() {
+        out.push(Diagnostic::warning(
+            "flows-not-compared",
+            first.at.clone(),
+            format!(
+                "{} flows: duplicate and shadowed flows are only looked for in specs of at most {MAX_FLOWS_COMPARED}",
+                intent.flows.len()
+            ),
+        ));
+    }
     let covers_all = |outer: &[Endpoint], inner: &[Endpoint]| {
         inner.iter().all(|i| outer.iter().any(|o| intent.covers(*o, *i)))
     };
@@ -75,7 +92,7 @@ fn flows(intent: &Intent, out: &mut Vec<Diagnostic>) {
             }
         }
         let (tcp, udp) = intent.ports_of(&f.services);
-        for (j, g) in intent.flows.iter().enumerate() {
+        for (j, g) in intent.flows.iter().enumerate().filter(|_| compare) {
             if i == j || !covers_all(&g.from, &f.from) || !covers_all(&g.to, &f.to) {
                 continue;
             }
@@ -117,6 +134,8 @@ fn flows(intent: &Intent, out: &mut Vec<Diagnostic>) {
 }
 
 fn waivers(intent: &Intent, today: Date, out: &mut Vec<Diagnostic>) {
+    let opts = Options { allow_large: true, ..Options::default() };
+    let plan = intent.vantages.first().and_then(|v| Plan::new(intent, &v.name, opts).ok());
     for w in &intent.waivers {
         let days_left = today.until(w.expires).map(|s| i64::from(s.get_days())).unwrap_or(0);
         if w.expires < today {
@@ -138,7 +157,7 @@ fn waivers(intent: &Intent, today: Date, out: &mut Vec<Diagnostic>) {
                 format!("waiver `{}` expires on {} ({days_left} days left)", w.id, w.expires),
             ));
         }
-        if !waiver_can_match(intent, w) {
+        if !waiver_can_match(intent, plan.as_ref(), w) {
             out.push(
                 Diagnostic::warning(
                     "waiver-unused",
@@ -154,36 +173,25 @@ fn waivers(intent: &Intent, today: Date, out: &mut Vec<Diagnostic>) {
 /// Whether any vantage the waiver names would probe a port it names on a
 /// target it names. Rules other than port findings (TLS, DNS) are not
 /// judged here: they depend on observations.
-fn waiver_can_match(intent: &Intent, w: &Waiver) -> bool {
+fn waiver_can_match(intent: &Intent, plan: Option<&Plan>, w: &Waiver) -> bool {
     let Some((proto, port)) = w.port else { return true };
-    let vantages: Vec<&str> = intent
-        .vantages
-        .iter()
-        .filter(|v| match w.from {
-            None => true,
-            Some(WaiverSource::Vantage(id)) => intent.vantages[id.0].name == v.name,
-            Some(WaiverSource::Zone(z)) => v.zone == z,
-        })
-        .map(|v| v.name.as_str())
-        .collect();
-    let opts = Options { allow_large: true, ..Options::default() };
-    vantages.iter().any(|v| {
-        let Ok(plan) = Plan::new(intent, v, opts) else { return true };
-        match w.to {
-            None => plan.groups.iter().any(|g| match proto {
-                Proto::Tcp => g.tcp.contains(port),
-                Proto::Udp => g.udp.contains(port),
-            }),
-            Some(Endpoint::Host(h)) => plan.covers(intent.hosts[h.0].address, proto, port),
-            Some(Endpoint::Zone(z)) => plan.groups.iter().any(|g| {
-                g.zone == Some(z)
-                    && match proto {
-                        Proto::Tcp => g.tcp.contains(port),
-                        Proto::Udp => g.udp.contains(port),
-                    }
-            }),
+    // No plan means nothing can be scanned (or the spec is too large to
+    // judge); the sweep warning says so, and this check stays quiet.
+    let Some(plan) = plan else { return true };
+    let from_some_vantage = intent.vantages.iter().enumerate().any(|(i, v)| match w.from {
+        None => true,
+        Some(WaiverSource::Vantage(id)) => id.0 == i,
+        Some(WaiverSource::Zone(z)) => v.zone == z,
+    });
+    let probes = |g: &crate::plan::Group| g.probes_port(proto, port);
+    // Targets and ports are the same from every vantage (only the flows a
+    // vantage can confirm differ), so one plan answers for all of them.
+    from_some_vantage
+        && match w.to {
+            None => plan.groups.iter().any(probes),
+            Some(Endpoint::Host(h)) => plan.host_group(h).is_some_and(probes),
+            Some(Endpoint::Zone(z)) => plan.groups.iter().any(|g| g.zone == Some(z) && probes(g)),
         }
-    })
 }
 
 fn sweep_size(intent: &Intent, out: &mut Vec<Diagnostic>) {

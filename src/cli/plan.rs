@@ -101,8 +101,8 @@ fn summary(a: &PlanArgs, intent: &Intent, plan: &Plan) -> PlanSummary {
                 zone_cidrs,
                 minus_hosts,
                 addresses: u64::try_from(g.addresses.len()).unwrap_or(u64::MAX),
-                tcp: g.tcp.to_string(),
-                udp: g.udp.to_string(),
+                extra_tcp: g.extra_tcp.to_string(),
+                extra_udp: g.extra_udp.to_string(),
                 probes: g.probes(),
             }
         })
@@ -142,6 +142,8 @@ fn summary(a: &PlanArgs, intent: &Intent, plan: &Plan) -> PlanSummary {
         probes,
         probes_total: plan.total(),
         addresses: u64::try_from(plan.addresses()).unwrap_or(u64::MAX),
+        sweep_tcp: intent.sweep.tcp.to_string(),
+        sweep_udp: intent.sweep.udp.to_string(),
         targets,
         flows,
         not_probed: plan.skipped_zones.iter().map(|z| intent.zones[z.0].name.clone()).collect(),
@@ -150,6 +152,9 @@ fn summary(a: &PlanArgs, intent: &Intent, plan: &Plan) -> PlanSummary {
     }
 }
 
+/// Target groups shown in human output; JSON has them all.
+const MAX_TARGET_LINES: usize = 40;
+
 fn human(out: &mut dyn Write, s: &PlanSummary) -> std::io::Result<()> {
     writeln!(
         out,
@@ -157,24 +162,36 @@ fn human(out: &mut dyn Write, s: &PlanSummary) -> std::io::Result<()> {
         s.spec, s.vantage, s.zone, s.shard, s.seed
     )?;
     writeln!(out)?;
-    writeln!(out, "targets ({} addresses):", s.addresses)?;
-    for t in &s.targets {
+    writeln!(out, "sweep, probed on every target:")?;
+    writeln!(out, "       tcp {}", if s.sweep_tcp.is_empty() { "-" } else { &s.sweep_tcp })?;
+    writeln!(out, "       udp {}", if s.sweep_udp.is_empty() { "-" } else { &s.sweep_udp })?;
+    writeln!(out)?;
+    writeln!(out, "targets ({} addresses in {} groups):", s.addresses, s.targets.len())?;
+    for t in s.targets.iter().take(MAX_TARGET_LINES) {
         let cidrs = if t.minus_hosts.is_empty() {
             t.cidrs.join(" ")
         } else {
             format!("{} minus {} host(s)", t.zone_cidrs.join(" "), t.minus_hosts.len())
         };
+        let extra = [("tcp", &t.extra_tcp), ("udp", &t.extra_udp)]
+            .iter()
+            .filter(|(_, p)| !p.is_empty())
+            .map(|(n, p)| format!("{n} {p}"))
+            .collect::<Vec<_>>();
+        let extra =
+            if extra.is_empty() { String::new() } else { format!("  + {}", extra.join(" ")) };
         writeln!(
             out,
-            "  {} {:<12} {:<24} {:>8} addr  {:>10} probes",
+            "  {} {:<12} {:<34} {:>8} addr {:>10} probes{extra}",
             t.kind, t.name, cidrs, t.addresses, t.probes
         )?;
-        if !t.tcp.is_empty() {
-            writeln!(out, "       tcp {}", t.tcp)?;
-        }
-        if !t.udp.is_empty() {
-            writeln!(out, "       udp {}", t.udp)?;
-        }
+    }
+    if s.targets.len() > MAX_TARGET_LINES {
+        writeln!(
+            out,
+            "  ... and {} more groups (--format json lists them all)",
+            s.targets.len() - MAX_TARGET_LINES
+        )?;
     }
     if !s.not_probed.is_empty() {
         writeln!(out, "  never probed (probe: false): {}", s.not_probed.join(", "))?;

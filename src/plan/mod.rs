@@ -21,7 +21,9 @@ pub mod ranges;
 pub mod scope;
 pub mod shard;
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::spec::intent::{Action, Endpoint, HostId, Intent, Proto, VantageId, ZoneId};
 use crate::spec::ports::PortSet;
@@ -100,7 +102,17 @@ pub enum PlanError {
     },
 }
 
-/// A set of targets that share one port list.
+/// The sweep's ports, shared by every group: a spec may sweep thousands of
+/// port ranges over thousands of hosts, and a copy per group would make
+/// planning memory O(groups × sweep).
+#[derive(Debug, Default)]
+struct SweepPorts {
+    tcp: PortSet,
+    udp: PortSet,
+}
+
+/// A set of targets that share one port list: the sweep plus the ports
+/// flows name for this destination.
 #[derive(Debug, Clone)]
 pub struct Group {
     /// The declared host, for a host group.
@@ -109,24 +121,68 @@ pub struct Group {
     pub zone: Option<ZoneId>,
     /// The addresses.
     pub addresses: AddrRanges,
-    /// TCP ports to probe.
-    pub tcp: PortSet,
-    /// UDP ports to probe.
-    pub udp: PortSet,
+    /// TCP ports probed here beyond the sweep (disjoint from it).
+    pub extra_tcp: PortSet,
+    /// UDP ports probed here beyond the sweep (disjoint from it).
+    pub extra_udp: PortSet,
+    sweep: Arc<SweepPorts>,
     addr_count: u64,
-    ports: u64,
 }
 
 impl Group {
-    /// Whether there is anything to probe here.
-    fn probes_possible(&self) -> bool {
-        let has_ports = !self.tcp.is_empty() || !self.udp.is_empty();
-        has_ports && !self.addresses.is_empty()
+    /// Every TCP port probed here (sweep and extra).
+    pub fn tcp(&self) -> PortSet {
+        let mut all = self.sweep.tcp.clone();
+        all.extend(&self.extra_tcp);
+        all
+    }
+
+    /// Every UDP port probed here (sweep and extra).
+    pub fn udp(&self) -> PortSet {
+        let mut all = self.sweep.udp.clone();
+        all.extend(&self.extra_udp);
+        all
+    }
+
+    /// Whether `proto`/`port` is probed on this group's addresses.
+    pub fn probes_port(&self, proto: Proto, port: u16) -> bool {
+        match proto {
+            Proto::Tcp => self.sweep.tcp.contains(port) || self.extra_tcp.contains(port),
+            Proto::Udp => self.sweep.udp.contains(port) || self.extra_udp.contains(port),
+        }
+    }
+
+    /// Ports per address.
+    pub fn port_count(&self) -> u64 {
+        let n = self.sweep.tcp.len()
+            + self.extra_tcp.len()
+            + self.sweep.udp.len()
+            + self.extra_udp.len();
+        u64::from(n)
+    }
+
+    /// The `i`-th (proto, port) of this group: sweep TCP, extra TCP, sweep
+    /// UDP, extra UDP. The order inside a group does not matter; the plan's
+    /// permutation spreads it.
+    fn port(&self, i: u64) -> Option<(Proto, u16)> {
+        let mut i = u32::try_from(i).ok()?;
+        for (proto, set) in [
+            (Proto::Tcp, &self.sweep.tcp),
+            (Proto::Tcp, &self.extra_tcp),
+            (Proto::Udp, &self.sweep.udp),
+            (Proto::Udp, &self.extra_udp),
+        ] {
+            if i < set.len() {
+                return set.nth(i).map(|p| (proto, p));
+            }
+            i -= set.len();
+        }
+        None
     }
 
     /// Probes in this group.
     pub fn probes(&self) -> u64 {
-        self.addr_count * self.ports
+        self.addr_count * self.port_count()
     }
 }
 
@@ -155,22 +211,30 @@ pub struct Plan {
     /// Zones never probed (`probe: false`).
     pub skipped_zones: Vec<ZoneId>,
     scope: ScopeGuard,
+    host_group: HashMap<HostId, usize>,
     cumulative: Vec<u64>,
     total: u64,
     permutation: Permutation,
 }
 
-/// The TCP and UDP ports any flow names for a destination endpoint.
-fn flow_ports(intent: &Intent, dest: Endpoint) -> (PortSet, PortSet) {
-    let (mut tcp, mut udp) = (PortSet::new(), PortSet::new());
+/// The TCP and UDP ports flows name for each destination zone or host,
+/// computed in one pass over the flows.
+fn ports_by_destination(intent: &Intent) -> HashMap<Endpoint, (PortSet, PortSet)> {
+    // Per destination: (TCP ranges, UDP ranges), merged once at the end.
+    type Ranges = Vec<(u16, u16)>;
+    let mut by_dest: HashMap<Endpoint, (Ranges, Ranges)> = HashMap::new();
     for f in &intent.flows {
-        if f.to.iter().any(|t| intent.covers(*t, dest)) {
-            let (t, u) = intent.ports_of(&f.services);
-            tcp.extend(&t);
-            udp.extend(&u);
+        let (tcp, udp) = intent.ports_of(&f.services);
+        for t in &f.to {
+            let entry = by_dest.entry(*t).or_default();
+            entry.0.extend_from_slice(tcp.ranges());
+            entry.1.extend_from_slice(udp.ranges());
         }
     }
-    (tcp, udp)
+    by_dest
+        .into_iter()
+        .map(|(e, (t, u))| (e, (PortSet::from_ranges(t), PortSet::from_ranges(u))))
+        .collect()
 }
 
 impl Plan {
@@ -184,6 +248,20 @@ impl Plan {
             });
         };
         let scope = ScopeGuard::new(intent);
+        let by_dest = ports_by_destination(intent);
+        let flow_ports = |e: Endpoint| by_dest.get(&e).cloned().unwrap_or_default();
+        let sweep =
+            Arc::new(SweepPorts { tcp: intent.sweep.tcp.clone(), udp: intent.sweep.udp.clone() });
+        let group = |host, zone, addresses, (tcp, udp): (PortSet, PortSet)| Group {
+            host,
+            zone,
+            addresses,
+            extra_tcp: tcp.difference(&sweep.tcp),
+            extra_udp: udp.difference(&sweep.udp),
+            sweep: Arc::clone(&sweep),
+            addr_count: 0,
+        };
+        let all_hosts = AddrRanges::from_parts([], intent.hosts.iter().map(|h| h.address));
         let mut groups = Vec::new();
         let mut skipped_zones = Vec::new();
         for (zi, z) in intent.zones.iter().enumerate() {
@@ -192,44 +270,24 @@ impl Plan {
                 skipped_zones.push(zid);
                 continue;
             }
-            let mut addresses = AddrRanges::new();
-            for net in &z.cidrs {
-                addresses.add_network(net);
-            }
-            for h in &intent.hosts {
-                addresses.remove_addr(h.address);
-            }
-            let (mut tcp, mut udp) = flow_ports(intent, Endpoint::Zone(zid));
-            tcp.extend(&intent.sweep.tcp);
-            udp.extend(&intent.sweep.udp);
-            groups.push(Group {
-                host: None,
-                zone: Some(zid),
-                addresses,
-                tcp,
-                udp,
-                addr_count: 0,
-                ports: 0,
-            });
+            // Declared hosts are planned as their own groups.
+            let addresses =
+                AddrRanges::from_parts(z.cidrs.iter().copied(), []).difference(&all_hosts);
+            groups.push(group(None, Some(zid), addresses, flow_ports(Endpoint::Zone(zid))));
         }
         for (hi, h) in intent.hosts.iter().enumerate() {
             if h.zone.is_some_and(|z| !intent.zones[z.0].probe) {
                 continue;
             }
-            let mut addresses = AddrRanges::new();
-            addresses.add_addr(h.address);
-            let (mut tcp, mut udp) = flow_ports(intent, Endpoint::Host(HostId(hi)));
-            tcp.extend(&intent.sweep.tcp);
-            udp.extend(&intent.sweep.udp);
-            groups.push(Group {
-                host: Some(HostId(hi)),
-                zone: h.zone,
-                addresses,
-                tcp,
-                udp,
-                addr_count: 0,
-                ports: 0,
-            });
+            let addresses = AddrRanges::from_parts([], [h.address]);
+            // A host gets what flows name for it and for its zone.
+            let (mut tcp, mut udp) = flow_ports(Endpoint::Host(HostId(hi)));
+            if let Some(z) = h.zone {
+                let (zt, zu) = flow_ports(Endpoint::Zone(z));
+                tcp.extend(&zt);
+                udp.extend(&zu);
+            }
+            groups.push(group(Some(HostId(hi)), h.zone, addresses, (tcp, udp)));
         }
         // Only what the scope guard admits is planned: intersect each group
         // with the scope (this removes, e.g., source-only zones nested in a
@@ -240,10 +298,10 @@ impl Plan {
             g.addresses = g.addresses.intersection(scope.ranges());
             let n = g.addresses.len();
             addresses_total = addresses_total.saturating_add(n);
-            let ports = u128::from(g.tcp.len() + g.udp.len());
-            probes_total = probes_total.saturating_add(n.saturating_mul(ports));
+            probes_total =
+                probes_total.saturating_add(n.saturating_mul(u128::from(g.port_count())));
         }
-        groups.retain(|g| g.probes_possible());
+        groups.retain(|g| g.port_count() > 0 && !g.addresses.is_empty());
         if addresses_total > LARGE_SWEEP_ADDRESSES && !options.allow_large {
             return Err(PlanError::TooLarge {
                 addresses: addresses_total,
@@ -258,7 +316,6 @@ impl Plan {
         for g in &mut groups {
             // Bounded by MAX_PROBES above, so these fit.
             g.addr_count = u64::try_from(g.addresses.len()).unwrap_or(u64::MAX);
-            g.ports = u64::from(g.tcp.len() + g.udp.len());
             total += g.probes();
             cumulative.push(total);
         }
@@ -274,6 +331,8 @@ impl Plan {
             })
             .collect();
         let permutation = Permutation::new(total, options.seed);
+        let host_group =
+            groups.iter().enumerate().filter_map(|(i, g)| g.host.map(|h| (h, i))).collect();
         Ok(Self {
             vantage: vid,
             options,
@@ -281,6 +340,7 @@ impl Plan {
             confirmable,
             skipped_zones,
             scope,
+            host_group,
             cumulative,
             total,
             permutation,
@@ -316,12 +376,7 @@ impl Plan {
         // hosts even before the permutation.
         let (port_idx, addr_idx) = (j / g.addr_count, j % g.addr_count);
         let addr = g.addresses.nth(u128::from(addr_idx))?;
-        let tcp_len = u64::from(g.tcp.len());
-        let (proto, port) = if port_idx < tcp_len {
-            (Proto::Tcp, g.tcp.nth(u32::try_from(port_idx).ok()?)?)
-        } else {
-            (Proto::Udp, g.udp.nth(u32::try_from(port_idx - tcp_len).ok()?)?)
-        };
+        let (proto, port) = g.port(port_idx)?;
         let target = self.scope.admit(addr, g.host, g.zone)?;
         Some(Probe { target, proto, port })
     }
@@ -341,13 +396,12 @@ impl Plan {
 
     /// Whether the plan would ever probe `addr` on `proto`/`port`.
     pub fn covers(&self, addr: IpAddr, proto: Proto, port: u16) -> bool {
-        self.groups.iter().any(|g| {
-            g.addresses.contains(addr)
-                && match proto {
-                    Proto::Tcp => g.tcp.contains(port),
-                    Proto::Udp => g.udp.contains(port),
-                }
-        })
+        self.groups.iter().any(|g| g.addresses.contains(addr) && g.probes_port(proto, port))
+    }
+
+    /// The group that probes declared host `h`, if it is a target.
+    pub fn host_group(&self, h: HostId) -> Option<&Group> {
+        self.host_group.get(&h).map(|&i| &self.groups[i])
     }
 
     /// The scope guard this plan admits targets with.

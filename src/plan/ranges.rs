@@ -61,48 +61,51 @@ impl AddrRanges {
         Self::default()
     }
 
-    /// Adds every address of `net`.
-    pub fn add_network(&mut self, net: &IpNetwork) {
-        let (lo, hi) = span(net);
-        self.ranges.push((lo, hi));
-        self.normalize();
+    /// The set of the given networks and single addresses, merged once.
+    pub fn from_parts(
+        nets: impl IntoIterator<Item = IpNetwork>,
+        addrs: impl IntoIterator<Item = IpAddr>,
+    ) -> Self {
+        let mut out = Self::new();
+        out.ranges.extend(nets.into_iter().map(|n| span(&n)));
+        out.ranges.extend(addrs.into_iter().map(|a| (key(a), key(a))));
+        out.normalize();
+        out
     }
 
-    /// Adds one address.
-    pub fn add_addr(&mut self, a: IpAddr) {
-        let k = key(a);
-        self.ranges.push((k, k));
-        self.normalize();
-    }
-
-    /// Removes every address of `net`.
-    pub fn remove_network(&mut self, net: &IpNetwork) {
-        let (lo, hi) = span(net);
-        self.remove(lo, hi);
-    }
-
-    /// Removes one address.
-    pub fn remove_addr(&mut self, a: IpAddr) {
-        let k = key(a);
-        self.remove(k, k);
-    }
-
-    fn remove(&mut self, lo: Key, hi: Key) {
-        let mut out = Vec::with_capacity(self.ranges.len() + 1);
-        for &(a, b) in &self.ranges {
-            if b < lo || a > hi || a.v6 != lo.v6 {
-                out.push((a, b));
-                continue;
+    /// The addresses of `self` that are not in `other`, in one linear pass.
+    pub fn difference(&self, other: &Self) -> Self {
+        let mut out = Self::new();
+        let mut j = 0;
+        for &(lo, hi) in &self.ranges {
+            while other.ranges.get(j).is_some_and(|&(_, b)| b < lo) {
+                j += 1;
             }
-            if a < lo {
-                out.push((a, Key { n: lo.n - 1, ..lo }));
+            // `cur` is the first address of `lo..=hi` not yet decided. Both
+            // lists are sorted and disjoint, and a range never spans two
+            // families, so every key compared below is in `lo`'s family.
+            let mut cur = lo;
+            let mut covered_to_end = false;
+            for &(a, b) in other.ranges.get(j..).unwrap_or(&[]) {
+                if a > hi {
+                    break;
+                }
+                if a > cur {
+                    out.ranges.push((cur, Key { n: a.n - 1, ..a }));
+                }
+                if b >= hi {
+                    covered_to_end = true;
+                    break;
+                }
+                // b < hi, so b + 1 cannot overflow.
+                cur = Key { n: b.n + 1, ..b };
             }
-            if b > hi {
-                out.push((Key { n: hi.n + 1, ..hi }, b));
+            if !covered_to_end {
+                out.ranges.push((cur, hi));
             }
         }
-        self.ranges = out;
-        self.normalize();
+        out.normalize();
+        out
     }
 
     fn normalize(&mut self) {
@@ -211,18 +214,63 @@ mod tests {
         s.parse().expect("test network")
     }
 
+    proptest::proptest! {
+        #[test]
+        fn set_operations_agree_with_membership(
+            a in proptest::collection::vec((0u32..64, 0u32..8), 0..6),
+            b in proptest::collection::vec((0u32..64, 0u32..8), 0..6),
+        ) {
+            let ranges = |v: &[(u32, u32)]| {
+                let mut r = AddrRanges::new();
+                for &(start, len) in v {
+                    r.ranges.push((Key { v6: false, n: start.into() }, Key { v6: false, n: (start + len).into() }));
+                }
+                r.normalize();
+                r
+            };
+            let (a, b) = (ranges(&a), ranges(&b));
+            let (diff, both) = (a.difference(&b), a.intersection(&b));
+            for x in 0u32..80 {
+                let x = IpAddr::V4(Ipv4Addr::from(x));
+                proptest::prop_assert_eq!(diff.contains(x), a.contains(x) && !b.contains(x));
+                proptest::prop_assert_eq!(both.contains(x), a.contains(x) && b.contains(x));
+            }
+        }
+    }
+
+    #[test]
+    fn difference_matches_one_by_one_removal() {
+        let whole = AddrRanges::from_parts([net("198.18.0.0/24"), net("2001:db8::/120")], []);
+        let holes = AddrRanges::from_parts(
+            [net("198.18.0.0/30"), net("198.18.0.64/26"), net("2001:db8::80/121")],
+            [
+                "198.18.0.10".parse().expect("addr"),
+                "198.18.0.255".parse().expect("addr"),
+                "198.19.0.1".parse().expect("addr"),
+            ],
+        );
+        let fast = whole.difference(&holes);
+        assert_eq!(fast.len(), 256 - 4 - 64 - 2 + 128);
+        for (lo, hi) in holes.iter() {
+            assert!(!fast.contains(lo) && !fast.contains(hi));
+        }
+        assert!(fast.contains("198.18.0.11".parse().expect("addr")));
+        assert!(fast.contains("2001:db8::7f".parse().expect("addr")));
+        assert_eq!(whole.difference(&whole).len(), 0);
+        assert_eq!(whole.difference(&AddrRanges::new()), whole);
+    }
+
     #[test]
     fn subtracts_and_indexes() {
-        let mut r = AddrRanges::new();
-        r.add_network(&net("198.18.10.0/24"));
-        r.remove_addr("198.18.10.10".parse().expect("addr"));
+        let hosts = AddrRanges::from_parts([], ["198.18.10.10".parse().expect("addr")]);
+        let mut r = AddrRanges::from_parts([net("198.18.10.0/24")], []).difference(&hosts);
         assert_eq!(r.len(), 255);
         assert!(!r.contains("198.18.10.10".parse().expect("addr")));
         assert!(r.contains("198.18.10.11".parse().expect("addr")));
         assert_eq!(r.nth(10), Some("198.18.10.11".parse().expect("addr")));
         assert_eq!(r.nth(255), None);
         assert_eq!(r.cidrs().len(), 8, "{:?}", r.cidrs());
-        r.add_network(&net("2001:db8::/126"));
+        r = AddrRanges::from_parts(r.cidrs().into_iter().chain([net("2001:db8::/126")]), []);
         assert_eq!(r.len(), 259);
         assert_eq!(r.nth(255), Some("2001:db8::".parse().expect("addr")));
         assert!(!r.contains("0.0.0.0".parse().expect("addr")));

@@ -11,8 +11,11 @@
 //! ::), multicast and the IPv4 limited broadcast. Probing them is never what
 //! an exposure check means.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::net::IpAddr;
+
+use ipnetwork::IpNetwork;
 
 use crate::spec::intent::{HostId, Intent, ZoneId};
 
@@ -57,33 +60,27 @@ impl ScopeGuard {
     /// The scope of `intent`: every probe-able zone's networks and every
     /// declared host that is not inside a source-only zone.
     pub fn new(intent: &Intent) -> Self {
-        let mut allowed = AddrRanges::new();
-        for z in intent.zones.iter().filter(|z| z.probe) {
-            for net in &z.cidrs {
-                allowed.add_network(net);
-            }
-        }
-        for h in &intent.hosts {
-            if h.zone.is_none_or(|z| intent.zones[z.0].probe) {
-                allowed.add_addr(h.addr_for_scope());
-            }
-        }
+        let probe_nets =
+            intent.zones.iter().filter(|z| z.probe).flat_map(|z| z.cidrs.iter().copied());
+        let host_addrs = intent
+            .hosts
+            .iter()
+            .filter(|h| h.zone.is_none_or(|z| intent.zones[z.0].probe))
+            .map(|h| h.address);
+        let allowed = AddrRanges::from_parts(probe_nets, host_addrs);
         // A source-only zone may be nested inside a probe-able one (an
         // `office` zone with `probe: false` inside `corp`): its addresses are
-        // never targets, whatever contains them.
-        for z in intent.zones.iter().filter(|z| !z.probe) {
-            for net in &z.cidrs {
-                if intent.zones.iter().any(|o| {
-                    o.probe
-                        && o.cidrs
-                            .iter()
-                            .any(|c| crate::spec::intent::net_contains(c, net) && c != net)
-                }) {
-                    allowed.remove_network(net);
-                }
-            }
-        }
-        Self { allowed }
+        // never targets, whatever contains them. CIDRs nest or are disjoint,
+        // so "strictly inside a probe-able CIDR" is a lookup of each shorter
+        // prefix of the network.
+        let probe_set: HashSet<IpNetwork> =
+            intent.zones.iter().filter(|z| z.probe).flat_map(|z| z.cidrs.iter().copied()).collect();
+        let nested =
+            intent.zones.iter().filter(|z| !z.probe).flat_map(|z| z.cidrs.iter().copied()).filter(
+                |n| (0..n.prefix()).any(|p| supernet(n, p).is_some_and(|s| probe_set.contains(&s))),
+            );
+        let nested = AddrRanges::from_parts(nested, []);
+        Self { allowed: allowed.difference(&nested) }
     }
 
     /// Every admitted address, as ranges.
@@ -113,12 +110,9 @@ fn never_a_target(addr: IpAddr) -> bool {
     }
 }
 
-trait ScopeAddr {
-    fn addr_for_scope(&self) -> IpAddr;
-}
-
-impl ScopeAddr for crate::spec::intent::Host {
-    fn addr_for_scope(&self) -> IpAddr {
-        self.address
-    }
+/// The network of `prefix` bits that contains `net`.
+fn supernet(net: &IpNetwork, prefix: u8) -> Option<IpNetwork> {
+    IpNetwork::new(net.network(), prefix)
+        .ok()
+        .and_then(|n| IpNetwork::new(n.network(), prefix).ok())
 }

@@ -190,6 +190,10 @@ pub struct PlanSummary {
     pub probes_total: u64,
     /// Addresses probed.
     pub addresses: u64,
+    /// TCP ports probed on every target (the sweep), nmap `-p` syntax.
+    pub sweep_tcp: String,
+    /// UDP ports probed on every target (the sweep).
+    pub sweep_udp: String,
     /// Target groups.
     pub targets: Vec<PlanTarget>,
     /// Flows this vantage can confirm.
@@ -217,10 +221,10 @@ pub struct PlanTarget {
     pub minus_hosts: Vec<String>,
     /// Number of addresses.
     pub addresses: u64,
-    /// TCP ports, nmap `-p` syntax.
-    pub tcp: String,
-    /// UDP ports, nmap `-p` syntax.
-    pub udp: String,
+    /// TCP ports probed here beyond the sweep (ports flows name for it).
+    pub extra_tcp: String,
+    /// UDP ports probed here beyond the sweep.
+    pub extra_udp: String,
     /// Probes to this group (all shards).
     pub probes: u64,
 }

@@ -7,6 +7,7 @@ mod lab;
 mod cli;
 mod lab_tests;
 mod plan;
+mod scale;
 mod schema;
 mod spec_errors;
 mod tidy;
