@@ -2,9 +2,28 @@
 
 use crate::util::{stdout, vantage};
 
+/// Specs that must be accepted without a warning: the shipped examples and
+/// `tests/fixtures/good-specs/` (files named `*.inc.yaml` are includes).
+fn good_specs() -> Vec<String> {
+    let mut specs = vec!["specs/examples/staging.yaml".to_owned(), "specs/examples/localhost.yaml".to_owned()];
+    let dir = crate::util::root().join("tests/fixtures/good-specs");
+    let mut more: Vec<String> = std::fs::read_dir(&dir)
+        .expect("good-specs dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml") && !n.ends_with(".inc.yaml"))
+        .map(|n| format!("tests/fixtures/good-specs/{n}"))
+        .collect();
+    more.sort();
+    specs.extend(more);
+    specs
+}
+
 #[test]
-fn example_specs_lint_clean() {
-    for spec in ["specs/examples/staging.yaml", "specs/examples/localhost.yaml"] {
+fn good_specs_lint_clean() {
+    let specs = good_specs();
+    assert!(specs.len() >= 4, "{specs:?}");
+    for spec in &specs {
+        let spec = spec.as_str();
         let out = vantage(&["lint", spec, "--strict", "--now", "2026-11-24"]);
         assert_eq!(out.status.code(), Some(0), "{spec}: {}", stdout(&out));
         assert!(stdout(&out).contains("ok: 0 error(s), 0 warning(s)"), "{}", stdout(&out));
