@@ -5,7 +5,8 @@ use crate::util::{stdout, vantage};
 /// Specs that must be accepted without a warning: the shipped examples and
 /// `tests/fixtures/good-specs/` (files named `*.inc.yaml` are includes).
 fn good_specs() -> Vec<String> {
-    let mut specs = vec!["specs/examples/staging.yaml".to_owned(), "specs/examples/localhost.yaml".to_owned()];
+    let mut specs =
+        vec!["specs/examples/staging.yaml".to_owned(), "specs/examples/localhost.yaml".to_owned()];
     let dir = crate::util::root().join("tests/fixtures/good-specs");
     let mut more: Vec<String> = std::fs::read_dir(&dir)
         .expect("good-specs dir")
