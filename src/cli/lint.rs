@@ -1,6 +1,5 @@
 //! `vantage lint SPEC`: every error and warning in a spec.
 
-use anyhow::Context;
 use vantage::report::document::{LintDiagnostic, LintReport};
 use vantage::spec::{self, Severity};
 
@@ -42,18 +41,23 @@ pub(crate) fn run(a: &LintArgs) -> anyhow::Result<Outcome> {
     Ok(if errors > 0 || (a.strict && warnings > 0) { Outcome::Refused } else { Outcome::Conforms })
 }
 
-/// The date waivers are judged against: `--now`, or today in UTC.
+/// The date waivers are judged against: `--now`, or today in UTC. `--now`
+/// takes a date (`2026-12-31`) or an RFC 3339 time with its offset
+/// (`2026-12-31T23:00:00-05:00` is 2027-01-01 in UTC).
 pub(crate) fn today(now: Option<&str>) -> anyhow::Result<jiff::civil::Date> {
+    let utc = |t: jiff::Timestamp| t.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
     match now {
-        Some(s) => match s.parse::<jiff::civil::Date>() {
-            Ok(d) => Ok(d),
-            Err(_) => s
-                .parse::<jiff::Timestamp>()
-                .map(|t| t.to_zoned_datetime(jiff::tz::TimeZone::UTC).date())
-                .with_context(|| {
-                    format!("--now {s:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 time")
-                }),
-        },
-        None => Ok(jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date()),
+        None => Ok(utc(jiff::Timestamp::now())),
+        Some(s) => {
+            if let Ok(t) = s.parse::<jiff::Timestamp>() {
+                return Ok(utc(t));
+            }
+            match s.parse::<jiff::civil::Date>() {
+                Ok(d) if s.len() == 10 => Ok(d),
+                _ => anyhow::bail!(
+                    "--now {s:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 time with an offset"
+                ),
+            }
+        }
     }
 }

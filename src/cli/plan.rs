@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::Context;
 use vantage::plan::{Options, Plan, Shard};
 use vantage::report::document::{PlanFlow, PlanSummary, PlanTarget, ProbeLine};
-use vantage::spec::intent::{Action, Intent, Require};
+use vantage::spec::intent::{Action, Intent, Require, net_contains};
 use vantage::spec::{self, Severity};
 
 use super::args::{Format, PlanArgs};
@@ -82,17 +82,24 @@ fn summary(a: &PlanArgs, intent: &Intent, plan: &Plan) -> PlanSummary {
                 (None, Some(z)) => ("zone", intent.zones[z.0].name.clone()),
                 (None, None) => ("zone", String::new()),
             };
-            let (zone_cidrs, minus_hosts) = match (g.host, g.zone) {
-                (None, Some(z)) => (
-                    intent.zones[z.0].cidrs.iter().map(ToString::to_string).collect(),
-                    intent
-                        .hosts
-                        .iter()
-                        .filter(|h| h.zone == Some(z))
-                        .map(|h| h.name.clone())
-                        .collect(),
-                ),
-                _ => (Vec::new(), Vec::new()),
+            let (zone_cidrs, minus_hosts, minus_zones) = match (g.host, g.zone) {
+                (None, Some(z)) => {
+                    let cidrs = &intent.zones[z.0].cidrs;
+                    let nested = |o: &vantage::spec::intent::Zone| {
+                        !o.probe && o.cidrs.iter().all(|n| cidrs.iter().any(|c| net_contains(c, n)))
+                    };
+                    (
+                        cidrs.iter().map(ToString::to_string).collect(),
+                        intent
+                            .hosts
+                            .iter()
+                            .filter(|h| h.zone == Some(z))
+                            .map(|h| h.name.clone())
+                            .collect(),
+                        intent.zones.iter().filter(|o| nested(o)).map(|o| o.name.clone()).collect(),
+                    )
+                }
+                _ => (Vec::new(), Vec::new(), Vec::new()),
             };
             PlanTarget {
                 kind,
@@ -100,6 +107,7 @@ fn summary(a: &PlanArgs, intent: &Intent, plan: &Plan) -> PlanSummary {
                 cidrs: g.addresses.cidrs().iter().map(ToString::to_string).collect(),
                 zone_cidrs,
                 minus_hosts,
+                minus_zones,
                 addresses: u64::try_from(g.addresses.len()).unwrap_or(u64::MAX),
                 extra_tcp: g.extra_tcp.to_string(),
                 extra_udp: g.extra_udp.to_string(),
@@ -168,10 +176,17 @@ fn human(out: &mut dyn Write, s: &PlanSummary) -> std::io::Result<()> {
     writeln!(out)?;
     writeln!(out, "targets ({} addresses in {} groups):", s.addresses, s.targets.len())?;
     for t in s.targets.iter().take(MAX_TARGET_LINES) {
-        let cidrs = if t.minus_hosts.is_empty() {
+        let cidrs = if t.kind == "host" {
             t.cidrs.join(" ")
         } else {
-            format!("{} minus {} host(s)", t.zone_cidrs.join(" "), t.minus_hosts.len())
+            let mut text = t.zone_cidrs.join(" ");
+            if !t.minus_hosts.is_empty() {
+                text.push_str(&format!(" minus {} host(s)", t.minus_hosts.len()));
+            }
+            if !t.minus_zones.is_empty() {
+                text.push_str(&format!(" minus {}", t.minus_zones.join(",")));
+            }
+            text
         };
         let extra = [("tcp", &t.extra_tcp), ("udp", &t.extra_udp)]
             .iter()

@@ -40,6 +40,11 @@ pub const LARGE_SWEEP_ADDRESSES: u128 = 65_536;
 /// second they would take more than a year.
 pub const MAX_PROBES: u64 = 1 << 45;
 
+/// Port ranges that flows may name, summed over their destinations. A
+/// realistic spec names a few per flow; ten thousand flows of a hundred
+/// ranges each stay far below.
+pub const MAX_FLOW_PORT_RANGES: usize = 2_000_000;
+
 /// How to plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
@@ -89,6 +94,16 @@ pub enum PlanError {
         addresses: u128,
         /// The limit.
         limit: u128,
+    },
+    /// The flows name too many port ranges across their destinations.
+    #[error(
+        "the flows name {ranges} port ranges across their destinations, more than {limit}; list fewer ports per flow or move them into the sweep"
+    )]
+    TooComplex {
+        /// Port ranges, summed over destinations.
+        ranges: usize,
+        /// The limit.
+        limit: usize,
     },
     /// Even with `allow_large` the plan cannot be scanned.
     #[error(
@@ -218,23 +233,34 @@ pub struct Plan {
 }
 
 /// The TCP and UDP ports flows name for each destination zone or host,
-/// computed in one pass over the flows.
-fn ports_by_destination(intent: &Intent) -> HashMap<Endpoint, (PortSet, PortSet)> {
+/// computed in one pass over the flows. Refuses (with the count) when the
+/// flows name more port ranges per destination, summed, than
+/// `MAX_FLOW_PORT_RANGES`: only an adversarial spec gets there, and it must
+/// not take the planner's memory with it.
+fn ports_by_destination(
+    intent: &Intent,
+) -> Result<HashMap<Endpoint, (PortSet, PortSet)>, PlanError> {
     // Per destination: (TCP ranges, UDP ranges), merged once at the end.
     type Ranges = Vec<(u16, u16)>;
     let mut by_dest: HashMap<Endpoint, (Ranges, Ranges)> = HashMap::new();
+    let mut total: usize = 0;
     for f in &intent.flows {
         let (tcp, udp) = intent.ports_of(&f.services);
+        let per_dest = tcp.ranges().len() + udp.ranges().len();
+        total = total.saturating_add(per_dest.saturating_mul(f.to.len()));
+        if total > MAX_FLOW_PORT_RANGES {
+            return Err(PlanError::TooComplex { ranges: total, limit: MAX_FLOW_PORT_RANGES });
+        }
         for t in &f.to {
             let entry = by_dest.entry(*t).or_default();
             entry.0.extend_from_slice(tcp.ranges());
             entry.1.extend_from_slice(udp.ranges());
         }
     }
-    by_dest
+    Ok(by_dest
         .into_iter()
         .map(|(e, (t, u))| (e, (PortSet::from_ranges(t), PortSet::from_ranges(u))))
-        .collect()
+        .collect())
 }
 
 impl Plan {
@@ -248,7 +274,7 @@ impl Plan {
             });
         };
         let scope = ScopeGuard::new(intent);
-        let by_dest = ports_by_destination(intent);
+        let by_dest = ports_by_destination(intent)?;
         let flow_ports = |e: Endpoint| by_dest.get(&e).cloned().unwrap_or_default();
         let sweep =
             Arc::new(SweepPorts { tcp: intent.sweep.tcp.clone(), udp: intent.sweep.udp.clone() });
@@ -276,7 +302,8 @@ impl Plan {
             groups.push(group(None, Some(zid), addresses, flow_ports(Endpoint::Zone(zid))));
         }
         for (hi, h) in intent.hosts.iter().enumerate() {
-            if h.zone.is_some_and(|z| !intent.zones[z.0].probe) {
+            // A host is a target only through a probe-able zone (see `scope`).
+            if !h.zone.is_some_and(|z| intent.zones[z.0].probe) {
                 continue;
             }
             let addresses = AddrRanges::from_parts([], [h.address]);
@@ -292,16 +319,19 @@ impl Plan {
         // Only what the scope guard admits is planned: intersect each group
         // with the scope (this removes, e.g., source-only zones nested in a
         // probe-able one) and drop groups with nothing left to probe.
-        let mut addresses_total: u128 = 0;
-        let mut probes_total: u128 = 0;
         for g in &mut groups {
             g.addresses = g.addresses.intersection(scope.ranges());
+        }
+        groups.retain(|g| g.port_count() > 0 && !g.addresses.is_empty());
+        // Counted after the retain: a huge zone with no port to probe is no sweep.
+        let mut addresses_total: u128 = 0;
+        let mut probes_total: u128 = 0;
+        for g in &groups {
             let n = g.addresses.len();
             addresses_total = addresses_total.saturating_add(n);
             probes_total =
                 probes_total.saturating_add(n.saturating_mul(u128::from(g.port_count())));
         }
-        groups.retain(|g| g.port_count() > 0 && !g.addresses.is_empty());
         if addresses_total > LARGE_SWEEP_ADDRESSES && !options.allow_large {
             return Err(PlanError::TooLarge {
                 addresses: addresses_total,

@@ -1,15 +1,18 @@
 //! The scope guard: the only way to make a `Target`.
 //!
-//! A `ScopeGuard` is built from an `Intent` and a vantage, and admits an
-//! address only if it lies in a probe-able zone or is a declared host outside
-//! every source-only (`probe: false`) zone. Because `Target`'s fields are
-//! private and this module holds its only constructor, code that probes a
-//! `Target` cannot have been handed an out-of-scope address: widening the
-//! scope would take a change here, and the tests in this file fail on one.
+//! A `ScopeGuard` is built from an `Intent` and admits an address only if it
+//! lies in a probe-able zone and not in a source-only (`probe: false`) zone
+//! nested inside it. Every vantage sees the same targets; what differs per
+//! vantage is which flows its probes can confirm.
+//!
+//! Because `Target`'s fields are private and this module holds its only
+//! constructor, code that probes a `Target` cannot have been handed an
+//! out-of-scope address: widening the scope would take a change here, and
+//! the scope tests in `tests/it/plan.rs` fail on one.
 //!
 //! Some addresses are refused whatever the spec says: unspecified (0.0.0.0,
-//! ::), multicast and the IPv4 limited broadcast. Probing them is never what
-//! an exposure check means.
+//! ::), multicast, the IPv4 limited broadcast, and IPv4-mapped IPv6. Probing
+//! them is never what an exposure check means.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -17,7 +20,7 @@ use std::net::IpAddr;
 
 use ipnetwork::IpNetwork;
 
-use crate::spec::intent::{HostId, Intent, ZoneId};
+use crate::spec::intent::{HostId, Intent, ZoneId, prefix_net};
 
 use super::ranges::AddrRanges;
 
@@ -57,30 +60,31 @@ pub struct ScopeGuard {
 }
 
 impl ScopeGuard {
-    /// The scope of `intent`: every probe-able zone's networks and every
-    /// declared host that is not inside a source-only zone.
+    /// The scope of `intent`: every probe-able zone's networks, minus any
+    /// source-only zone nested in them, minus the addresses no scan should
+    /// touch. A declared host is in scope only through its zone: a host in
+    /// no zone is never probed, so a mistyped address cannot become a
+    /// target.
     pub fn new(intent: &Intent) -> Self {
         let probe_nets =
             intent.zones.iter().filter(|z| z.probe).flat_map(|z| z.cidrs.iter().copied());
-        let host_addrs = intent
-            .hosts
-            .iter()
-            .filter(|h| h.zone.is_none_or(|z| intent.zones[z.0].probe))
-            .map(|h| h.address);
-        let allowed = AddrRanges::from_parts(probe_nets, host_addrs);
+        let allowed = AddrRanges::from_parts(probe_nets, []);
         // A source-only zone may be nested inside a probe-able one (an
         // `office` zone with `probe: false` inside `corp`): its addresses are
         // never targets, whatever contains them. CIDRs nest or are disjoint,
-        // so "strictly inside a probe-able CIDR" is a lookup of each shorter
-        // prefix of the network.
+        // so "inside a probe-able CIDR" is a lookup of each prefix of the
+        // network, its own length included.
         let probe_set: HashSet<IpNetwork> =
             intent.zones.iter().filter(|z| z.probe).flat_map(|z| z.cidrs.iter().copied()).collect();
         let nested =
             intent.zones.iter().filter(|z| !z.probe).flat_map(|z| z.cidrs.iter().copied()).filter(
-                |n| (0..n.prefix()).any(|p| supernet(n, p).is_some_and(|s| probe_set.contains(&s))),
+                |n| {
+                    (0..=n.prefix())
+                        .any(|p| prefix_net(n.network(), p).is_some_and(|s| probe_set.contains(&s)))
+                },
             );
-        let nested = AddrRanges::from_parts(nested, []);
-        Self { allowed: allowed.difference(&nested) }
+        let excluded = AddrRanges::from_parts(nested.chain(never_targets()), []);
+        Self { allowed: allowed.difference(&excluded) }
     }
 
     /// Every admitted address, as ranges.
@@ -102,17 +106,20 @@ impl ScopeGuard {
     }
 }
 
-/// Addresses no exposure check should ever send to.
+/// Networks no exposure check should ever send to: unspecified, multicast,
+/// IPv4 limited broadcast, and IPv4-mapped IPv6 (which a dual-stack socket
+/// would send to the IPv4 address, around the IPv4 scope).
+fn never_targets() -> impl Iterator<Item = IpNetwork> {
+    ["0.0.0.0/32", "224.0.0.0/4", "255.255.255.255/32", "::/128", "ff00::/8", "::ffff:0:0/96"]
+        .into_iter()
+        .filter_map(|n| n.parse().ok())
+}
+
+/// The same test for one address, checked again at `admit` so that no
+/// future change to the ranges above can let one through.
 fn never_a_target(addr: IpAddr) -> bool {
     match addr {
         IpAddr::V4(a) => a.is_unspecified() || a.is_multicast() || a.is_broadcast(),
-        IpAddr::V6(a) => a.is_unspecified() || a.is_multicast(),
+        IpAddr::V6(a) => a.is_unspecified() || a.is_multicast() || a.to_ipv4_mapped().is_some(),
     }
-}
-
-/// The network of `prefix` bits that contains `net`.
-fn supernet(net: &IpNetwork, prefix: u8) -> Option<IpNetwork> {
-    IpNetwork::new(net.network(), prefix)
-        .ok()
-        .and_then(|n| IpNetwork::new(n.network(), prefix).ok())
 }

@@ -68,8 +68,8 @@ pub enum Rule {
     TlsCipher,
     TlsMissing,
     TlsProtocol,
-    Unreachable,
     UndeclaredHost,
+    Unreachable,
     WaiverExpired,
     WaiverUnused,
 }
@@ -103,14 +103,19 @@ pub struct Finding {
     /// How bad it is.
     pub severity: Severity,
     /// The vantage it was observed from (null for spec-level findings such as `waiver-unused`).
+    #[schemars(required)]
     pub vantage: Option<String>,
     /// The probed address.
+    #[schemars(required)]
     pub target: Option<String>,
     /// The declared host at that address.
+    #[schemars(required)]
     pub host: Option<String>,
     /// The port, where one applies.
+    #[schemars(required, range(min = 1, max = 65535))]
     pub port: Option<u16>,
     /// The protocol, where a port applies.
+    #[schemars(required)]
     pub proto: Option<Proto>,
     /// What the intent says.
     pub expected: String,
@@ -119,6 +124,7 @@ pub struct Finding {
     /// What was sent, what came back, and when.
     pub evidence: String,
     /// The id of the unexpired waiver covering this finding.
+    #[schemars(required)]
     pub waived: Option<String>,
 }
 
@@ -219,6 +225,8 @@ pub struct PlanTarget {
     pub zone_cidrs: Vec<String>,
     /// For a zone: declared hosts inside it, planned as their own targets.
     pub minus_hosts: Vec<String>,
+    /// For a zone: source-only (`probe: false`) zones nested in it, never probed.
+    pub minus_zones: Vec<String>,
     /// Number of addresses.
     pub addresses: u64,
     /// TCP ports probed here beyond the sweep (ports flows name for it).

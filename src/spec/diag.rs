@@ -126,15 +126,86 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// At most this many diagnostics are kept per stage; the rest are counted
+/// and summarized, so a hostile spec that is wrong a million times over
+/// cannot make the report (or its memory) a million lines long.
+pub const MAX_DIAGNOSTICS: usize = 1_000;
+
+/// A bounded collection of diagnostics.
+#[derive(Debug, Default)]
+pub struct Diags {
+    list: Vec<Diagnostic>,
+    errors: usize,
+    omitted: usize,
+    overflow: Option<Diagnostic>,
+}
+
+impl Diags {
+    /// An empty collection.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records `d` and returns it for amending; past `MAX_DIAGNOSTICS` it is
+    /// counted, and the returned reference is to a scratch slot.
+    pub fn push(&mut self, d: Diagnostic) -> &mut Diagnostic {
+        if d.severity == Severity::Error {
+            self.errors += 1;
+        }
+        if self.list.len() < MAX_DIAGNOSTICS {
+            self.list.push(d);
+            let last = self.list.len() - 1;
+            &mut self.list[last]
+        } else {
+            self.omitted += 1;
+            self.overflow.insert(d)
+        }
+    }
+
+    /// Errors recorded, including any not kept.
+    pub fn errors(&self) -> usize {
+        self.errors
+    }
+
+    /// The kept diagnostics, plus one saying how many were left out.
+    pub fn finish(self, file: &Arc<str>) -> Vec<Diagnostic> {
+        let mut list = self.list;
+        if self.omitted > 0 {
+            let severity = if self.errors > 0 { Severity::Error } else { Severity::Warning };
+            list.push(Diagnostic {
+                severity,
+                code: "too-many-diagnostics",
+                location: Location::new(file, 0, 0),
+                value: None,
+                message: format!(
+                    "{} more problems are not shown; fix the ones above and run again",
+                    self.omitted
+                ),
+                expected: None,
+            });
+        }
+        list
+    }
+}
+
 /// Suggests the candidate closest to `word`, if one is close enough to be a
 /// plausible typo (edit distance at most a third of the word, and at least 1).
 pub(crate) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    // Spec names are at most 64 characters, and the Levenshtein distance is
+    // O(n·m): don't compare hostile megabyte-long words, or thousands of
+    // candidates, where a suggestion would not help anyway.
+    const MAX_CANDIDATES: usize = 2_000;
     let limit = (word.chars().count() / 3).max(1);
+    if word.len() > 80 {
+        return None;
+    }
     candidates
         .into_iter()
+        .take(MAX_CANDIDATES)
+        .filter(|c| c.len().abs_diff(word.len()) <= limit)
         .map(|c| (edit_distance(word, c), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, c)| (*d, *c))
@@ -159,7 +230,14 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// Formats a list of names for an `expected` text: `one of: a, b, c`.
 pub(crate) fn one_of<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
-    let names: Vec<&str> = names.into_iter().collect();
+    // Ten names help; ten thousand bury the message.
+    const SHOWN: usize = 10;
+    let mut names: Vec<&str> = names.into_iter().collect();
+    let more = names.len().saturating_sub(SHOWN);
+    names.truncate(SHOWN);
+    if more > 0 {
+        return format!("one of: {}, ... ({more} more)", names.join(", "));
+    }
     if names.is_empty() {
         "a declared name (none are declared)".to_owned()
     } else {

@@ -8,7 +8,8 @@
 //! - every host has a zone unless no zone contains its address;
 //! - every flow has at least one source, one destination and one service.
 
-use std::net::IpAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 use ipnetwork::IpNetwork;
@@ -67,6 +68,52 @@ pub struct Intent {
     pub dns: Dns,
     /// Approved exceptions.
     pub waivers: Vec<Waiver>,
+    /// Longest-prefix lookup of zones. Private to the crate, which also
+    /// means an `Intent` cannot be built outside it: `resolve` is the way.
+    pub(crate) zone_index: ZoneIndex,
+}
+
+/// Longest-prefix match from addresses to zones: a hash of every zone
+/// network, probed at each prefix length from the longest down (at most 33
+/// or 129 lookups, whatever the number of CIDRs).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ZoneIndex {
+    by_net: HashMap<IpNetwork, ZoneId>,
+}
+
+impl ZoneIndex {
+    /// Indexes `zones`; where two zones declare the same network (an error
+    /// `resolve` reports), the first wins.
+    pub(crate) fn new(zones: &[Zone]) -> Self {
+        let mut by_net = HashMap::new();
+        for (i, z) in zones.iter().enumerate() {
+            for net in &z.cidrs {
+                by_net.entry(*net).or_insert(ZoneId(i));
+            }
+        }
+        Self { by_net }
+    }
+
+    fn lookup(&self, addr: IpAddr) -> Option<ZoneId> {
+        let bits: u8 = if addr.is_ipv4() { 32 } else { 128 };
+        (0..=bits).rev().find_map(|p| self.by_net.get(&prefix_net(addr, p)?).copied())
+    }
+}
+
+/// The network of `prefix` bits containing `addr`, with host bits cleared
+/// (the form `resolve` stores networks in), or `None` if `prefix` is too long.
+pub fn prefix_net(addr: IpAddr, prefix: u8) -> Option<IpNetwork> {
+    let network = match addr {
+        IpAddr::V4(a) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask))
+        }
+        IpAddr::V6(a) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+            IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask))
+        }
+    };
+    IpNetwork::new(network, prefix).ok()
 }
 
 /// A segmentation unit.
@@ -398,15 +445,7 @@ impl Intent {
     /// how a source-only zone like `internet` (0.0.0.0/0) "minus every other
     /// zone" works: an address in `dmz` belongs to `dmz`, not `internet`.
     pub fn zone_of(&self, addr: IpAddr) -> Option<ZoneId> {
-        let mut best: Option<(u8, ZoneId)> = None;
-        for (i, z) in self.zones.iter().enumerate() {
-            for net in &z.cidrs {
-                if net.contains(addr) && best.is_none_or(|(p, _)| net.prefix() > p) {
-                    best = Some((net.prefix(), ZoneId(i)));
-                }
-            }
-        }
-        best.map(|(_, z)| z)
+        self.zone_index.lookup(addr)
     }
 
     /// Whether `outer` covers every address of `inner`. A zone means its
@@ -429,12 +468,10 @@ impl Intent {
 
     /// The TCP and UDP ports of a list of services.
     pub fn ports_of(&self, services: &[ServiceId]) -> (PortSet, PortSet) {
-        let (mut tcp, mut udp) = (PortSet::new(), PortSet::new());
-        for s in services {
-            tcp.extend(&self.services[s.0].tcp);
-            udp.extend(&self.services[s.0].udp);
-        }
-        (tcp, udp)
+        // Merged once, not once per service.
+        let tcp = services.iter().flat_map(|s| self.services[s.0].tcp.ranges().iter().copied());
+        let udp = services.iter().flat_map(|s| self.services[s.0].udp.ranges().iter().copied());
+        (PortSet::from_ranges(tcp), PortSet::from_ranges(udp))
     }
 }
 

@@ -21,7 +21,7 @@ use std::sync::Arc;
 pub use diag::{Diagnostic, Location, Severity};
 pub use intent::Intent;
 
-/// How deep `include:` may nest (an included file cannot include, so 1).
+/// How many files one spec may include (an included file cannot include).
 const MAX_INCLUDES: usize = 64;
 
 /// The result of loading a spec: the intent when it is valid, and every
@@ -41,6 +41,21 @@ impl Loaded {
     }
 }
 
+/// Reads a spec or included file: a regular file of at most
+/// `raw::MAX_SPEC_BYTES` (one byte more is read, to tell "too large"), so
+/// `include: [/dev/zero]` or a FIFO is refused instead of read forever.
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(raw::MAX_SPEC_BYTES).unwrap_or(u64::MAX).saturating_add(1);
+    std::fs::File::open(path)?.take(limit).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Reads, parses and resolves the spec at `path` and the files it includes.
 ///
 /// Never panics on any file content; a file that cannot be read is a
@@ -48,7 +63,7 @@ impl Loaded {
 /// problem to fix, and it is reported the same way as a typo).
 pub fn load(path: &Path) -> Loaded {
     let file: Arc<str> = Arc::from(path.display().to_string());
-    match std::fs::read(path) {
+    match read_bounded(path) {
         Ok(bytes) => load_bytes(path, &file, &bytes),
         Err(e) => Loaded {
             intent: None,
@@ -66,28 +81,27 @@ pub fn load(path: &Path) -> Loaded {
 
 /// Like `load`, for a spec already in memory; `path` locates its includes.
 pub fn load_bytes(path: &Path, file: &Arc<str>, bytes: &[u8]) -> Loaded {
-    let mut diagnostics = Vec::new();
+    let mut diagnostics = diag::Diags::new();
     let node = match raw::parse(file, bytes) {
         Ok(node) => node,
         Err(d) => return Loaded { intent: None, diagnostics: vec![d] },
     };
     let spec = shape::Walker::new(Arc::clone(file), &mut diagnostics).spec(&node);
+    // The tree can be large; the shape walk copied what it needs.
+    drop(node);
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let mut includes = Vec::new();
     for inc in spec.include.iter().take(MAX_INCLUDES) {
         let inc_path: PathBuf = dir.join(&inc.value);
         let inc_file: Arc<str> = Arc::from(inc_path.display().to_string());
-        let bytes = match std::fs::read(&inc_path) {
+        let bytes = match read_bounded(&inc_path) {
             Ok(b) => b,
             Err(e) => {
+                let message = format!("cannot read included file {}: {e}", inc_path.display());
                 diagnostics.push(
-                    Diagnostic::error(
-                        "unreadable",
-                        inc.at.clone(),
-                        format!("cannot read included file {}: {e}", inc_path.display()),
-                    )
-                    .value(inc.value.clone())
-                    .expected("a path relative to the spec file"),
+                    Diagnostic::error("unreadable", inc.at.clone(), message)
+                        .value(inc.value.clone())
+                        .expected("a regular file, relative to the spec file"),
                 );
                 continue;
             }
@@ -98,23 +112,22 @@ pub fn load_bytes(path: &Path, file: &Arc<str>, bytes: &[u8]) -> Loaded {
                     shape::Walker::new(Arc::clone(&inc_file), &mut diagnostics).include(&node);
                 includes.push((inc_file, raw));
             }
-            Err(d) => diagnostics.push(d),
+            Err(d) => {
+                diagnostics.push(d);
+            }
         }
     }
-    if spec.include.len() > MAX_INCLUDES {
+    if let Some(extra) = spec.include.get(MAX_INCLUDES) {
         diagnostics.push(
-            Diagnostic::error(
-                "too-many-includes",
-                spec.include[MAX_INCLUDES].at.clone(),
-                "too many included files",
-            )
-            .expected(format!("at most {MAX_INCLUDES}")),
+            Diagnostic::error("too-many-includes", extra.at.clone(), "too many included files")
+                .expected(format!("at most {MAX_INCLUDES}")),
         );
     }
     let intent = resolve::resolve(path, &spec, &includes, &mut diagnostics);
     // An intent exists only for a spec without a single error, whichever
     // stage found it.
-    let intent = intent.filter(|_| !diagnostics.iter().any(|d| d.severity == Severity::Error));
+    let intent = intent.filter(|_| diagnostics.errors() == 0);
+    let mut diagnostics = diagnostics.finish(file);
     sort(&mut diagnostics);
     Loaded { intent, diagnostics }
 }

@@ -68,11 +68,11 @@ impl Node {
             Value::Null => "null".to_owned(),
             Value::Seq(_) => "a list".to_owned(),
             Value::Str(s) => {
-                let mut s: String = s.chars().take(80).collect();
-                if s.len() >= 80 {
-                    s.push('…');
+                let mut shown: String = s.chars().take(80).collect();
+                if shown.len() < s.len() {
+                    shown.push('…');
                 }
-                s
+                shown
             }
         }
     }

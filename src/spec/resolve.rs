@@ -12,11 +12,11 @@ use std::sync::Arc;
 
 use ipnetwork::IpNetwork;
 
-use super::diag::{Diagnostic, Location, Severity as DiagSeverity, did_you_mean, one_of};
+use super::diag::{Diagnostic, Diags, Location, did_you_mean, one_of};
 use super::intent::{
     Action, DefaultPolicy, DenyMode, Dns, DnsExpect, DnsForbid, Endpoint, Flow, Host, HostId,
     Intent, PolicyId, Proto, Require, Service, ServiceId, Severity, Sweep, TlsPolicy, TlsProfile,
-    Vantage, VantageId, Waiver, WaiverSource, Zone, ZoneId, net_contains,
+    Vantage, VantageId, Waiver, WaiverSource, Zone, ZoneId, ZoneIndex, net_contains,
 };
 use super::ports::{PortSet, port_number, port_range};
 use super::shape::{L, PortItem, RawInclude, RawSpec};
@@ -50,14 +50,16 @@ pub const RULES: &[&str] = &[
 ];
 
 struct Resolver<'d> {
-    diags: &'d mut Vec<Diagnostic>,
+    diags: &'d mut Diags,
 }
 
 impl Resolver<'_> {
     fn err(&mut self, code: &'static str, at: &Location, message: String) -> &mut Diagnostic {
-        self.diags.push(Diagnostic::error(code, at.clone(), message));
-        let last = self.diags.len() - 1;
-        &mut self.diags[last]
+        self.diags.push(Diagnostic::error(code, at.clone(), message))
+    }
+
+    fn warn(&mut self, code: &'static str, at: &Location, message: String) -> &mut Diagnostic {
+        self.diags.push(Diagnostic::warning(code, at.clone(), message))
     }
 
     fn enum_value<T: Copy>(
@@ -130,10 +132,14 @@ impl Resolver<'_> {
 /// Parses a CIDR or a bare address (a /32 or /128). The address part must be
 /// the network address: `198.18.10.5/24` is almost always a typo for a host or
 /// for `198.18.10.0/24`, and silently widening it would widen the scope.
+///
+/// IPv4-mapped IPv6 (`::ffff:198.18.0.0/112`) is rewritten as the IPv4
+/// network it means: on a dual-stack socket it reaches the IPv4 address, so
+/// it must be judged (and scoped) as one.
 fn parse_cidr(s: &str) -> Result<IpNetwork, String> {
     let s = s.trim();
     if let Ok(addr) = s.parse::<IpAddr>() {
-        return Ok(IpNetwork::from(addr));
+        return Ok(IpNetwork::from(addr.to_canonical()));
     }
     let net: IpNetwork = s.parse().map_err(|e: ipnetwork::IpNetworkError| e.to_string())?;
     if net.ip() != net.network() {
@@ -143,7 +149,18 @@ fn parse_cidr(s: &str) -> Result<IpNetwork, String> {
             net.prefix()
         ));
     }
+    if let IpNetwork::V6(v6) = net
+        && v6.prefix() >= 96
+        && let IpAddr::V4(v4) = IpAddr::V6(v6.network()).to_canonical()
+    {
+        return IpNetwork::new(IpAddr::V4(v4), v6.prefix() - 96).map_err(|e| e.to_string());
+    }
     Ok(net)
+}
+
+/// Parses a host or server address; IPv4-mapped IPv6 becomes IPv4 (see `parse_cidr`).
+fn parse_addr(s: &str) -> Option<IpAddr> {
+    s.trim().parse::<IpAddr>().ok().map(|a| a.to_canonical())
 }
 
 /// Every pair of overlapping networks of different probe-able zones, as
@@ -160,14 +177,19 @@ fn overlaps(zones: &[Zone]) -> Vec<(usize, usize, usize, usize)> {
     }
     let key = |n: &IpNetwork| (n.is_ipv6(), n.network(), n.prefix());
     nets.sort_by_key(|n| key(n.2));
+    // `open` is the chain of distinct networks containing the current one
+    // (at most 129 deep); each CIDR is reported once, against the nearest
+    // network of another zone that contains it.
     let mut open: Vec<(usize, usize, &IpNetwork)> = Vec::new();
     let mut out = Vec::new();
     for (zi, ci, n) in nets {
         open.retain(|(_, _, o)| net_contains(o, n));
-        for &(oz, oc, _) in open.iter().filter(|(oz, _, _)| *oz != zi) {
+        if let Some(&(oz, oc, _)) = open.iter().rev().find(|(oz, _, _)| *oz != zi) {
             out.push(if (oz, oc) < (zi, ci) { (oz, oc, zi, ci) } else { (zi, ci, oz, oc) });
         }
-        open.push((zi, ci, n));
+        if open.last().is_none_or(|(_, _, o)| *o != n) {
+            open.push((zi, ci, n));
+        }
     }
     out.sort_unstable();
     out.dedup();
@@ -180,9 +202,9 @@ pub(crate) fn resolve(
     file: &Path,
     spec: &RawSpec,
     includes: &[(Arc<str>, RawInclude)],
-    diags: &mut Vec<Diagnostic>,
+    diags: &mut Diags,
 ) -> Option<Intent> {
-    let errors_before = diags.iter().filter(|d| d.severity == DiagSeverity::Error).count();
+    let errors_before = diags.errors();
     let mut r = Resolver { diags };
     let spec_dir = file.parent().unwrap_or_else(|| Path::new("."));
 
@@ -246,12 +268,38 @@ pub(crate) fn resolve(
     let mut zones: Vec<Zone> = Vec::new();
     // Where each parsed CIDR was written, parallel to `zones[i].cidrs`.
     let mut cidr_locs: Vec<Vec<Location>> = Vec::new();
+    let mut network_owner: HashMap<IpNetwork, (&str, &Location)> = HashMap::new();
     for (name, z) in &raw_zones {
         let mut cidrs = Vec::new();
         let mut locs = Vec::new();
         for c in &z.cidrs {
             match parse_cidr(&c.value) {
+                Ok(net) if cidrs.contains(&net) => {
+                    let d = r.warn(
+                        "duplicate-cidr",
+                        &c.at,
+                        format!("zone `{}` lists {net} twice", name.value),
+                    );
+                    d.value = Some(c.value.clone());
+                }
                 Ok(net) => {
+                    if let Some((other, at)) = network_owner.get(&net) {
+                        let d = r.err(
+                            "same-network",
+                            &c.at,
+                            format!(
+                                "zone `{}` and zone `{other}` (at {at}) both declare {net}",
+                                name.value
+                            ),
+                        );
+                        d.value = Some(c.value.clone());
+                        d.expected = Some(
+                            "each network in one zone only, so every address has one intent"
+                                .to_owned(),
+                        );
+                    } else {
+                        network_owner.insert(net, (name.value.as_str(), &c.at));
+                    }
                     cidrs.push(net);
                     locs.push(c.at.clone());
                 }
@@ -308,13 +356,14 @@ pub(crate) fn resolve(
         tls_policies: Vec::new(),
         dns: Dns::default(),
         waivers: Vec::new(),
+        zone_index: ZoneIndex::new(&zones),
     };
     // Hosts.
     let mut hosts: Vec<Host> = Vec::new();
     let mut host_by_addr: HashMap<IpAddr, usize> = HashMap::new();
     let mut host_ok = Vec::new();
     for (name, h) in &raw_hosts {
-        let Ok(address) = h.address.value.trim().parse::<IpAddr>() else {
+        let Some(address) = parse_addr(&h.address.value) else {
             let d = r.err(
                 "bad-address",
                 &h.address.at,
@@ -538,10 +587,8 @@ pub(crate) fn resolve(
     let mut flows = Vec::new();
     for (i, f) in spec.flows.iter().enumerate() {
         let raw = &f.value;
-        let from: Vec<Endpoint> =
-            raw.from.0.iter().filter_map(|v| resolve_endpoint(&mut r, v)).collect();
-        let to: Vec<Endpoint> =
-            raw.to.0.iter().filter_map(|v| resolve_endpoint(&mut r, v)).collect();
+        let from = resolve_list(&mut r, &raw.from.0, &resolve_endpoint);
+        let to = resolve_list(&mut r, &raw.to.0, &resolve_endpoint);
         let require = match &raw.require {
             None => Require::Reachable,
             Some(v) => r
@@ -565,16 +612,16 @@ pub(crate) fn resolve(
             if list.is_empty() {
                 continue;
             }
-            let mut svcs = Vec::new();
-            for s in list {
-                match service_index.get(s.value.as_str()).copied() {
-                    Some(x) => svcs.push(ServiceId(x)),
-                    None => r.unknown_name("unknown-service", s, "service", &service_names),
-                }
-            }
-            if from.len() == raw.from.0.len()
-                && to.len() == raw.to.0.len()
-                && svcs.len() == list.len()
+            let find_service =
+                |r: &mut Resolver<'_>, s: &L<String>| match service_index.get(s.value.as_str()) {
+                    Some(&x) => Some(ServiceId(x)),
+                    None => {
+                        r.unknown_name("unknown-service", s, "service", &service_names);
+                        None
+                    }
+                };
+            let svcs = resolve_list(&mut r, list, &find_service);
+            if let (Some(from), Some(to), Some(svcs)) = (&from, &to, svcs)
                 && !from.is_empty()
                 && !to.is_empty()
             {
@@ -667,9 +714,9 @@ pub(crate) fn resolve(
     let mut dns = Dns::default();
     if let Some(d) = &spec.dns {
         for s in &d.value.servers {
-            match s.value.trim().parse::<IpAddr>() {
-                Ok(a) => dns.servers.push(a),
-                Err(_) => {
+            match parse_addr(&s.value) {
+                Some(a) => dns.servers.push(a),
+                None => {
                     let e = r.err("bad-address", &s.at, "invalid DNS server address".to_owned());
                     e.value = Some(s.value.clone());
                     e.expected = Some("an IP address".to_owned());
@@ -860,7 +907,7 @@ pub(crate) fn resolve(
         }
     }
 
-    let errors_after = r.diags.iter().filter(|d| d.severity == DiagSeverity::Error).count();
+    let errors_after = r.diags.errors();
     if errors_after > errors_before {
         return None;
     }
@@ -878,7 +925,32 @@ pub(crate) fn resolve(
         tls_policies,
         dns,
         waivers,
+        zone_index: partial.zone_index,
     })
+}
+
+/// Resolves every name of a list with `find`, warning about (and dropping)
+/// a name listed twice, so `to: [web, web, ...]` cannot multiply work
+/// downstream. `None` when any name failed (its error is already recorded).
+fn resolve_list<T: Copy + Eq + std::hash::Hash>(
+    r: &mut Resolver<'_>,
+    names: &[L<String>],
+    find: &dyn Fn(&mut Resolver<'_>, &L<String>) -> Option<T>,
+) -> Option<Vec<T>> {
+    let mut out = Vec::with_capacity(names.len());
+    let mut seen = std::collections::HashSet::new();
+    let mut ok = true;
+    for n in names {
+        match find(r, n) {
+            Some(t) if !seen.insert(t) => {
+                let d = r.warn("duplicate-entry", &n.at, format!("`{}` is listed twice", n.value));
+                d.value = Some(n.value.clone());
+            }
+            Some(t) => out.push(t),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
 }
 
 /// Parses `tcp/22`.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
-use super::diag::{Diagnostic, Location, did_you_mean};
+use super::diag::{Diagnostic, Diags, Location, did_you_mean};
 use super::raw::{Node, Value};
 
 /// A value with the location it was written at.
@@ -371,7 +371,7 @@ pub struct RawWaiverMatch {
 /// Walks located nodes into the structs above, recording every problem.
 pub(crate) struct Walker<'d> {
     file: Arc<str>,
-    diags: &'d mut Vec<Diagnostic>,
+    diags: &'d mut Diags,
 }
 
 /// The entries of a mapping whose keys were checked against a known set.
@@ -387,7 +387,7 @@ impl<'n> Fields<'n> {
 }
 
 impl<'d> Walker<'d> {
-    pub(crate) fn new(file: Arc<str>, diags: &'d mut Vec<Diagnostic>) -> Self {
+    pub(crate) fn new(file: Arc<str>, diags: &'d mut Diags) -> Self {
         Self { file, diags }
     }
 
@@ -453,6 +453,18 @@ impl<'d> Walker<'d> {
             }
         }
         Some(fields)
+    }
+
+    /// Reports `key` when it is present but null or an empty list.
+    fn not_empty(&mut self, f: &Fields<'_>, key: &str, what: &str, expected: &str) {
+        if let Some(n) = f.get(key)
+            && is_empty(Some(n))
+        {
+            let d =
+                Diagnostic::error("empty-list", self.at(n), format!("`{key}` of {what} is empty"))
+                    .expected(expected.to_owned());
+            self.diags.push(d);
+        }
     }
 
     fn string(&mut self, node: &Node, what: &str) -> Option<L<String>> {
@@ -582,8 +594,22 @@ impl<'d> Walker<'d> {
             }
         };
         let mut out = Vec::new();
+        let mut seen: std::collections::HashMap<String, Location> =
+            std::collections::HashMap::new();
         for (k, v) in entries {
             let Some(name) = self.string(k, &format!("a name in `{key}`")) else { continue };
+            // YAML keeps `1:` and `"1":` apart; as names they are the same.
+            if let Some(first) = seen.get(&name.value) {
+                let d = Diagnostic::error(
+                    "duplicate-name",
+                    name.at.clone(),
+                    format!("`{}` is declared twice in `{key}` (first at {first})", name.value),
+                )
+                .value(name.value.clone());
+                self.diags.push(d);
+                continue;
+            }
+            seen.insert(name.value.clone(), name.at.clone());
             if !valid_name(&name.value) {
                 let d = Diagnostic::error(
                     "bad-name",
@@ -693,17 +719,7 @@ impl<'d> Walker<'d> {
 
     fn zone(&mut self, node: &Node, what: &str) -> Option<RawZone> {
         let f = self.fields(node, what, RawZone::KEYS, &["cidrs"])?;
-        if let Some(n @ Node { value: Value::Seq(items), .. }) = f.get("cidrs")
-            && items.is_empty()
-        {
-            let d = Diagnostic::error(
-                "empty-list",
-                self.at(n),
-                format!("`cidrs` of {what} is an empty list"),
-            )
-            .expected("at least one network, e.g. 198.18.10.0/24");
-            self.diags.push(d);
-        }
+        self.not_empty(&f, "cidrs", what, "at least one network, e.g. 198.18.10.0/24");
         Some(RawZone {
             cidrs: self.strings(&f, "cidrs", what),
             probe: self.opt_bool(&f, "probe", what),
@@ -730,10 +746,11 @@ impl<'d> Walker<'d> {
             severity: self.opt_string(&f, "severity", what),
             description: self.opt_string(&f, "description", what),
         };
-        if f.get("tcp").is_none() && f.get("udp").is_none() {
+        // Judge what was given, not which keys exist: `tcp: []` names no port.
+        if is_empty(f.get("tcp")) && is_empty(f.get("udp")) {
             let d =
                 Diagnostic::error("empty-service", self.at(f.at), format!("{what} names no ports"))
-                    .expected("a `tcp` or `udp` list");
+                    .expected("a non-empty `tcp` or `udp` list");
             self.diags.push(d);
         }
         Some(service)
@@ -750,13 +767,14 @@ impl<'d> Walker<'d> {
             severity: self.opt_string(&f, "severity", what),
             description: self.opt_string(&f, "description", what),
         };
-        if f.get("allow").is_none() && f.get("deny").is_none() {
+        // `allow: []` or `allow: ~` would make the flow silently vanish.
+        if is_empty(f.get("allow")) && is_empty(f.get("deny")) {
             let d = Diagnostic::error(
                 "empty-flow",
                 self.at(node),
                 format!("{what} neither allows nor denies anything"),
             )
-            .expected("an `allow` or `deny` list of service names");
+            .expected("a non-empty `allow` or `deny` list of service names");
             self.diags.push(d);
         }
         Some(flow)
@@ -817,12 +835,20 @@ impl<'d> Walker<'d> {
         let r#match = self.section(&f, "match", |w, n| {
             let what = format!("`match` of {what}");
             let m = w.fields(n, &what, RawWaiverMatch::KEYS, &[])?;
-            Some(RawWaiverMatch {
+            let out = RawWaiverMatch {
                 from: w.opt_string(&m, "from", &what),
                 to: w.opt_string(&m, "to", &what),
                 port: w.opt_string(&m, "port", &what),
                 rule: w.opt_string(&m, "rule", &what),
-            })
+            };
+            // An empty match would waive every finding, its own expiry included.
+            if m.entries.is_empty() {
+                let d =
+                    Diagnostic::error("empty-match", w.at(n), format!("{what} matches everything"))
+                        .expected("at least one of `from`, `to`, `port`, `rule`");
+                w.diags.push(d);
+            }
+            Some(out)
         });
         let reason = self.req_string(&f, "reason", &what);
         let approved_by = self.req_string(&f, "approved_by", &what);
@@ -836,6 +862,18 @@ impl<'d> Walker<'d> {
             expires: expires?,
             description,
         })
+    }
+}
+
+/// Whether a node is absent, null or an empty list.
+fn is_empty(node: Option<&Node>) -> bool {
+    match node {
+        None => true,
+        Some(n) => match &n.value {
+            Value::Null => true,
+            Value::Seq(items) => items.is_empty(),
+            _ => false,
+        },
     }
 }
 
