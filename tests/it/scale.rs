@@ -60,3 +60,64 @@ fn a_very_large_spec_resolves_lints_and_plans() {
     let p = plan.nth(10_000_000).expect("a probe");
     assert!(plan.scope().admit(p.target.addr(), None, None).is_some());
 }
+
+/// Each of these once made a stage quadratic or exhausted memory on a spec
+/// well under the 4 MiB limit (found in review). They must now be refused
+/// or accepted promptly, with a bounded number of diagnostics.
+#[test]
+fn hostile_spec_shapes_stay_bounded() {
+    let header = "version: 1\nzones:\n  internet: { cidrs: [0.0.0.0/0], probe: false }\n  big: { cidrs: [198.18.0.0/16] }\n";
+    let load = |yaml: &str| {
+        let file: std::sync::Arc<str> = std::sync::Arc::from("hostile.yaml");
+        vantage::spec::load_bytes(std::path::Path::new("hostile.yaml"), &file, yaml.as_bytes())
+    };
+    let max = vantage::spec::diag::MAX_DIAGNOSTICS + 1;
+
+    // One flow fanning out to the same host 100,000 times, with a 20,000-port service.
+    let ports = (1..=20_000).map(|p| (p * 3).to_string()).collect::<Vec<_>>().join(",");
+    let fan = format!(
+        "{header}hosts:\n  h: {{ address: 198.18.0.1 }}\nservices:\n  s: {{ tcp: [{ports}] }}\nflows:\n  - {{ from: internet, to: [{}], allow: [s] }}\nvantages:\n  o: {{ zone: internet }}\n",
+        vec!["h"; 100_000].join(",")
+    );
+    let loaded = load(&fan);
+    assert!(loaded.diagnostics.len() <= max);
+    let intent = loaded.intent.expect("repeats are a warning");
+    assert_eq!(intent.flows[0].to.len(), 1, "repeats are dropped");
+    let _ = vantage::lint::lint(&intent, jiff::civil::date(2026, 11, 24));
+    assert!(Plan::new(&intent, "o", Options::default()).is_ok());
+
+    // Thousands of copies of one CIDR in two zones.
+    let copies = vec!["10.0.0.0/8"; 1_500].join(",");
+    let dup =
+        format!("version: 1\nzones:\n  a: {{ cidrs: [{copies}] }}\n  b: {{ cidrs: [{copies}] }}\n");
+    let loaded = load(&dup);
+    assert!(
+        loaded.intent.is_none() && loaded.diagnostics.len() <= max,
+        "{}",
+        loaded.diagnostics.len()
+    );
+
+    // A megabyte-long unknown name against many hosts, and thousands of unknown names.
+    let hosts: String = (0..5_000)
+        .map(|h| format!("  h{h}: {{ address: 198.18.{}.{} }}\n", h / 256, h % 256))
+        .collect();
+    let flows: String = (0..5_000)
+        .map(|f| format!("  - {{ from: internet, to: nope{f}, allow: [s] }}\n"))
+        .collect();
+    let unknown = format!(
+        "{header}hosts:\n{hosts}services:\n  s: {{ tcp: [1] }}\nflows:\n{flows}  - {{ from: internet, to: {}, allow: [s] }}\n",
+        "x".repeat(1_000_000)
+    );
+    let loaded = load(&unknown);
+    assert!(loaded.intent.is_none());
+    assert!(loaded.diagnostics.len() <= max, "{}", loaded.diagnostics.len());
+    assert!(loaded.diagnostics.iter().all(|d| d.expected.as_ref().is_none_or(|e| e.len() < 1_000)));
+
+    // Many hosts against many CIDRs (the zone lookup once scanned every CIDR per host).
+    let cidrs: String =
+        (0..30_000u32).map(|i| format!("198.19.{}.{}/32,", i / 256 % 256, i % 256)).collect();
+    let many =
+        format!("{header}  small: {{ cidrs: [{}] }}\nhosts:\n{hosts}", cidrs.trim_end_matches(','));
+    let loaded = load(&many);
+    assert!(loaded.intent.is_some() || !loaded.diagnostics.is_empty());
+}

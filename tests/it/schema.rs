@@ -19,10 +19,24 @@ fn schemas_are_draft_07_and_closed() {
     assert_eq!(spec["required"], serde_json::json!(["version"]));
     let findings: serde_json::Value =
         serde_json::from_str(&vantage::schema::findings()).expect("JSON");
-    let rules = findings["definitions"]["Rule"]["enum"].as_array().expect("rule enum").len();
-    assert_eq!(
-        rules,
-        vantage::spec::resolve::RULES.len(),
-        "findings schema and waiver rules list the same rules"
-    );
+    let mut rules: Vec<&str> = findings["definitions"]["Rule"]["enum"]
+        .as_array()
+        .expect("rule enum")
+        .iter()
+        .map(|r| r.as_str().expect("rule name"))
+        .collect();
+    let mut waivable = vantage::spec::resolve::RULES.to_vec();
+    rules.sort_unstable();
+    waivable.sort_unstable();
+    assert_eq!(rules, waivable, "findings schema and waiver `rule` accept the same rule names");
+    let required = findings["definitions"]["Finding"]["required"].as_array().expect("required");
+    for field in [
+        "rule", "severity", "vantage", "target", "host", "port", "proto", "expected", "observed",
+        "evidence", "waived",
+    ] {
+        assert!(
+            required.iter().any(|r| r == field),
+            "`{field}` is always present (null where it does not apply)"
+        );
+    }
 }

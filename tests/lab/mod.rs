@@ -123,8 +123,17 @@ pub(crate) enum LabError {
 pub(crate) fn or_skip(built: Result<Lab, LabError>) -> Option<Lab> {
     match built {
         Ok(lab) => Some(lab),
+        // CI sets VANTAGE_REQUIRE_LAB=1: there a skipped lab test would be a
+        // silent pass, so not being root is a failure.
+        Err(err @ LabError::NotRoot { .. })
+            if std::env::var_os("VANTAGE_REQUIRE_LAB").is_some() =>
+        {
+            panic!("VANTAGE_REQUIRE_LAB is set, but the lab cannot be built: {err}")
+        }
         Err(err @ LabError::NotRoot { .. }) => {
-            eprintln!("SKIPPED: lab tests need root ({err})");
+            eprintln!(
+                "SKIPPED: lab tests need root ({err}); set VANTAGE_REQUIRE_LAB=1 to make this a failure"
+            );
             None
         }
         Err(err) => panic!("building the lab failed: {err}"),
