@@ -121,8 +121,9 @@ fn adds_nothing(f: &Flow, g: &Flow) -> bool {
     let requirement = f.action == Action::Deny
         || f.require == Require::Optional
         || g.require == Require::Reachable;
-    // A severity override changes how findings are rated.
-    let severity = f.severity.is_none() || f.severity == g.severity;
+    // A severity override (on either) changes how findings are rated, so
+    // removing one of the two would change the report.
+    let severity = f.severity == g.severity;
     // Other services on the same ports may carry other severities.
     let services = f.services.iter().all(|s| g.services.contains(s));
     requirement && severity && services

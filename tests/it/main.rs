@@ -6,6 +6,7 @@ mod lab;
 
 mod cli;
 mod lab_tests;
+mod lint;
 mod plan;
 mod scale;
 mod schema;
