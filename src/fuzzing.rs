@@ -37,3 +37,38 @@ pub fn spec(data: &[u8]) {
         }
     }
 }
+
+/// Reads arbitrary bytes as an observation file, as `verdict` would. When
+/// they are accepted, every record must pass the writer's checks and
+/// decode → encode → decode to itself, and the re-encoded file must read
+/// back equal (minus a skipped cut-off line, which re-encoding drops).
+pub fn observations(data: &[u8]) {
+    use crate::observe::{self, ObservationFile, Record};
+
+    let Ok(file) = observe::parse(data, "fuzz.jsonl") else { return };
+    let records = std::iter::once(Record::Header(file.header.clone()))
+        .chain(file.facts.iter().cloned().map(Record::Port))
+        .chain(file.filtered.iter().cloned().map(Record::Filtered))
+        .chain(file.trailer.clone().map(Record::Trailer));
+    let mut encoded = Vec::new();
+    for record in records {
+        let line = match observe::encode_line(&record) {
+            Ok(line) => line,
+            Err(e) => panic!("the reader accepted a record the writer refuses ({e}): {record:?}"),
+        };
+        let again: Record = match serde_json::from_slice(&line) {
+            Ok(r) => r,
+            Err(e) => panic!("an encoded record does not decode ({e}): {record:?}"),
+        };
+        assert_eq!(again, record, "decode -> encode -> decode changed a record");
+        encoded.extend_from_slice(&line);
+    }
+    match observe::parse(&encoded, "fuzz.jsonl") {
+        Ok(again) => assert_eq!(
+            again,
+            ObservationFile { truncated_last_line: None, ..file },
+            "the re-encoded file reads differently"
+        ),
+        Err(e) => panic!("the re-encoded file is refused: {e}"),
+    }
+}

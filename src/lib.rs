@@ -21,6 +21,7 @@
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod lint;
+pub mod observe;
 pub mod plan;
 pub mod report;
 pub mod schema;

@@ -32,6 +32,10 @@ pub struct Loaded {
     pub intent: Option<Intent>,
     /// Every problem found, in file order.
     pub diagnostics: Vec<Diagnostic>,
+    /// `sha256:<hex>` of the spec's bytes and, in order, its includes':
+    /// what observation files record, so a verdict can refuse files made
+    /// from another version of the spec.
+    pub digest: String,
 }
 
 impl Loaded {
@@ -67,6 +71,7 @@ pub fn load(path: &Path) -> Loaded {
         Ok(bytes) => load_bytes(path, &file, &bytes),
         Err(e) => Loaded {
             intent: None,
+            digest: String::new(),
             diagnostics: vec![
                 Diagnostic::error(
                     "unreadable",
@@ -81,10 +86,11 @@ pub fn load(path: &Path) -> Loaded {
 
 /// Like `load`, for a spec already in memory; `path` locates its includes.
 pub fn load_bytes(path: &Path, file: &Arc<str>, bytes: &[u8]) -> Loaded {
+    let mut files: Vec<Vec<u8>> = Vec::new();
     let mut diagnostics = diag::Diags::new();
     let node = match raw::parse(file, bytes) {
         Ok(node) => node,
-        Err(d) => return Loaded { intent: None, diagnostics: vec![d] },
+        Err(d) => return Loaded { intent: None, diagnostics: vec![d], digest: digest([bytes]) },
     };
     let spec = shape::Walker::new(Arc::clone(file), &mut diagnostics).spec(&node);
     // The tree can be large; the shape walk copied what it needs.
@@ -106,7 +112,9 @@ pub fn load_bytes(path: &Path, file: &Arc<str>, bytes: &[u8]) -> Loaded {
                 continue;
             }
         };
-        match raw::parse(&inc_file, &bytes) {
+        let parsed = raw::parse(&inc_file, &bytes);
+        files.push(bytes);
+        match parsed {
             Ok(node) => {
                 let raw =
                     shape::Walker::new(Arc::clone(&inc_file), &mut diagnostics).include(&node);
@@ -129,7 +137,28 @@ pub fn load_bytes(path: &Path, file: &Arc<str>, bytes: &[u8]) -> Loaded {
     let intent = intent.filter(|_| diagnostics.errors() == 0);
     let mut diagnostics = diagnostics.finish(file);
     sort(&mut diagnostics);
-    Loaded { intent, diagnostics }
+    let digest = digest(std::iter::once(bytes).chain(files.iter().map(Vec::as_slice)));
+    Loaded { intent, diagnostics, digest }
+}
+
+/// The digest observation files record (`spec_digest`): `sha256:` and the
+/// hex SHA-256 over each file's bytes in order (the spec, then its includes
+/// as loaded), each preceded by its length as 8 big-endian bytes, so that
+/// moving bytes from one file to the next changes the digest.
+pub fn digest<'a>(files: impl IntoIterator<Item = &'a [u8]>) -> String {
+    use sha2::Digest as _;
+    let mut hash = sha2::Sha256::new();
+    for file in files {
+        // A `usize` always fits in a `u64` on the platforms Rust supports.
+        hash.update((file.len() as u64).to_be_bytes());
+        hash.update(file);
+    }
+    let mut out = String::with_capacity(7 + 64);
+    out.push_str("sha256:");
+    for byte in hash.finalize() {
+        out.push_str(&format!("{byte:02x}"));
+    }
+    out
 }
 
 /// Sorts diagnostics by file, line and column, keeping the order of equals.

@@ -1,0 +1,354 @@
+//! What the types alone cannot say about a record: times that parse, a
+//! digest of the right shape, shard numbers in range, printable banners,
+//! filtered port lists whose count matches. The reader applies
+//! [`Record::check`] to every line and the writer to every record it is
+//! given, so the writer never produces a file the reader refuses.
+//!
+//! Invariant: checking is pure and bounded by the record's size; problem
+//! messages quote at most [`QUOTE_CHARS`] characters of what they found.
+
+use super::MAX_BANNER_CHARS;
+use super::observation::{
+    FilteredSummary, Header, MAX_LINE_BYTES, PortFact, Record, SCHEMA_VERSION, Trailer,
+};
+use super::ports::{self, MAX_PORTS_TEXT};
+
+/// How much of a bad value an error message quotes.
+const QUOTE_CHARS: usize = 64;
+
+/// The longest name a header carries (tool, version, spec path, vantage):
+/// a path of `PATH_MAX` fits. With the banner and port-list bounds, it keeps
+/// every valid record far under [`MAX_LINE_BYTES`], so re-encoding a record
+/// that was read (which may spell it differently) never crosses the limit.
+pub const MAX_NAME_BYTES: usize = 4096;
+
+/// A record whose fields do not meet the contract.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{field}` {problem}")]
+pub struct InvalidRecord {
+    /// The field at fault, as named in the file (`record` when the whole
+    /// record is).
+    pub field: &'static str,
+    /// What is wrong with it, in words.
+    pub problem: String,
+}
+
+impl InvalidRecord {
+    fn new(field: &'static str, problem: impl Into<String>) -> Self {
+        Self { field, problem: problem.into() }
+    }
+}
+
+impl Record {
+    /// Checks what the types cannot: every rule a record must meet to be
+    /// written or read (see the `check` module docs).
+    pub fn check(&self) -> Result<(), InvalidRecord> {
+        match self {
+            Self::Header(h) => check_header(h),
+            Self::Port(p) => check_port(p),
+            Self::Filtered(f) => check_filtered(f),
+            Self::Trailer(t) => check_trailer(t),
+        }
+    }
+}
+
+/// Encodes one record as its line, `\n` included, after checking it and its
+/// length. This is exactly what the writer writes.
+pub fn encode_line(record: &Record) -> Result<Vec<u8>, InvalidRecord> {
+    record.check()?;
+    let mut line = serde_json::to_vec(record)
+        .map_err(|e| InvalidRecord::new("record", format!("cannot be encoded: {e}")))?;
+    // Unreachable while the field bounds above hold; kept so that a new
+    // unbounded field cannot produce a line the reader refuses.
+    if line.len() > MAX_LINE_BYTES {
+        return Err(InvalidRecord::new(
+            "record",
+            format!("encodes to {} bytes, over the {MAX_LINE_BYTES}-byte line limit", line.len()),
+        ));
+    }
+    line.push(b'\n');
+    Ok(line)
+}
+
+fn check_header(h: &Header) -> Result<(), InvalidRecord> {
+    if h.schema_version != SCHEMA_VERSION {
+        return Err(InvalidRecord::new(
+            "schema_version",
+            format!("is {}, expected {SCHEMA_VERSION}", h.schema_version),
+        ));
+    }
+    for (field, value) in
+        [("tool", &h.tool), ("version", &h.version), ("spec", &h.spec), ("vantage", &h.vantage)]
+    {
+        if value.is_empty() {
+            return Err(InvalidRecord::new(field, "is empty"));
+        }
+        if value.len() > MAX_NAME_BYTES {
+            return Err(InvalidRecord::new(
+                field,
+                format!("is {} bytes long, expected at most {MAX_NAME_BYTES}", value.len()),
+            ));
+        }
+    }
+    let digest_ok = h.spec_digest.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    });
+    if !digest_ok {
+        return Err(InvalidRecord::new(
+            "spec_digest",
+            format!(
+                "is {}, expected \"sha256:\" and 64 lower-case hex digits",
+                quote(&h.spec_digest)
+            ),
+        ));
+    }
+    if h.shard_count == 0 {
+        return Err(InvalidRecord::new("shard_count", "is 0, expected at least 1"));
+    }
+    if h.shard_index >= h.shard_count {
+        return Err(InvalidRecord::new(
+            "shard_index",
+            format!(
+                "is {}, expected less than shard_count {} (shards count from 0)",
+                h.shard_index, h.shard_count
+            ),
+        ));
+    }
+    check_time("started", &h.started)
+}
+
+fn check_port(p: &PortFact) -> Result<(), InvalidRecord> {
+    if p.port == 0 {
+        return Err(InvalidRecord::new("port", "is 0, expected 1-65535"));
+    }
+    if let Some(banner) = &p.banner {
+        if banner.len() > MAX_BANNER_CHARS {
+            return Err(InvalidRecord::new(
+                "banner",
+                format!("has {} characters, expected at most {MAX_BANNER_CHARS}", banner.len()),
+            ));
+        }
+        if let Some(c) = banner.chars().find(|c| !(' '..='~').contains(c)) {
+            return Err(InvalidRecord::new(
+                "banner",
+                format!("contains {c:?}, expected printable ASCII with \\xNN escapes"),
+            ));
+        }
+    }
+    check_time("at", &p.at)
+}
+
+fn check_filtered(f: &FilteredSummary) -> Result<(), InvalidRecord> {
+    if f.ports.len() > MAX_PORTS_TEXT {
+        return Err(InvalidRecord::new(
+            "ports",
+            format!(
+                "is {} characters long, expected at most {MAX_PORTS_TEXT} (split long lists over several lines)",
+                f.ports.len()
+            ),
+        ));
+    }
+    let set = ports::parse(&f.ports).map_err(|problem| InvalidRecord::new("ports", problem))?;
+    if set.len() != f.count {
+        return Err(InvalidRecord::new(
+            "count",
+            format!("is {}, but `ports` lists {} ports", f.count, set.len()),
+        ));
+    }
+    Ok(())
+}
+
+fn check_trailer(t: &Trailer) -> Result<(), InvalidRecord> {
+    if t.complete && t.interrupted {
+        return Err(InvalidRecord::new(
+            "interrupted",
+            "is true, but `complete` is true too; a run is one or the other",
+        ));
+    }
+    check_time("ended", &t.ended)
+}
+
+/// A time must be RFC 3339 in UTC (`Z`), so files from vantages in different
+/// zones compare as written.
+fn check_time(field: &'static str, value: &str) -> Result<(), InvalidRecord> {
+    if value.ends_with('Z') && value.parse::<jiff::Timestamp>().is_ok() {
+        Ok(())
+    } else {
+        Err(InvalidRecord::new(
+            field,
+            format!(
+                "is {}, expected an RFC 3339 time in UTC like 2026-03-01T12:00:01.250Z",
+                quote(value)
+            ),
+        ))
+    }
+}
+
+/// A bounded, escaped quotation of an untrusted value for an error message.
+pub(super) fn quote(value: &str) -> String {
+    let head: String = value.chars().take(QUOTE_CHARS).collect();
+    if head.len() < value.len() { format!("{head:?}...") } else { format!("{head:?}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::observation::{Proto, Reason, ScanMode};
+
+    fn header() -> Header {
+        Header {
+            schema_version: SCHEMA_VERSION,
+            tool: "vantage".into(),
+            version: "0.1.0".into(),
+            spec: "staging.yaml".into(),
+            spec_digest: format!("sha256:{}", "ab".repeat(32)),
+            vantage: "outside".into(),
+            shard_index: 0,
+            shard_count: 1,
+            seed: 7,
+            mode: ScanMode::Connect,
+            started: "2026-03-01T12:00:00.000Z".into(),
+            probes_planned: 10,
+        }
+    }
+
+    fn fact() -> PortFact {
+        PortFact {
+            target: "198.18.10.10".parse().expect("literal address"),
+            proto: Proto::Tcp,
+            port: 22,
+            state: super::super::PortState::Open,
+            reason: Reason::SynAck,
+            attempts: 1,
+            rtt_us: Some(10),
+            banner: Some("SSH-2.0\\r\\n".into()),
+            at: "2026-03-01T12:00:00.000Z".into(),
+        }
+    }
+
+    fn filtered(count: u32, ports: &str) -> Record {
+        Record::Filtered(FilteredSummary {
+            target: "::1".parse().expect("literal address"),
+            proto: Proto::Udp,
+            count,
+            ports: ports.into(),
+            attempts: 2,
+            reason: Reason::NoResponse,
+        })
+    }
+
+    /// (record, the field at fault, or None when valid)
+    fn cases() -> Vec<(Record, Option<&'static str>)> {
+        let h = header();
+        let p = fact();
+        vec![
+            (Record::Header(h.clone()), None),
+            (Record::Header(Header { schema_version: 2, ..h.clone() }), Some("schema_version")),
+            (Record::Header(Header { vantage: String::new(), ..h.clone() }), Some("vantage")),
+            (Record::Header(Header { spec: "s".repeat(MAX_NAME_BYTES), ..h.clone() }), None),
+            (
+                Record::Header(Header { spec: "s".repeat(MAX_NAME_BYTES + 1), ..h.clone() }),
+                Some("spec"),
+            ),
+            (
+                Record::Header(Header { spec_digest: "sha256:AB".into(), ..h.clone() }),
+                Some("spec_digest"),
+            ),
+            (
+                Record::Header(Header {
+                    spec_digest: format!("sha256:{}", "AB".repeat(32)),
+                    ..h.clone()
+                }),
+                Some("spec_digest"),
+            ),
+            (Record::Header(Header { shard_count: 0, ..h.clone() }), Some("shard_count")),
+            (
+                Record::Header(Header { shard_index: 3, shard_count: 3, ..h.clone() }),
+                Some("shard_index"),
+            ),
+            (Record::Header(Header { shard_index: 2, shard_count: 3, ..h.clone() }), None),
+            (
+                Record::Header(Header { started: "2026-03-01T13:00:00+01:00".into(), ..h.clone() }),
+                Some("started"),
+            ),
+            (Record::Header(Header { started: "yesterday Z".into(), ..h }), Some("started")),
+            (Record::Port(p.clone()), None),
+            (Record::Port(PortFact { port: 0, ..p.clone() }), Some("port")),
+            (Record::Port(PortFact { banner: Some("a\nb".into()), ..p.clone() }), Some("banner")),
+            (Record::Port(PortFact { banner: Some("é".into()), ..p.clone() }), Some("banner")),
+            (
+                Record::Port(PortFact {
+                    banner: Some("x".repeat(MAX_BANNER_CHARS + 1)),
+                    ..p.clone()
+                }),
+                Some("banner"),
+            ),
+            (
+                Record::Port(PortFact { banner: Some("x".repeat(MAX_BANNER_CHARS)), ..p.clone() }),
+                None,
+            ),
+            (Record::Port(PortFact { at: String::new(), ..p }), Some("at")),
+            (filtered(1, "1"), None),
+            (filtered(1021, "1-21,23-79,81-442,444-1024"), None),
+            (filtered(65535, "1-65535"), None),
+            (filtered(2, "1-21"), Some("count")),
+            (filtered(0, ""), Some("ports")),
+            (filtered(2, "5,3"), Some("ports")),
+            (filtered(3, "1-3,3"), Some("ports")),
+            (filtered(1, "0"), Some("ports")),
+            (filtered(1, "65536"), Some("ports")),
+            (filtered(1, " 1"), Some("ports")),
+            (filtered(3, "3-1"), Some("ports")),
+            (
+                filtered(
+                    20_000,
+                    &(1..=20_000).map(|p| p.to_string()).collect::<Vec<_>>().join(","),
+                ),
+                Some("ports"),
+            ),
+            (
+                Record::Trailer(Trailer {
+                    ended: "2026-03-01T12:00:00Z".into(),
+                    complete: true,
+                    interrupted: true,
+                    probes_sent: 0,
+                    open: 0,
+                    closed: 0,
+                    filtered: 0,
+                    open_filtered: 0,
+                    errors: 0,
+                }),
+                Some("interrupted"),
+            ),
+        ]
+    }
+
+    #[test]
+    fn records_are_checked_field_by_field() {
+        for (record, want) in cases() {
+            let got = record.check().err().map(|e| e.field);
+            assert_eq!(got, want, "{record:?}");
+        }
+    }
+
+    #[test]
+    fn encoding_refuses_what_check_refuses_and_oversized_lines() {
+        for (record, want) in cases() {
+            let line = encode_line(&record);
+            assert_eq!(line.as_ref().err().map(|e| e.field), want, "{record:?}");
+            if let Ok(line) = line {
+                assert_eq!(line.last(), Some(&b'\n'));
+                assert_eq!(serde_json::from_slice::<Record>(&line).ok(), Some(record));
+            }
+        }
+        let huge = Record::Header(Header { spec: "s".repeat(MAX_LINE_BYTES), ..header() });
+        assert_eq!(encode_line(&huge).err().map(|e| e.field), Some("spec"));
+    }
+
+    #[test]
+    fn quotes_are_bounded_and_escaped() {
+        assert_eq!(quote("a\"b"), r#""a\"b""#);
+        let long = quote(&"\u{1b}".repeat(1000));
+        assert!(long.len() < 10 * QUOTE_CHARS && long.ends_with("..."), "{long}");
+    }
+}

@@ -1,0 +1,450 @@
+//! The observation file format: THE contract between `scan` (at each vantage
+//! and shard) and `verdict` (anywhere, later). Field names and values here
+//! are public API; changing their meaning means bumping [`SCHEMA_VERSION`].
+//!
+//! # Wire format
+//!
+//! An observation file is [JSON Lines](https://jsonlines.org/): UTF-8, one
+//! JSON object per line, each line ended by `\n`, no line longer than
+//! [`MAX_LINE_BYTES`]. Every object carries a `"kind"` that says what it is
+//! ([`Record`]). The lines come in this order:
+//!
+//! 1. exactly one `header` line, first: who scanned what, from where, how
+//!    ([`Header`]). It is written and flushed before the first probe is sent,
+//!    so even a run killed at once leaves a file that says what it was.
+//! 2. any number of `port` lines ([`PortFact`]), one per conclusion about a
+//!    port, in the order the conclusions were reached, and `filtered` lines
+//!    ([`FilteredSummary`]): the silent ports of one host, aggregated so a
+//!    /16 sweep does not write millions of lines. A host may have several
+//!    `filtered` lines (one per protocol, and long port lists are split);
+//!    their port sets never overlap.
+//! 3. at most one `trailer` line, last ([`Trailer`]): counts and whether the
+//!    run finished. A file without a trailer comes from a run that was
+//!    killed; its last line may then be cut off, which readers tolerate and
+//!    report (see `observe::reader`).
+//!
+//! Every field is always present; `null` marks an absent optional value.
+//! Unknown fields are refused, so a typo in a hand-written file is an error,
+//! not a silently missing fact. Times are RFC 3339 in UTC (`Z`), with
+//! milliseconds ([`timestamp`]).
+//!
+//! One line of each kind (a banner's bytes are escaped by [`printable_banner`],
+//! so its backslashes are doubled again by JSON):
+//!
+//! ```
+//! # use vantage::observe::Record;
+//! let lines = [
+//!     r#"{"kind":"header","schema_version":1,"tool":"vantage","version":"0.1.0","spec":"staging.yaml","spec_digest":"sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08","vantage":"outside","shard_index":0,"shard_count":2,"seed":42,"mode":"syn","started":"2026-03-01T12:00:00.000Z","probes_planned":2048}"#,
+//!     r#"{"kind":"port","target":"198.18.10.10","proto":"tcp","port":22,"state":"open","reason":"syn-ack","attempts":1,"rtt_us":5120,"banner":"SSH-2.0-OpenSSH_9.6\\r\\n","at":"2026-03-01T12:00:01.250Z"}"#,
+//!     r#"{"kind":"port","target":"198.18.10.10","proto":"tcp","port":3306,"state":"filtered","reason":{"icmp-unreachable":{"type":3,"code":13}},"attempts":1,"rtt_us":20250,"banner":null,"at":"2026-03-01T12:00:01.300Z"}"#,
+//!     r#"{"kind":"filtered","target":"198.18.10.10","proto":"tcp","count":1021,"ports":"1-21,23-79,81-442,444-1024","attempts":2,"reason":"no-response"}"#,
+//!     r#"{"kind":"trailer","ended":"2026-03-01T12:04:10.512Z","complete":true,"interrupted":false,"probes_sent":2090,"open":2,"closed":1,"filtered":1023,"open_filtered":0,"errors":0}"#,
+//! ];
+//! for line in lines {
+//!     let record: Record = serde_json::from_str(line)?;
+//!     record.check()?;
+//!     // The format is canonical: writing a record gives back the same line.
+//!     assert_eq!(serde_json::to_string(&record)?, line);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Invariant: only this module (with the rest of `observe`) derives serde for
+//! these types, and every value the reader accepts passes [`Record::check`],
+//! which is also what the writer enforces, so the writer never writes a file
+//! its reader refuses.
+
+use std::net::IpAddr;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[cfg(doc)]
+use super::printable_banner;
+
+/// The version of this format, recorded in every header. A reader refuses
+/// any other version rather than guess at fields it does not know.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The `tool` every vantage header names.
+pub const TOOL: &str = "vantage";
+
+/// The longest line a reader accepts and a writer writes, in bytes, without
+/// its `\n`. Valid records are far shorter, because every field is bounded
+/// (a port line is under 1.5 KiB, a filtered line under 17 KiB, a header
+/// under 17 KiB; see `observe::MAX_NAME_BYTES`, `MAX_BANNER_CHARS` and
+/// `MAX_PORTS_TEXT`); the limit keeps a hostile or corrupt file from making
+/// the reader allocate without bound.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// One line of an observation file, tagged by `"kind"`.
+///
+/// The variants are in file order (the order the format fixes), not
+/// alphabetical.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Record {
+    /// The first line: what the file is about.
+    Header(Header),
+    /// One conclusion about one port.
+    Port(PortFact),
+    /// The silent ports of one host, aggregated.
+    Filtered(FilteredSummary),
+    /// The last line of a run that ended (finished or interrupted).
+    Trailer(Trailer),
+}
+
+impl Record {
+    /// The record's `"kind"`, as written in the file.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Header(_) => "header",
+            Self::Port(_) => "port",
+            Self::Filtered(_) => "filtered",
+            Self::Trailer(_) => "trailer",
+        }
+    }
+}
+
+/// Everything needed to tell whether a set of files belongs together: a
+/// verdict refuses files that disagree on spec digest, tool version, seed,
+/// mode or shard count for one vantage, and sets with a shard missing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    /// The format version; always [`SCHEMA_VERSION`] when written by this build.
+    pub schema_version: u32,
+    /// The tool that wrote the file: [`TOOL`]. This and the other names of
+    /// the header are 1 to [`super::MAX_NAME_BYTES`] bytes long.
+    pub tool: String,
+    /// The tool's version (`vantage::VERSION`).
+    pub version: String,
+    /// The spec path as the user gave it (for people; the digest identifies it).
+    pub spec: String,
+    /// `sha256:` and 64 lower-case hex digits over the spec and its
+    /// includes (`crate::spec::digest`).
+    pub spec_digest: String,
+    /// The vantage the probes were sent from, as named in the spec.
+    pub vantage: String,
+    /// This shard, counted from 0 (`--shard K/N` gives K).
+    pub shard_index: u32,
+    /// How many shards split the probe space (N); 1 when not sharded.
+    pub shard_count: u32,
+    /// The seed that ordered and split the probes; all shards share it.
+    pub seed: u64,
+    /// How TCP was probed.
+    pub mode: ScanMode,
+    /// When the scan started (RFC 3339, UTC).
+    pub started: String,
+    /// Probes planned for this shard (first attempts, not retries).
+    pub probes_planned: u64,
+}
+
+/// How TCP ports were probed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScanMode {
+    /// Full `connect()` with the operating system's TCP stack (no privileges).
+    Connect,
+    /// Half-open SYN scan over a raw socket (CAP_NET_RAW).
+    Syn,
+}
+
+/// Transport protocols.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs, reason = "self-describing")]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    /// `tcp` or `udp`, as in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tcp => "tcp",
+            Self::Udp => "udp",
+        }
+    }
+}
+
+/// A port's state, exactly as nmap defines and names it (so the variants
+/// follow nmap's order, not the alphabet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum PortState {
+    /// Something answered: SYN-ACK, a completed connect, a UDP reply.
+    #[serde(rename = "open")]
+    Open,
+    /// The host answered that nothing listens: RST, ECONNREFUSED, ICMP port
+    /// unreachable for UDP.
+    #[serde(rename = "closed")]
+    Closed,
+    /// Every attempt stayed silent, or an ICMP unreachable other than
+    /// "port unreachable" came back: a filter is in the way.
+    #[serde(rename = "filtered")]
+    Filtered,
+    /// UDP only: silence, which an open service that ignores our payload
+    /// and a filter both produce.
+    #[serde(rename = "open|filtered")]
+    OpenFiltered,
+}
+
+impl PortState {
+    /// The nmap name, as in the file (`open|filtered`...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Closed => "closed",
+            Self::Filtered => "filtered",
+            Self::OpenFiltered => "open|filtered",
+        }
+    }
+}
+
+/// Why a state was concluded, like nmap's `--reason`, so that a reader can
+/// tell a REJECT rule from a DROP rule and weigh the evidence.
+///
+/// Unit variants are written as a string (`"syn-ack"`); `icmp-unreachable`
+/// as an object carrying the ICMP type and code:
+/// `{"icmp-unreachable":{"type":3,"code":13}}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Reason {
+    /// `connect()` failed with ECONNREFUSED (connect mode's RST).
+    ConnRefused,
+    /// `connect()` completed (connect mode's SYN-ACK).
+    Connected,
+    /// The host could not be reached (EHOSTUNREACH, ENETUNREACH, or an ARP
+    /// failure), without ICMP details.
+    HostUnreachable,
+    /// An ICMP (or ICMPv6) destination-unreachable message other than "port
+    /// unreachable" came back, with its type and code as sent.
+    IcmpUnreachable {
+        /// The ICMP type (3 for ICMPv4, 1 for ICMPv6).
+        #[serde(rename = "type")]
+        icmp_type: u8,
+        /// The ICMP code (13 is "administratively prohibited" in ICMPv4).
+        code: u8,
+    },
+    /// The probe failed on our side (no file descriptor, no route in the
+    /// local table...); the state says nothing about the target.
+    LocalError,
+    /// Every attempt stayed silent until its timeout.
+    NoResponse,
+    /// ICMP port unreachable (UDP's "closed").
+    PortUnreachable,
+    /// The target answered a SYN with RST.
+    Rst,
+    /// A loopback connect reached our own socket (a TCP self-connect in the
+    /// ephemeral range), which proves nothing about a listener.
+    SelfConnect,
+    /// The target answered a SYN with SYN-ACK.
+    SynAck,
+    /// A UDP datagram came back.
+    UdpResponse,
+}
+
+/// One conclusion about one port of one target.
+///
+/// Every open and closed port is recorded, and every probe that bears on a
+/// declared flow whatever its state; silent sweep ports are aggregated into
+/// [`FilteredSummary`] lines instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortFact {
+    /// The probed address.
+    pub target: IpAddr,
+    /// The transport.
+    pub proto: Proto,
+    /// The port, 1-65535.
+    pub port: u16,
+    /// What we concluded.
+    pub state: PortState,
+    /// Why.
+    pub reason: Reason,
+    /// How many probes were sent before concluding (1 when the first
+    /// answered).
+    pub attempts: u8,
+    /// Round trip of the answer that decided it, in microseconds; `null`
+    /// when nothing answered.
+    pub rtt_us: Option<u64>,
+    /// The first bytes an open TCP port sent, made printable by
+    /// [`printable_banner`] (at most [`super::MAX_BANNER_CHARS`] characters
+    /// of printable ASCII); `null` when it sent nothing in time.
+    pub banner: Option<String>,
+    /// When the conclusion was reached (RFC 3339, UTC, milliseconds).
+    pub at: String,
+}
+
+/// The silent ports of one host and protocol that bear on no declared flow,
+/// aggregated so a /16 sweep does not write millions of lines. Their state
+/// follows from the protocol, as in nmap: `filtered` for TCP,
+/// `open|filtered` for UDP (silence cannot tell an open UDP service from a
+/// filter). Build them with `FilteredSummary::from_ports`, which merges and
+/// deduplicates the ports, counts them, and splits long lists so every line
+/// stays within the format's bounds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FilteredSummary {
+    /// The probed address.
+    pub target: IpAddr,
+    /// The transport.
+    pub proto: Proto,
+    /// How many ports `ports` lists (at least 1).
+    pub count: u32,
+    /// The ports, in nmap `-p` syntax: ascending, non-overlapping single
+    /// ports and ranges, e.g. `1-21,23-1024`; at most
+    /// [`super::MAX_PORTS_TEXT`] characters.
+    pub ports: String,
+    /// Probes sent to each of these ports (all of them stayed silent or were
+    /// refused the same way).
+    pub attempts: u8,
+    /// Why they are filtered: usually `no-response`, or `host-unreachable`
+    /// or `icmp-unreachable` when a router said so.
+    pub reason: Reason,
+}
+
+/// The last line: how the run ended, and what it found in numbers.
+///
+/// `complete: false, interrupted: false` is a run that ended on its own
+/// with probes left undecided (for example beyond the retry budget).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Trailer {
+    /// When the run ended (RFC 3339, UTC).
+    pub ended: String,
+    /// Every planned probe of the shard reached a conclusion.
+    pub complete: bool,
+    /// The run was stopped (Ctrl-C, SIGTERM) before it finished; never true
+    /// together with `complete`.
+    pub interrupted: bool,
+    /// Packets or connection attempts sent, retries included.
+    pub probes_sent: u64,
+    /// Ports concluded open.
+    pub open: u64,
+    /// Ports concluded closed.
+    pub closed: u64,
+    /// Ports concluded filtered (in `port` lines and TCP `filtered` lines
+    /// together).
+    pub filtered: u64,
+    /// Ports concluded open|filtered (in `port` lines and UDP `filtered`
+    /// lines together).
+    pub open_filtered: u64,
+    /// Probes that failed locally (`local-error`).
+    pub errors: u64,
+}
+
+/// Formats a time the way every observation field does: RFC 3339 in UTC
+/// with exactly three fractional digits (`2026-03-01T12:00:01.250Z`).
+/// Sub-millisecond digits are truncated.
+pub fn timestamp(t: jiff::Timestamp) -> String {
+    format!("{t:.3}")
+}
+
+/// Lower-case hex digits.
+pub(super) const HEX: &[u8; 16] = b"0123456789abcdef";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_have_milliseconds_in_utc() {
+        let cases = [
+            (0, 0, "1970-01-01T00:00:00.000Z"),
+            (1_772_366_401, 250_999_999, "2026-03-01T12:00:01.250Z"),
+            (1_772_366_401, 7_000_000, "2026-03-01T12:00:01.007Z"),
+        ];
+        for (secs, nanos, want) in cases {
+            let t = jiff::Timestamp::new(secs, nanos).expect("in range");
+            assert_eq!(timestamp(t), want);
+        }
+    }
+
+    #[test]
+    fn spec_digest_is_sha256_over_length_prefixed_files() {
+        // sha256 of eight zero bytes (the length prefix of one empty file).
+        assert_eq!(
+            crate::spec::digest([&b""[..]]),
+            "sha256:af5570f5a1810b7af78caf4bc70a660f0df51e42baf91d4de5b2328de0e83dfc"
+        );
+        // Moving a byte across the file boundary changes the digest.
+        assert_ne!(
+            crate::spec::digest([&b"ab"[..], b"c"]),
+            crate::spec::digest([&b"a"[..], b"bc"])
+        );
+        assert_ne!(crate::spec::digest([&b"abc"[..]]), crate::spec::digest([&b"abc"[..], b""]));
+    }
+
+    #[test]
+    fn reasons_have_stable_names() {
+        let cases = [
+            (Reason::ConnRefused, r#""conn-refused""#),
+            (Reason::Connected, r#""connected""#),
+            (Reason::HostUnreachable, r#""host-unreachable""#),
+            (
+                Reason::IcmpUnreachable { icmp_type: 3, code: 13 },
+                r#"{"icmp-unreachable":{"type":3,"code":13}}"#,
+            ),
+            (Reason::LocalError, r#""local-error""#),
+            (Reason::NoResponse, r#""no-response""#),
+            (Reason::PortUnreachable, r#""port-unreachable""#),
+            (Reason::Rst, r#""rst""#),
+            (Reason::SelfConnect, r#""self-connect""#),
+            (Reason::SynAck, r#""syn-ack""#),
+            (Reason::UdpResponse, r#""udp-response""#),
+        ];
+        for (reason, json) in cases {
+            assert_eq!(serde_json::to_string(&reason).ok().as_deref(), Some(json));
+            assert_eq!(serde_json::from_str::<Reason>(json).ok(), Some(reason));
+        }
+    }
+
+    #[test]
+    fn states_are_named_as_nmap_names_them() {
+        for state in
+            [PortState::Open, PortState::Closed, PortState::Filtered, PortState::OpenFiltered]
+        {
+            let json = format!("\"{}\"", state.as_str());
+            assert_eq!(serde_json::to_string(&state).ok(), Some(json.clone()));
+            assert_eq!(serde_json::from_str::<PortState>(&json).ok(), Some(state));
+        }
+    }
+
+    #[test]
+    fn unknown_fields_and_kinds_are_refused() {
+        let cases = [
+            r#"{"kind":"trailer","ended":"2026-03-01T12:04:10.512Z","complete":true,"interrupted":false,"probes_sent":1,"open":0,"closed":0,"filtered":0,"open_filtered":0,"errors":0,"extra":1}"#,
+            r#"{"kind":"footer"}"#,
+            r#"{"kind":"filtered","target":"198.18.10.10","proto":"tcp","count":1,"ports":"1","attempts":2,"reason":{"icmp-unreachable":{"type":3,"code":13,"x":0}}}"#,
+            r#"{"kind":"port","target":"198.18.10.10","proto":"sctp","port":1,"state":"open","reason":"syn-ack","attempts":1,"rtt_us":null,"banner":null,"at":"2026-03-01T12:04:10.512Z"}"#,
+        ];
+        for line in cases {
+            assert!(serde_json::from_str::<Record>(line).is_err(), "accepted {line}");
+        }
+    }
+
+    #[test]
+    fn a_json_schema_can_be_generated() {
+        // For a future `specs/observation.schema.json` next to the others.
+        let schema = schemars::generate::SchemaSettings::draft07()
+            .into_generator()
+            .into_root_schema_for::<Record>();
+        let text = schema.as_value().to_string();
+        for word in ["\"header\"", "\"trailer\"", "open|filtered", "icmp-unreachable", "rtt_us"] {
+            assert!(text.contains(word), "{word} missing from the schema");
+        }
+    }
+
+    #[test]
+    fn absent_optional_fields_read_as_null() {
+        let line = r#"{"kind":"port","target":"::1","proto":"udp","port":53,"state":"open|filtered","reason":"no-response","attempts":3,"at":"2026-03-01T12:04:10.512Z"}"#;
+        let Ok(Record::Port(fact)) = serde_json::from_str::<Record>(line) else {
+            panic!("refused {line}")
+        };
+        assert_eq!((fact.rtt_us, fact.banner), (None, None));
+    }
+}
