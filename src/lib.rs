@@ -18,12 +18,15 @@
 
 #![forbid(unsafe_code)]
 
+pub mod engine;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod lint;
 pub mod observe;
 pub mod plan;
+pub mod probe;
 pub mod report;
+pub mod scan;
 pub mod schema;
 pub mod spec;
 

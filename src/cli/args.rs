@@ -22,6 +22,8 @@ pub(crate) enum Command {
     Lint(LintArgs),
     /// Show what a scan from a vantage would send, without sending anything.
     Plan(PlanArgs),
+    /// Scan from a vantage and write what was observed (JSON Lines).
+    Scan(ScanArgs),
     /// Print the JSON Schema (draft-07) of the spec or of the findings output.
     Schema(SchemaArgs),
 }
@@ -75,6 +77,58 @@ pub(crate) struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub(crate) format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ScanArgs {
+    /// The spec file.
+    pub(crate) spec: PathBuf,
+    /// The vantage this machine is (a name under `vantages:`).
+    #[arg(long, value_name = "VANTAGE")]
+    pub(crate) from: String,
+    /// Where to write observations (JSON Lines); `-` for stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: PathBuf,
+    /// Take shard K of N (K from 0); every shard of one scan must use the same --seed.
+    #[arg(long, value_name = "K/N", default_value = "0/1")]
+    pub(crate) shard: String,
+    /// Seed of the probe order.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// Probe attempts per second, all targets together.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) rate: u32,
+    /// Probe attempts per second to any one host, paced without bursts (default: --rate).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) host_rate: Option<u32>,
+    /// How many times a probe that got no answer is sent again.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=10))]
+    pub(crate) retries: u8,
+    /// Longest wait for an answer, in milliseconds (timeouts otherwise follow measured round trips).
+    #[arg(long, value_name = "MS", default_value_t = 3_000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub(crate) max_rtt: u64,
+    /// Shortest wait for an answer, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub(crate) min_rtt: u64,
+    /// How long to wait for a banner on an open TCP port, in milliseconds (0: don't read).
+    #[arg(long, value_name = "MS", default_value_t = 250)]
+    pub(crate) banner_ms: u64,
+    /// How to probe TCP: `connect` (any user). SYN scanning is not built yet.
+    #[arg(long, value_enum, default_value_t = Mode::Connect)]
+    pub(crate) mode: Mode,
+    /// Permit sweeping more than 65,536 addresses.
+    #[arg(long)]
+    pub(crate) allow_large: bool,
+    /// No progress display, even on a terminal.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+}
+
+/// TCP scan modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Mode {
+    /// A full connect() per port, with tokio; needs no privilege.
+    Connect,
 }
 
 #[derive(Debug, clap::Args)]

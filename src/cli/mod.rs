@@ -6,6 +6,8 @@ pub(crate) mod args;
 pub(crate) mod exit;
 mod lint;
 mod plan;
+mod progress;
+mod scan;
 
 use std::io::{self, Write};
 
@@ -17,6 +19,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
         Command::Lint(a) => lint::run(&a),
         Command::Plan(a) => plan::run(&a),
+        Command::Scan(a) => scan::run(&a),
         Command::Schema(a) => {
             let text = match a.which {
                 SchemaKind::Spec => vantage::schema::spec(),

@@ -140,6 +140,11 @@ pub struct Group {
     pub extra_tcp: PortSet,
     /// UDP ports probed here beyond the sweep (disjoint from it).
     pub extra_udp: PortSet,
+    /// TCP ports some flow names for this destination (sweep or not): a
+    /// result on one of them bears on a declared flow.
+    pub flow_tcp: PortSet,
+    /// UDP ports some flow names for this destination.
+    pub flow_udp: PortSet,
     sweep: Arc<SweepPorts>,
     addr_count: u64,
 }
@@ -157,6 +162,14 @@ impl Group {
         let mut all = self.sweep.udp.clone();
         all.extend(&self.extra_udp);
         all
+    }
+
+    /// Whether some flow names `proto`/`port` for this group's addresses.
+    pub fn bears_on_flow(&self, proto: Proto, port: u16) -> bool {
+        match proto {
+            Proto::Tcp => self.flow_tcp.contains(port),
+            Proto::Udp => self.flow_udp.contains(port),
+        }
     }
 
     /// Whether `proto`/`port` is probed on this group's addresses.
@@ -227,6 +240,7 @@ pub struct Plan {
     pub skipped_zones: Vec<ZoneId>,
     scope: ScopeGuard,
     host_group: HashMap<HostId, usize>,
+    zone_group: HashMap<ZoneId, usize>,
     cumulative: Vec<u64>,
     total: u64,
     permutation: Permutation,
@@ -284,6 +298,8 @@ impl Plan {
             addresses,
             extra_tcp: tcp.difference(&sweep.tcp),
             extra_udp: udp.difference(&sweep.udp),
+            flow_tcp: tcp,
+            flow_udp: udp,
             sweep: Arc::clone(&sweep),
             addr_count: 0,
         };
@@ -363,6 +379,11 @@ impl Plan {
         let permutation = Permutation::new(total, options.seed);
         let host_group =
             groups.iter().enumerate().filter_map(|(i, g)| g.host.map(|h| (h, i))).collect();
+        let zone_group = groups
+            .iter()
+            .enumerate()
+            .filter_map(|(i, g)| if g.host.is_none() { g.zone.map(|z| (z, i)) } else { None })
+            .collect();
         Ok(Self {
             vantage: vid,
             options,
@@ -371,6 +392,7 @@ impl Plan {
             skipped_zones,
             scope,
             host_group,
+            zone_group,
             cumulative,
             total,
             permutation,
@@ -427,6 +449,14 @@ impl Plan {
     /// Whether the plan would ever probe `addr` on `proto`/`port`.
     pub fn covers(&self, addr: IpAddr, proto: Proto, port: u16) -> bool {
         self.groups.iter().any(|g| g.addresses.contains(addr) && g.probes_port(proto, port))
+    }
+
+    /// The group a planned target belongs to.
+    pub fn group_of(&self, t: &Target) -> Option<&Group> {
+        match t.host() {
+            Some(h) => self.host_group(h),
+            None => t.zone().and_then(|z| self.zone_group.get(&z)).map(|&i| &self.groups[i]),
+        }
     }
 
     /// The group that probes declared host `h`, if it is a target.

@@ -1,0 +1,109 @@
+//! `vantage scan SPEC --from VANTAGE -o FILE`: probe from this machine and
+//! write observations. Progress goes to stderr on a terminal only; Ctrl-C
+//! stops sending, flushes what was observed, writes a trailer saying the
+//! run is incomplete, and exits 3.
+
+use std::io::IsTerminal as _;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+use vantage::engine::net::SystemNet;
+use vantage::engine::timing::Bounds;
+use vantage::engine::{Config, limits};
+use vantage::plan::{Options, Shard};
+use vantage::scan::{Output, Progress, Request};
+use vantage::spec::{self, Severity};
+
+use super::args::ScanArgs;
+use super::exit::Outcome;
+
+pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
+    let shard: Shard = a.shard.parse().with_context(|| format!("--shard {:?}", a.shard))?;
+    if a.min_rtt > a.max_rtt {
+        anyhow::bail!("--min-rtt {} is above --max-rtt {}", a.min_rtt, a.max_rtt);
+    }
+    let loaded = spec::load(&a.spec);
+    let Some(intent) = loaded.intent else {
+        let errors: Vec<_> =
+            loaded.diagnostics.iter().filter(|d| d.severity == Severity::Error).cloned().collect();
+        super::write_stdout(|out| super::print_diagnostics(out, &errors))?;
+        return Ok(Outcome::Refused);
+    };
+    let engine = Config {
+        rate: NonZeroU32::new(a.rate).unwrap_or(NonZeroU32::MIN),
+        host_rate: NonZeroU32::new(a.host_rate.unwrap_or(a.rate)).unwrap_or(NonZeroU32::MIN),
+        retries: a.retries,
+        bounds: Bounds {
+            min: Duration::from_millis(a.min_rtt),
+            max: Duration::from_millis(a.max_rtt),
+            initial: Duration::from_millis(a.max_rtt.min(1_000)),
+        },
+        max_parallel: limits::probe_sockets(),
+        banner: Duration::from_millis(a.banner_ms),
+    };
+    let spec_name = a.spec.display().to_string();
+    let request = Request {
+        intent: &intent,
+        spec: &spec_name,
+        spec_digest: &loaded.digest,
+        vantage: &a.from,
+        plan: Options { seed: a.seed, shard, allow_large: a.allow_large },
+        engine,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let progress = Arc::new(Progress::default());
+    let cancel = CancellationToken::new();
+    let report = runtime.block_on(async {
+        let on_signal = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                on_signal.cancel();
+            }
+        });
+        let show = !a.quiet && std::io::stderr().is_terminal();
+        let stop = CancellationToken::new();
+        let ticker =
+            show.then(|| tokio::spawn(super::progress::show(Arc::clone(&progress), stop.clone())));
+        let output = if a.output.as_os_str() == "-" {
+            Output::Sink(Box::new(tokio::io::stdout()), "-")
+        } else {
+            Output::File(&a.output)
+        };
+        let report = vantage::scan::run(
+            Arc::new(SystemNet),
+            &request,
+            output,
+            Arc::clone(&progress),
+            cancel.clone(),
+        )
+        .await;
+        stop.cancel();
+        if let Some(t) = ticker {
+            let _ = t.await;
+        }
+        report
+    });
+    let report = report.with_context(|| format!("scan from vantage `{}`", a.from))?;
+    let t = &report.trailer;
+    #[allow(clippy::print_stderr, reason = "the CLI's one-line summary")]
+    {
+        eprintln!(
+            "vantage: {} of {} probes concluded: {} open, {} closed, {} filtered, {} open|filtered{}{}",
+            t.open + t.closed + t.filtered + t.open_filtered,
+            report.planned,
+            t.open,
+            t.closed,
+            t.filtered,
+            t.open_filtered,
+            if t.errors > 0 { format!(", {} local errors", t.errors) } else { String::new() },
+            if t.interrupted { "; interrupted" } else { "" },
+        );
+    }
+    Ok(if t.complete { Outcome::Conforms } else { Outcome::Incomplete })
+}

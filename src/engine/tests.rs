@@ -1,0 +1,244 @@
+//! Engine tests against a scripted network on tokio's paused clock: no
+//! sockets, no sleeps in real time, no wall-clock assertions.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::*;
+use crate::plan::{Options, Plan};
+use crate::probe::{TcpOutcome, UdpOutcome};
+
+/// What a scripted port does on each attempt (the last entry repeats).
+#[derive(Clone)]
+struct Script(Vec<Behaviour>);
+
+#[derive(Clone, Copy)]
+enum Behaviour {
+    Open(u64),
+    Refuse(u64),
+    Silent,
+    Pressure,
+}
+
+#[derive(Default)]
+struct FakeNet {
+    scripts: HashMap<u16, Script>,
+    /// Every attempt: (port, attempt number, timeout given).
+    log: Mutex<Vec<(u16, usize, Duration)>>,
+}
+
+impl FakeNet {
+    fn with(scripts: &[(u16, &[Behaviour])]) -> Arc<Self> {
+        Arc::new(Self {
+            scripts: scripts.iter().map(|(p, b)| (*p, Script(b.to_vec()))).collect(),
+            log: Mutex::default(),
+        })
+    }
+
+    fn behave(&self, target: SocketAddr, wait: Duration) -> Behaviour {
+        let mut log = self.log.lock().expect("log lock");
+        let n = log.iter().filter(|(p, _, _)| *p == target.port()).count();
+        log.push((target.port(), n + 1, wait));
+        let script = self.scripts.get(&target.port()).map_or(&[Behaviour::Silent][..], |s| &s.0);
+        script.get(n).or(script.last()).copied().unwrap_or(Behaviour::Silent)
+    }
+}
+
+impl Net for FakeNet {
+    async fn tcp(&self, target: SocketAddr, wait: Duration, _banner: Duration) -> TcpOutcome {
+        match self.behave(target, wait) {
+            Behaviour::Open(ms) => {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                TcpOutcome::Open { rtt: Duration::from_millis(ms), banner: None }
+            }
+            Behaviour::Refuse(ms) => {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                TcpOutcome::Refused { rtt: Duration::from_millis(ms) }
+            }
+            Behaviour::Silent => {
+                tokio::time::sleep(wait).await;
+                TcpOutcome::Silent
+            }
+            Behaviour::Pressure => TcpOutcome::LocalPressure(std::io::ErrorKind::Other),
+        }
+    }
+
+    async fn udp(&self, target: SocketAddr, wait: Duration) -> UdpOutcome {
+        match self.behave(target, wait) {
+            Behaviour::Open(ms) => {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                UdpOutcome::Response { rtt: Duration::from_millis(ms), bytes: b"pong".to_vec() }
+            }
+            Behaviour::Refuse(ms) => UdpOutcome::PortUnreachable { rtt: Duration::from_millis(ms) },
+            Behaviour::Silent => {
+                tokio::time::sleep(wait).await;
+                UdpOutcome::Silent
+            }
+            Behaviour::Pressure => UdpOutcome::LocalPressure(std::io::ErrorKind::Other),
+        }
+    }
+}
+
+fn plan(tcp: &str, udp: &str) -> Plan {
+    let spec = format!(
+        "version: 1\nzones:\n  out: {{ cidrs: [0.0.0.0/0], probe: false }}\n  lab: {{ cidrs: [198.18.0.1/32] }}\nvantages:\n  o: {{ zone: out }}\nsweep:\n  tcp: [{tcp}]\n  udp: [{udp}]\n"
+    );
+    let file: Arc<str> = Arc::from("engine.yaml");
+    let intent = crate::spec::load_bytes(Path::new("engine.yaml"), &file, spec.as_bytes())
+        .intent
+        .expect("valid spec");
+    Plan::new(&intent, "o", Options::default()).expect("plans")
+}
+
+fn config() -> Config {
+    Config {
+        // The token buckets use governor's own clock, not tokio's paused
+        // one: make them generous enough never to wait here.
+        rate: NonZeroU32::new(1_000_000).expect("nonzero"),
+        host_rate: NonZeroU32::new(1_000_000).expect("nonzero"),
+        retries: 2,
+        bounds: Bounds {
+            min: Duration::from_millis(20),
+            max: Duration::from_secs(2),
+            initial: Duration::from_secs(1),
+        },
+        max_parallel: 8,
+        banner: Duration::ZERO,
+    }
+}
+
+async fn scan(
+    net: Arc<FakeNet>,
+    plan: &Plan,
+    config: &Config,
+) -> (Summary, HashMap<(Proto, u16), ProbeResult>) {
+    let (tx, mut rx) = mpsc::channel(1024);
+    let summary = run(net, config, plan.probes(), tx, CancellationToken::new()).await;
+    let mut results = HashMap::new();
+    while let Ok(r) = rx.try_recv() {
+        results.insert((r.probe.proto, r.probe.port), r);
+    }
+    (summary, results)
+}
+
+#[tokio::test(start_paused = true)]
+async fn states_follow_nmap() {
+    use Behaviour::*;
+    let net = FakeNet::with(&[
+        (22, &[Open(5)]),
+        (23, &[Refuse(5)]),
+        (24, &[Silent]),
+        (53, &[Open(5)]),
+        (54, &[Refuse(5)]),
+    ]);
+    let plan = plan("22, 23, 24", "53, 54, 55");
+    let (summary, r) = scan(Arc::clone(&net), &plan, &config()).await;
+    let state = |p, port| r.get(&(p, port)).map(|x| (x.state, x.reason, x.attempts));
+    assert_eq!(state(Proto::Tcp, 22), Some((State::Open, Reason::Connected, 1)));
+    assert_eq!(state(Proto::Tcp, 23), Some((State::Closed, Reason::ConnRefused, 1)));
+    assert_eq!(
+        state(Proto::Tcp, 24),
+        Some((State::Filtered, Reason::NoResponse, 3)),
+        "filtered only after every attempt"
+    );
+    assert_eq!(state(Proto::Udp, 53), Some((State::Open, Reason::UdpResponse, 1)));
+    assert_eq!(state(Proto::Udp, 54), Some((State::Closed, Reason::PortUnreachable, 1)));
+    assert_eq!(state(Proto::Udp, 55), Some((State::OpenFiltered, Reason::NoResponse, 3)));
+    assert_eq!(summary.concluded, 6);
+    assert_eq!(summary.attempts, 4 + 3 + 3, "only silent probes were sent again");
+    assert!(!summary.interrupted);
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_lost_packet_is_not_filtered() {
+    use Behaviour::*;
+    let net = FakeNet::with(&[(80, &[Silent, Open(5)]), (81, &[Silent, Silent, Refuse(5)])]);
+    let (_, r) = scan(net, &plan("80, 81", ""), &config()).await;
+    assert_eq!(r[&(Proto::Tcp, 80)].state, State::Open);
+    assert_eq!(r[&(Proto::Tcp, 80)].attempts, 2);
+    assert_eq!(r[&(Proto::Tcp, 81)].state, State::Closed);
+    assert_eq!(r[&(Proto::Tcp, 81)].attempts, 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeouts_come_from_measured_round_trips() {
+    use Behaviour::*;
+    // 40 ports answering in 10 ms, then one silent port.
+    let mut scripts: Vec<(u16, &[Behaviour])> = (1..=40).map(|p| (p, &[Refuse(10)][..])).collect();
+    scripts.push((41, &[Silent]));
+    let net = FakeNet::with(&scripts);
+    let config = Config { max_parallel: 1, ..config() };
+    let (_, r) = scan(Arc::clone(&net), &plan("1-41", ""), &config).await;
+    assert_eq!(r.len(), 41);
+    let log = net.log.lock().expect("log");
+    let first = log.first().expect("an attempt").2;
+    assert_eq!(first, Duration::from_secs(1), "the first attempt waits the initial timeout");
+    let silent: Vec<Duration> =
+        log.iter().filter(|(p, _, _)| *p == 41).map(|(_, _, w)| *w).collect();
+    assert_eq!(silent.len(), 3);
+    // After 40 samples of 10 ms, the timeout is near 10 ms (clamped to the
+    // 20 ms minimum); retransmissions back off, doubling.
+    let late =
+        log.iter().rev().find(|(p, _, _)| *p != 41).map(|(_, _, w)| *w).expect("answered ports");
+    assert!(late < Duration::from_millis(60), "{late:?}");
+    assert!(
+        silent[1] >= silent[0] * 2 - Duration::from_millis(1) && silent[2] >= silent[1],
+        "{silent:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn losses_shrink_the_window_and_answers_grow_it() {
+    use Behaviour::*;
+    let mut scripts: Vec<(u16, &[Behaviour])> = (1..=200).map(|p| (p, &[Refuse(5)][..])).collect();
+    // A burst of losses on a host that answers.
+    for p in 201..=220 {
+        scripts.push((p, &[Silent, Refuse(5)]));
+    }
+    let net = FakeNet::with(&scripts);
+    let config = Config { max_parallel: 64, ..config() };
+    let (summary, r) = scan(net, &plan("1-220", ""), &config).await;
+    assert_eq!(r.len(), 220);
+    assert!(
+        r.values().all(|x| x.state == State::Closed),
+        "every lost probe was retried and answered"
+    );
+    assert!(summary.min_window < 64, "losses halved the window: {summary:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn local_pressure_backs_off_without_counting() {
+    use Behaviour::*;
+    let net = FakeNet::with(&[(10, &[Pressure, Pressure, Open(5)])]);
+    let (summary, r) = scan(net, &plan("10", ""), &config()).await;
+    assert_eq!(r[&(Proto::Tcp, 10)].state, State::Open);
+    assert_eq!(r[&(Proto::Tcp, 10)].attempts, 1, "refused sockets are not attempts");
+    assert_eq!(summary.attempts, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancellation_stops_sending_and_says_so() {
+    let net = FakeNet::with(&[]);
+    let plan = plan("1-1000", "");
+    let (tx, mut rx) = mpsc::channel(4096);
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        stop.cancel();
+    });
+    let summary = run(net, &config(), plan.probes(), tx, cancel).await;
+    assert!(summary.interrupted);
+    let mut concluded = 0;
+    while rx.try_recv().is_ok() {
+        concluded += 1;
+    }
+    assert!(concluded < 1000, "{concluded}");
+    assert_eq!(u64::try_from(concluded).expect("fits"), summary.concluded);
+}

@@ -1,0 +1,86 @@
+//! TCP connect() probes.
+//!
+//! Open means the handshake completed; closed means a RST (ECONNREFUSED);
+//! an ICMP unreachable means filtered; silence is retried by the engine.
+//! Every socket is closed abortively (SO_LINGER 0: a RST, no TIME_WAIT), so
+//! a 65,535-port sweep does not leave 65,535 sockets lingering.
+//!
+//! Self-connect: on loopback, a connect to a port in the ephemeral range
+//! can be given that same port as its source and "succeed" against itself
+//! (TCP simultaneous open). RustScan reports these as open; we compare the
+//! local and peer addresses, as nmap does, and report the port closed.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt as _;
+use tokio::net::TcpSocket;
+use tokio::time::{Instant, timeout};
+
+use super::{ErrorMeaning, TcpOutcome, classify};
+
+/// The most banner bytes kept (nmap's service probes read more, but a
+/// banner is evidence here, not a fingerprint).
+pub const MAX_BANNER: usize = 256;
+
+/// Connects to `target`, waiting at most `wait` for the handshake, then
+/// reads up to `MAX_BANNER` bytes for at most `banner_wait`.
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping the future drops the socket, which the kernel
+/// closes; nothing is left half-recorded.
+pub async fn connect(target: SocketAddr, wait: Duration, banner_wait: Duration) -> TcpOutcome {
+    let socket = match if target.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() } {
+        Ok(s) => s,
+        Err(e) => return local(&e),
+    };
+    // An abortive close: a RST instead of FIN and TIME_WAIT.
+    if let Err(e) = socket.set_zero_linger() {
+        return local(&e);
+    }
+    let start = Instant::now();
+    let stream = match timeout(wait, socket.connect(target)).await {
+        Err(_) => return TcpOutcome::Silent,
+        Ok(Err(e)) => {
+            let rtt = start.elapsed();
+            return match classify(&e) {
+                ErrorMeaning::Refused => TcpOutcome::Refused { rtt },
+                ErrorMeaning::Unreachable => TcpOutcome::Unreachable { rtt },
+                ErrorMeaning::Pressure => TcpOutcome::LocalPressure(e.kind()),
+                ErrorMeaning::Local => TcpOutcome::LocalError(e.kind()),
+            };
+        }
+        Ok(Ok(stream)) => stream,
+    };
+    let rtt = start.elapsed();
+    if stream.local_addr().is_ok_and(|local| local == target) {
+        return TcpOutcome::SelfConnect;
+    }
+    let banner = if banner_wait.is_zero() { None } else { read_banner(stream, banner_wait).await };
+    TcpOutcome::Open { rtt, banner }
+}
+
+async fn read_banner(mut stream: tokio::net::TcpStream, wait: Duration) -> Option<Vec<u8>> {
+    let mut buf = vec![0u8; MAX_BANNER];
+    let deadline = Instant::now() + wait;
+    let mut filled = 0;
+    // Servers may send a banner in pieces; keep reading until the buffer is
+    // full, the server stops, or the budget runs out.
+    while filled < buf.len() {
+        let rest = buf.get_mut(filled..)?;
+        match tokio::time::timeout_at(deadline, stream.read(rest)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => filled += n,
+        }
+    }
+    buf.truncate(filled);
+    (!buf.is_empty()).then_some(buf)
+}
+
+fn local(e: &std::io::Error) -> TcpOutcome {
+    match classify(e) {
+        ErrorMeaning::Pressure => TcpOutcome::LocalPressure(e.kind()),
+        _ => TcpOutcome::LocalError(e.kind()),
+    }
+}

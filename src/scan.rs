@@ -1,0 +1,256 @@
+//! A scan from one vantage: plan -> engine -> observation file. The glue
+//! between the pure planner, the intent-blind engine and the observation
+//! writer; the only part of the library that knows all three.
+//!
+//! What is written: every open and closed port, and every result on a
+//! port some flow names for that destination, one line each; filtered
+//! (and open|filtered) sweep results aggregated per host and protocol, so a
+//! /16 sweep does not write millions of lines; a trailer with the counts
+//! and whether the run was complete. An interrupted run still writes what
+//! it observed and a trailer saying so.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{self, Config, ProbeResult, Reason, State, net::Net};
+use crate::observe::{
+    FilteredSummary, Header, ObservationWriter, ObserveError, PortFact, PortState,
+    Proto as WireProto, Reason as WireReason, Record, SCHEMA_VERSION, ScanMode, TOOL, Trailer,
+    printable_banner, timestamp,
+};
+use crate::plan::{Options, Plan, PlanError};
+use crate::spec::Intent;
+use crate::spec::intent::Proto;
+
+/// Live counters a progress display may read while a scan runs.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Probes in this shard.
+    pub planned: AtomicU64,
+    /// Probes concluded so far.
+    pub concluded: AtomicU64,
+    /// Open ports found so far.
+    pub open: AtomicU64,
+}
+
+/// What to scan and how.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// The spec, resolved.
+    pub intent: &'a Intent,
+    /// The spec path, as given (recorded in the header).
+    pub spec: &'a str,
+    /// `sha256:...` of the spec (recorded in the header).
+    pub spec_digest: &'a str,
+    /// The vantage scanned from.
+    pub vantage: &'a str,
+    /// Seed, shard, `--allow-large`.
+    pub plan: Options,
+    /// Engine settings.
+    pub engine: Config,
+}
+
+/// How a scan ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// The trailer written.
+    pub trailer: Trailer,
+    /// Probes planned in this shard.
+    pub planned: u64,
+}
+
+/// Why a scan could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScanError {
+    /// The plan was refused (unknown vantage, too large...).
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The observation file could not be written (local failure).
+    #[error(transparent)]
+    Observe(#[from] ObserveError),
+}
+
+/// Where observations go.
+pub enum Output<'a> {
+    /// A file, created or truncated.
+    File(&'a Path),
+    /// An already open stream (the CLI's stdout for `-o -`), with the name
+    /// to use in messages.
+    Sink(Box<dyn tokio::io::AsyncWrite + Unpin + Send>, &'a str),
+}
+
+/// Runs a connect scan and writes observations to `output`.
+pub async fn run<N: Net>(
+    net: Arc<N>,
+    request: &Request<'_>,
+    output: Output<'_>,
+    progress: Arc<Progress>,
+    cancel: CancellationToken,
+) -> Result<Report, ScanError> {
+    let plan = Plan::new(request.intent, request.vantage, request.plan)?;
+    let planned = plan.len();
+    progress.planned.store(planned, Ordering::Relaxed);
+    let header = Header {
+        schema_version: SCHEMA_VERSION,
+        tool: TOOL.to_owned(),
+        version: crate::VERSION.to_owned(),
+        spec: request.spec.to_owned(),
+        spec_digest: request.spec_digest.to_owned(),
+        vantage: request.vantage.to_owned(),
+        shard_index: plan.options.shard.index(),
+        shard_count: plan.options.shard.count(),
+        seed: plan.options.seed,
+        mode: ScanMode::Connect,
+        started: now(),
+        probes_planned: planned,
+    };
+    let writer = match output {
+        Output::File(path) => ObservationWriter::create(path, header).await?,
+        Output::Sink(sink, name) => ObservationWriter::with_sink(sink, name, header).await?,
+    };
+    let records = writer.sender();
+    let (tx, mut rx) = mpsc::channel::<ProbeResult>(1024);
+    let config = request.engine.clone();
+    let engine_cancel = cancel.clone();
+    // The engine runs on its own task; results are turned into records as
+    // they arrive by the loop below, which ends when the engine drops `tx`.
+    let plan = Arc::new(plan);
+    let engine_plan = Arc::clone(&plan);
+    let engine = tokio::spawn(async move {
+        engine::run(net, &config, engine_plan.probes(), tx, engine_cancel).await
+    });
+    let mut counts = Counts::default();
+    let mut silent: HashMap<(IpAddr, Proto), Silent> = HashMap::new();
+    while let Some(result) = rx.recv().await {
+        progress.concluded.fetch_add(1, Ordering::Relaxed);
+        counts.add(result.state);
+        if result.state == State::Open {
+            progress.open.fetch_add(1, Ordering::Relaxed);
+        }
+        let on_flow = plan
+            .group_of(&result.probe.target)
+            .is_some_and(|g| g.bears_on_flow(result.probe.proto, result.probe.port));
+        let aggregate = matches!(result.state, State::Filtered | State::OpenFiltered)
+            && result.reason == Reason::NoResponse
+            && !on_flow;
+        if aggregate {
+            let s = silent.entry((result.probe.target.addr(), result.probe.proto)).or_default();
+            s.ports.push(result.probe.port);
+            s.attempts = s.attempts.max(result.attempts);
+            continue;
+        }
+        if records.send(Record::Port(fact(&result))).await.is_err() {
+            break;
+        }
+    }
+    // A panicked engine task concluded nothing more; what it did conclude
+    // is written, and the trailer says the run is incomplete.
+    let summary = engine.await.unwrap_or_default();
+    let mut silent: Vec<_> = silent.into_iter().collect();
+    silent.sort_by_key(|((addr, proto), _)| (*addr, *proto));
+    'hosts: for ((target, proto), s) in silent {
+        // `from_ports` dedupes, counts, and splits lists too long for one line.
+        let lines = FilteredSummary::from_ports(
+            target,
+            wire_proto(proto),
+            s.ports,
+            s.attempts,
+            WireReason::NoResponse,
+        );
+        for line in lines {
+            if records.send(Record::Filtered(line)).await.is_err() {
+                break 'hosts;
+            }
+        }
+    }
+    drop(records);
+    let complete =
+        !summary.interrupted && summary.concluded == planned && summary.local_errors == 0;
+    let trailer = Trailer {
+        ended: now(),
+        complete,
+        interrupted: summary.interrupted,
+        probes_sent: summary.attempts,
+        open: counts.open,
+        closed: counts.closed,
+        filtered: counts.filtered,
+        open_filtered: counts.open_filtered,
+        errors: summary.local_errors,
+    };
+    writer.finish(trailer.clone()).await?;
+    Ok(Report { trailer, planned })
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    open: u64,
+    closed: u64,
+    filtered: u64,
+    open_filtered: u64,
+}
+
+impl Counts {
+    fn add(&mut self, s: State) {
+        match s {
+            State::Open => self.open += 1,
+            State::Closed => self.closed += 1,
+            State::Filtered => self.filtered += 1,
+            State::OpenFiltered => self.open_filtered += 1,
+        }
+    }
+}
+
+/// Silent sweep results of one host and protocol (filtered for TCP,
+/// open|filtered for UDP: the protocol says which).
+#[derive(Debug, Default)]
+struct Silent {
+    ports: Vec<u16>,
+    attempts: u8,
+}
+
+fn wire_proto(p: Proto) -> WireProto {
+    match p {
+        Proto::Tcp => WireProto::Tcp,
+        Proto::Udp => WireProto::Udp,
+    }
+}
+
+fn fact(r: &ProbeResult) -> PortFact {
+    PortFact {
+        target: r.probe.target.addr(),
+        proto: wire_proto(r.probe.proto),
+        port: r.probe.port,
+        state: match r.state {
+            State::Open => PortState::Open,
+            State::Closed => PortState::Closed,
+            State::Filtered => PortState::Filtered,
+            State::OpenFiltered => PortState::OpenFiltered,
+        },
+        reason: match r.reason {
+            Reason::Connected => WireReason::Connected,
+            Reason::ConnRefused => WireReason::ConnRefused,
+            Reason::SelfConnect => WireReason::SelfConnect,
+            Reason::UdpResponse => WireReason::UdpResponse,
+            Reason::PortUnreachable => WireReason::PortUnreachable,
+            Reason::HostUnreachable => WireReason::HostUnreachable,
+            Reason::NoResponse => WireReason::NoResponse,
+            Reason::LocalError => WireReason::LocalError,
+        },
+        attempts: r.attempts,
+        rtt_us: r.rtt.map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
+        banner: r.banner.as_deref().map(printable_banner),
+        at: now(),
+    }
+}
+
+/// Now, as observation files write times.
+fn now() -> String {
+    timestamp(jiff::Timestamp::now())
+}

@@ -1,0 +1,274 @@
+//! `vantage scan` against a real network: a lab whose router accepts,
+//! drops, resets and rejects with ICMP, with real listeners behind it. The
+//! observations must match the lab's ground truth exactly, with and without
+//! delay and loss on the path, and an interrupted scan must leave a valid
+//! file whose trailer says so.
+
+#![allow(clippy::print_stderr, reason = "a test without its peer tool says it skipped")]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use vantage::observe::{ObservationFile, PortState, Proto};
+
+use crate::lab::{self, Lab};
+
+const RULES: &str = "table inet lab {
+    chain forward {
+        type filter hook forward priority 0; policy accept;
+        ip daddr 198.18.2.10 tcp dport 8082 drop
+        ip daddr 198.18.2.10 tcp dport 8083 reject with tcp reset
+        ip daddr 198.18.2.10 tcp dport 8084 reject with icmp type admin-prohibited
+        ip daddr 198.18.2.10 udp dport 9997 drop
+    }
+}";
+
+const SPEC: &str = "version: 1
+zones:
+  internet: { cidrs: [0.0.0.0/0], probe: false }
+  dmz: { cidrs: [198.18.2.10/32] }
+hosts:
+  web: { address: 198.18.2.10 }
+services:
+  web: { tcp: [8080, 8081] }
+  echo: { udp: [9999] }
+flows:
+  - { from: internet, to: web, allow: [web, echo] }
+vantages:
+  outside: { zone: internet }
+sweep:
+  tcp: ['8075-8090']
+  udp: [9997, 9998, 9999]
+";
+
+/// What the lab is, port by port.
+fn ground_truth() -> BTreeMap<(Proto, u16), PortState> {
+    let mut truth = BTreeMap::new();
+    for port in 8075..=8090 {
+        truth.insert((Proto::Tcp, port), PortState::Closed);
+    }
+    truth.insert((Proto::Tcp, 8080), PortState::Open);
+    truth.insert((Proto::Tcp, 8081), PortState::Open);
+    truth.insert((Proto::Tcp, 8082), PortState::Filtered);
+    truth.insert((Proto::Tcp, 8084), PortState::Filtered);
+    truth.insert((Proto::Udp, 9997), PortState::OpenFiltered);
+    truth.insert((Proto::Udp, 9998), PortState::Closed);
+    truth.insert((Proto::Udp, 9999), PortState::Open);
+    truth
+}
+
+fn lab(tag: &str, delay: Option<(Duration, f64)>) -> Option<Lab> {
+    let mut b = Lab::builder(tag)
+        .zone("out", "198.18.1.0/24")
+        .zone("dmz", "198.18.2.0/24")
+        .router_rules(RULES);
+    if let Some((d, loss)) = delay {
+        b = b.link_delay("out", d).link_loss("out", loss).link_seed("out", 11);
+    }
+    let mut lab = lab::or_skip(b.build())?;
+    for port in [8080, 8081, 8082, 8083] {
+        lab.listen_tcp("dmz", port).expect("TCP listener");
+    }
+    lab.listen_udp("dmz", 9999).expect("UDP listener");
+    Some(lab)
+}
+
+fn workdir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("vantage-scan-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("lab.yaml"), SPEC).expect("write spec");
+    dir
+}
+
+fn scan_args<'a>(dir: &'a Path, out: &'a str, extra: &[&'a str]) -> Vec<String> {
+    let mut args = vec![
+        env!("CARGO_BIN_EXE_vantage").to_owned(),
+        "scan".to_owned(),
+        dir.join("lab.yaml").display().to_string(),
+        "--from".to_owned(),
+        "outside".to_owned(),
+        "-o".to_owned(),
+        out.to_owned(),
+        "--max-rtt".to_owned(),
+        "600".to_owned(),
+        "--quiet".to_owned(),
+    ];
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    args
+}
+
+/// Every port's state, from port lines and aggregated filtered lines.
+fn states(file: &ObservationFile) -> BTreeMap<(Proto, u16), PortState> {
+    let mut out = BTreeMap::new();
+    for f in &file.facts {
+        out.insert((f.proto, f.port), f.state);
+    }
+    for s in &file.filtered {
+        let state = match s.proto {
+            Proto::Tcp => PortState::Filtered,
+            Proto::Udp => PortState::OpenFiltered,
+        };
+        for range in s.ports.split(',') {
+            let (lo, hi) = range.split_once('-').unwrap_or((range, range));
+            for port in lo.parse::<u16>().expect("port")..=hi.parse::<u16>().expect("port") {
+                out.insert((s.proto, port), state);
+            }
+        }
+    }
+    out
+}
+
+fn scan_once(lab: &Lab, dir: &Path, name: &str, extra: &[&str]) -> ObservationFile {
+    let out = dir.join(name).display().to_string();
+    let args = scan_args(dir, &out, extra);
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = lab.exec("out", &argv).expect("the scan runs in the lab");
+    assert_eq!(run.status.code(), Some(0), "scan failed: {}", String::from_utf8_lossy(&run.stderr));
+    vantage::observe::read(Path::new(&out)).expect("a valid observation file")
+}
+
+#[test]
+fn scan_matches_ground_truth_three_times() {
+    let Some(lab) = lab("scan", None) else { return };
+    let dir = workdir("truth");
+    for run in 0..3 {
+        let file = scan_once(&lab, &dir, &format!("obs{run}.jsonl"), &["--seed", &run.to_string()]);
+        assert_eq!(states(&file), ground_truth(), "run {run}");
+        let trailer = file.trailer.as_ref().expect("a trailer");
+        assert!(trailer.complete && !trailer.interrupted, "{trailer:?}");
+        assert_eq!(file.header.vantage, "outside");
+        // Ports a flow names get their own line even when silent; sweep
+        // silence is aggregated.
+        assert!(file.facts.iter().any(|f| f.port == 8080 && f.state == PortState::Open));
+        assert!(
+            file.filtered.iter().any(|s| s.proto == Proto::Tcp && s.ports == "8082"),
+            "{:?}",
+            file.filtered
+        );
+        let icmp = file.facts.iter().find(|f| f.port == 8084).expect("8084 has its own line");
+        assert_eq!(icmp.state, PortState::Filtered);
+    }
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn scan_matches_ground_truth_under_delay_and_loss() {
+    let Some(lab) = lab("scanloss", Some((Duration::from_millis(10), 0.05))) else { return };
+    let dir = workdir("loss");
+    for run in 0..3 {
+        let file = scan_once(&lab, &dir, &format!("obs{run}.jsonl"), &["--retries", "4"]);
+        assert_eq!(states(&file), ground_truth(), "run {run}");
+        assert!(file.trailer.as_ref().is_some_and(|t| t.complete));
+    }
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn an_interrupted_scan_leaves_a_valid_file_saying_incomplete() {
+    let Some(lab) = lab("scanint", None) else { return };
+    let dir = workdir("int");
+    let out = dir.join("obs.jsonl").display().to_string();
+    // A slow scan (one probe a second) that cannot finish before we interrupt it.
+    let mut args = vec!["netns".to_owned(), "exec".to_owned(), lab.namespace("out").to_owned()];
+    args.extend(scan_args(&dir, &out, &["--rate", "1"]));
+    let mut child = Command::new("ip").args(&args).spawn().expect("spawn the scan");
+    // Wait for the header line, then interrupt by PID (`ip netns exec`
+    // execs the scanner in place, so the child's PID is the scanner's).
+    let mut waited = 0;
+    while std::fs::read_to_string(&out).map_or(true, |s| !s.contains("\"header\"")) && waited < 100
+    {
+        std::thread::sleep(Duration::from_millis(50));
+        waited += 1;
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let status =
+        Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
+    assert!(status.success());
+    let exit = child.wait().expect("the scan exits");
+    assert_eq!(exit.code(), Some(3), "an interrupted run exits 3");
+    let file = vantage::observe::read(Path::new(&out)).expect("a valid observation file");
+    let trailer = file.trailer.expect("a trailer even when interrupted");
+    assert!(trailer.interrupted && !trailer.complete, "{trailer:?}");
+    assert!(file.truncated_last_line.is_none());
+    drop(lab);
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+/// nmap's view of the lab, from its XML: (proto, port) -> state.
+fn nmap_states(xml: &str) -> BTreeMap<(Proto, u16), PortState> {
+    let mut out = BTreeMap::new();
+    for chunk in xml.split("<port ").skip(1) {
+        let attr = |name: &str| {
+            let start = chunk.find(&format!("{name}=\""))? + name.len() + 2;
+            chunk.get(start..).and_then(|s| s.split('"').next())
+        };
+        let proto = match attr("protocol") {
+            Some("tcp") => Proto::Tcp,
+            Some("udp") => Proto::Udp,
+            _ => continue,
+        };
+        let Some(port) = attr("portid").and_then(|p| p.parse().ok()) else { continue };
+        let state = match chunk.split("<state state=\"").nth(1).and_then(|s| s.split('"').next()) {
+            Some("open") => PortState::Open,
+            Some("closed") => PortState::Closed,
+            Some("filtered") => PortState::Filtered,
+            Some("open|filtered") => PortState::OpenFiltered,
+            other => panic!("unexpected nmap state {other:?}"),
+        };
+        out.insert((proto, port), state);
+    }
+    out
+}
+
+#[test]
+fn scan_agrees_with_nmap_on_the_same_lab() {
+    if Command::new("nmap").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("VANTAGE_REQUIRE_LAB").is_none(),
+            "CI installs nmap; it is missing"
+        );
+        eprintln!("SKIPPED: nmap is not installed");
+        return;
+    }
+    let Some(lab) = lab("scannmap", None) else { return };
+    let dir = workdir("nmap");
+    let ours = states(&scan_once(&lab, &dir, "obs.jsonl", &[]));
+    // -sT: the same connect() scan; -sU for UDP; -Pn -n: no discovery, no DNS;
+    // --reason is implied by XML. The target is the lab host only.
+    let nmap = lab
+        .exec(
+            "out",
+            &[
+                "nmap",
+                "-sT",
+                "-sU",
+                "-Pn",
+                "-n",
+                "-T4",
+                "--max-retries",
+                "3",
+                "-p",
+                "T:8075-8090,U:9997-9999",
+                "-oX",
+                "-",
+                "198.18.2.10",
+            ],
+        )
+        .expect("nmap runs in the lab");
+    assert!(nmap.status.success(), "{}", String::from_utf8_lossy(&nmap.stderr));
+    let xml = String::from_utf8_lossy(&nmap.stdout);
+    let theirs = nmap_states(&xml);
+    for extra in xml.split("<extraports state=\"").skip(1) {
+        assert!(extra.starts_with("closed\""), "nmap folded non-closed ports: {extra:.80}");
+    }
+    // nmap folds the many closed ports into <extraports>; compare the ports
+    // it lists one by one, and treat the rest as the closed ones it counted.
+    for (key, state) in &ours {
+        let nmap_state = theirs.get(key).copied().unwrap_or(PortState::Closed);
+        assert_eq!(*state, nmap_state, "{key:?}: vantage says {state:?}, nmap {nmap_state:?}");
+    }
+    assert_eq!(ours, ground_truth());
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
