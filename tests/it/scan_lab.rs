@@ -272,3 +272,70 @@ fn scan_agrees_with_nmap_on_the_same_lab() {
     assert_eq!(ours, ground_truth());
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
+
+/// SYNs the router forwarded to the DMZ host so far (a named nftables counter).
+fn syns(lab: &Lab) -> u64 {
+    let out = lab
+        .exec(Lab::ROUTER, &["nft", "list", "counter", "inet", "rate", "syns"])
+        .expect("nft runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split("packets ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn the_rate_cap_is_honoured_at_the_router() {
+    const RATE: u64 = 40;
+    let rules = "table inet rate {
+        counter syns {}
+        chain forward {
+            type filter hook forward priority 0; policy accept;
+            ip daddr 198.18.2.10 tcp flags & (syn | ack) == syn counter name syns
+        }
+    }";
+    let Some(lab) = lab::or_skip(
+        Lab::builder("rate")
+            .zone("out", "198.18.1.0/24")
+            .zone("dmz", "198.18.2.0/24")
+            .router_rules(rules)
+            .build(),
+    ) else {
+        return;
+    };
+    let dir = workdir("rate");
+    std::fs::write(
+        dir.join("lab.yaml"),
+        "version: 1\nzones:\n  internet: { cidrs: [0.0.0.0/0], probe: false }\n  dmz: { cidrs: [198.18.2.10/32] }\nvantages:\n  outside: { zone: internet }\nsweep:\n  tcp: ['9000-9119']\n",
+    )
+    .expect("spec");
+    let out = dir.join("obs.jsonl").display().to_string();
+    let mut args = vec!["netns".to_owned(), "exec".to_owned(), lab.namespace("out").to_owned()];
+    args.extend(scan_args(&dir, &out, &["--rate", &RATE.to_string(), "--retries", "0"]));
+    let mut child = Command::new("ip").args(&args).spawn().expect("spawn the scan");
+    // Sample the router's counter every 100 ms while the scan runs.
+    let mut samples = vec![syns(&lab)];
+    while child.try_wait().expect("wait").is_none() {
+        std::thread::sleep(Duration::from_millis(100));
+        samples.push(syns(&lab));
+    }
+    samples.push(syns(&lab));
+    assert_eq!(
+        samples.last().copied(),
+        Some(120),
+        "one SYN per closed port, no retries: {samples:?}"
+    );
+    // No one-second window (10 samples) saw more than the cap, plus the
+    // bucket's burst of one and a sample's worth of slack. Only an upper
+    // bound is asserted: a slow machine can only send less.
+    // A run shorter than a second is one window.
+    let span = samples.len().min(11);
+    let worst = samples.windows(span).map(|w| w[span - 1] - w[0]).max().unwrap_or(0);
+    assert!(
+        worst <= RATE + 1 + RATE / 10,
+        "{worst} SYNs in one second at --rate {RATE}: {samples:?}"
+    );
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
