@@ -1,5 +1,5 @@
-//! Side-by-side scan benchmark: vantage against nmap (and masscan when
-//! installed) on the same targets in the same run, in a lab namespace built
+//! Side-by-side scan benchmark: vantage against nmap on the same targets in
+//! the same run, in a lab namespace built
 //! with `tests/lab`. Needs root. Run with `cargo bench --bench scan_vs_peers`.
 //!
 //! Scenario A (issue 3): 20 TCP listeners on 127.0.0.1 inside a private
@@ -33,9 +33,13 @@ const OPEN: [u16; 20] = [
 
 const MEASURE: &str = "import resource, subprocess, sys, time
 t = time.monotonic()
-r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+try:
+    r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    rc = r.returncode
+except subprocess.TimeoutExpired:
+    rc = 124
 d = time.monotonic() - t
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, d, r.returncode)";
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, d, rc)";
 
 struct Run {
     secs: f64,
@@ -73,6 +77,7 @@ fn nmap_open(xml: &str) -> BTreeSet<u16> {
         .collect()
 }
 
+#[allow(dead_code, reason = "for scenario B, with masscan across a veth")]
 /// Open ports in a masscan list file (`open tcp PORT ADDR TIME`).
 fn masscan_open(list: &str) -> BTreeSet<u16> {
     list.lines()
@@ -154,27 +159,9 @@ fn main() {
             tells_closed_from_filtered: "yes",
         });
     }
-    if std::process::Command::new("masscan").arg("--version").output().is_ok() {
-        tools.push(Tool {
-            name: "masscan --rate 100000",
-            argv: [
-                "masscan",
-                "-p1-65535",
-                "127.0.0.1",
-                "--rate",
-                "100000",
-                "--wait",
-                "1",
-                "-oL",
-                &out("m.txt"),
-            ]
-            .map(str::to_owned)
-            .to_vec(),
-            output: out("m.txt"),
-            parse: |text, _| masscan_open(text),
-            tells_closed_from_filtered: "no (reports open only)",
-        });
-    }
+    // masscan is not run here: it sends through a network interface's
+    // datalink and cannot scan 127.0.0.1 on `lo` (it waits forever for a
+    // router MAC; seen here). It belongs to scenario B, across a veth.
     println!(
         "scan_vs_peers: scenario A: 20 listeners on 127.0.0.1 in a lab namespace, TCP 1-65535, 3 runs each"
     );
