@@ -9,8 +9,11 @@
 //! filtered are told apart, and the ratio of the peer's time to ours.
 //! Prints figures; never fails on them (tests check correctness).
 //!
-//! Scenario B (32 hosts behind a router with delay and loss) is not built
-//! yet, and neither is SYN mode: vantage runs in connect mode here, so its
+//! Scenario B: 32 hosts x TCP 1-2000 behind a router that accepts, resets,
+//! rejects with ICMP and drops, with 20 ms round trip and ~1 % loss from the
+//! user-space relay; nmap -sS/-sT with --min-rate 5000 and masscan.
+//!
+//! SYN mode is not built yet: vantage runs in connect mode, so its
 //! like-for-like peer is `nmap -sT`; `nmap -sS` is shown for reference.
 
 #![allow(clippy::print_stdout, reason = "a benchmark reports on stdout")]
@@ -47,10 +50,10 @@ struct Run {
 }
 
 /// Runs `argv` in the lab zone under the python3 measurer.
-fn measure(lab: &Lab, argv: &[&str]) -> Option<Run> {
+fn measure(lab: &Lab, zone: &str, argv: &[&str]) -> Option<Run> {
     let mut full = vec!["python3", "-c", MEASURE];
     full.extend_from_slice(argv);
-    let out = lab.exec("a", &full).ok()?;
+    let out = lab.exec(zone, &full).ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let mut f = text.split_whitespace();
     let rss_kib = f.next()?.parse().ok()?;
@@ -74,15 +77,6 @@ fn nmap_open(xml: &str) -> BTreeSet<u16> {
         .skip(1)
         .filter(|c| c.contains("<state state=\"open\""))
         .filter_map(|c| c.split("portid=\"").nth(1)?.split('"').next()?.parse().ok())
-        .collect()
-}
-
-#[allow(dead_code, reason = "for scenario B, with masscan across a veth")]
-/// Open ports in a masscan list file (`open tcp PORT ADDR TIME`).
-fn masscan_open(list: &str) -> BTreeSet<u16> {
-    list.lines()
-        .filter(|l| l.starts_with("open tcp "))
-        .filter_map(|l| l.split_whitespace().nth(2)?.parse().ok())
         .collect()
 }
 
@@ -173,7 +167,7 @@ fn main() {
         let mut recall = Vec::new();
         let mut false_pos = Vec::new();
         for _ in 0..3 {
-            let Some(run) = measure(&lab, &argv) else { continue };
+            let Some(run) = measure(&lab, "a", &argv) else { continue };
             times.push(run.secs);
             rss = rss.max(run.rss_kib);
             let text = std::fs::read_to_string(&tool.output).unwrap_or_default();
@@ -199,6 +193,163 @@ fn main() {
             recall,
             false_pos,
             tool.tells_closed_from_filtered,
+            t / ours
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    drop(lab);
+    scenario_b();
+}
+
+/// Open (address, port) pairs in an nmap XML file, host by host.
+fn nmap_open_pairs(xml: &str) -> BTreeSet<(String, u16)> {
+    let mut out = BTreeSet::new();
+    for host in xml.split("<host ").skip(1) {
+        let Some(addr) = host.split("<address addr=\"").nth(1).and_then(|s| s.split('"').next())
+        else {
+            continue;
+        };
+        for port in nmap_open(host) {
+            out.insert((addr.to_owned(), port));
+        }
+    }
+    out
+}
+
+/// Scenario B: 32 hosts x TCP 1-2000 behind a router that accepts 1-100,
+/// resets 101-200, answers 201-300 with ICMP admin-prohibited and drops the
+/// rest, with 20 ms of round trip and about 1 % loss on the scanner's link.
+fn scenario_b() {
+    const HOSTS: u8 = 32;
+    let rules =
+        "table inet lab { chain forward { type filter hook forward priority 0; policy accept;
+        ip saddr 198.18.100.0/24 tcp dport 101-200 reject with tcp reset
+        ip saddr 198.18.100.0/24 tcp dport 201-300 reject with icmp type admin-prohibited
+        ip saddr 198.18.100.0/24 tcp dport 301-2000 drop
+    } }";
+    let mut b = Lab::builder("benchb").zone("out", "198.18.100.0/24").router_rules(rules);
+    let names: Vec<String> = (1..=HOSTS).map(|i| format!("h{i}")).collect();
+    for (i, n) in names.iter().enumerate() {
+        b = b.zone(n, &format!("198.18.{}.0/24", i + 1));
+    }
+    b = b.link_delay("out", Duration::from_millis(10)).link_loss("out", 0.005).link_seed("out", 3);
+    let Some(mut lab) = lab::or_skip(b.build()) else { return };
+    let mut truth = BTreeSet::new();
+    let mut targets = Vec::new();
+    for n in &names {
+        let addr = lab.host_addr(n).to_string();
+        for port in [22, 80] {
+            lab.listen_tcp(n, port).expect("listener");
+            truth.insert((addr.clone(), port));
+        }
+        targets.push(addr);
+    }
+    let dir = std::env::temp_dir().join(format!("vantage-benchb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let spec = dir.join("b.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "version: 1\nzones:\n  internet: {{ cidrs: [0.0.0.0/0], probe: false }}\n  lab: {{ cidrs: [{}] }}\nvantages:\n  v: {{ zone: internet }}\nsweep:\n  tcp: ['1-2000']\n",
+            targets.iter().map(|t| format!("{t}/32")).collect::<Vec<_>>().join(", ")
+        ),
+    )
+    .expect("spec");
+    let out = |name: &str| dir.join(name).display().to_string();
+    let spec_s = spec.display().to_string();
+    let (v_out, t_out, s_out, m_out) = (out("v.jsonl"), out("t.xml"), out("s.xml"), out("m.txt"));
+    let mut tools: Vec<(&str, Vec<String>, &str)> = vec![(
+        "vantage (connect)",
+        [
+            env!("CARGO_BIN_EXE_vantage"),
+            "scan",
+            &spec_s,
+            "--from",
+            "v",
+            "-o",
+            &v_out,
+            "--rate",
+            "100000",
+            "--banner-ms",
+            "0",
+            "--max-rtt",
+            "500",
+            "--quiet",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        &v_out,
+    )];
+    let nmap = |name, flag: &str, file: &str| {
+        let mut argv: Vec<String> =
+            ["nmap", flag, "-T4", "--min-rate", "5000", "-p1-2000", "-n", "-Pn", "-oX", file]
+                .map(str::to_owned)
+                .to_vec();
+        argv.extend(targets.iter().cloned());
+        (name, argv)
+    };
+    let (n1, a1) = nmap("nmap -sS -T4 --min-rate 5000", "-sS", &s_out);
+    tools.push((n1, a1, &s_out));
+    let (n2, a2) = nmap("nmap -sT -T4 --min-rate 5000", "-sT", &t_out);
+    tools.push((n2, a2, &t_out));
+    if std::process::Command::new("masscan").arg("--version").output().is_ok() {
+        let mut argv: Vec<String> =
+            ["masscan", "-p1-2000", "--rate", "50000", "--wait", "2", "-oL", &m_out]
+                .map(str::to_owned)
+                .to_vec();
+        argv.extend(targets.iter().cloned());
+        tools.push(("masscan --rate 50000", argv, &m_out));
+    }
+    println!(
+        "scan_vs_peers: scenario B: {HOSTS} hosts x TCP 1-2000 behind a router (accept, reset, ICMP, drop), 20 ms RTT, ~1 % loss; 3 runs each"
+    );
+    let mut ours = f64::NAN;
+    for (name, argv, file) in &tools {
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let (mut times, mut rss, mut recall, mut fps) = (Vec::new(), 0, Vec::new(), Vec::new());
+        for _ in 0..3 {
+            let Some(run) = measure(&lab, "out", &argv) else { continue };
+            times.push(run.secs);
+            rss = rss.max(run.rss_kib);
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            let found: BTreeSet<(String, u16)> = if name.starts_with("vantage") {
+                vantage::observe::read(Path::new(file))
+                    .map(|f| {
+                        f.facts
+                            .iter()
+                            .filter(|x| x.state == vantage::observe::PortState::Open)
+                            .map(|x| (x.target.to_string(), x.port))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            } else if name.starts_with("nmap") {
+                nmap_open_pairs(&text)
+            } else {
+                text.lines()
+                    .filter(|l| l.starts_with("open tcp "))
+                    .filter_map(|l| {
+                        let mut f = l.split_whitespace().skip(2);
+                        let port = f.next()?.parse().ok()?;
+                        Some((f.next()?.to_owned(), port))
+                    })
+                    .collect()
+            };
+            recall.push(found.intersection(&truth).count() as f64 / truth.len() as f64);
+            fps.push(found.difference(&truth).count());
+        }
+        if times.is_empty() {
+            println!("  {name:<32} failed");
+            continue;
+        }
+        let t = median(times.clone());
+        if name.starts_with("vantage") {
+            ours = t;
+        }
+        let tells = if name.starts_with("masscan") { "no (open only)" } else { "yes" };
+        println!(
+            "  {name:<32} median {t:>6.2} s (runs {:?})  peak RSS {:>6.1} MiB  recall {recall:?}  false positives {fps:?}  closed vs filtered: {tells}  time/vantage {:.2}",
+            times.iter().map(|x| (x * 100.0).round() / 100.0).collect::<Vec<_>>(),
+            rss as f64 / 1024.0,
             t / ours
         );
     }

@@ -1,6 +1,6 @@
 //! The congestion window: how many probes may be in flight at once, grown
-//! while answers come back and halved when a host that has answered before
-//! goes silent (a lost probe, as nmap reads it), like TCP's AIMD.
+//! while answers come back and halved when a loss is proven (an answer to a
+//! retransmission), like TCP's AIMD.
 //!
 //! The window only ever limits below the hard ceilings (the fd-derived
 //! concurrency bound and the `--rate` token bucket); it never exceeds them.
@@ -36,7 +36,7 @@ impl Window {
         self.cwnd = (self.cwnd + step).min(self.max);
     }
 
-    /// A probe to a host that answers was lost: halve the window.
+    /// A probe was lost (its retransmission was answered): halve the window.
     pub fn on_loss(&mut self) {
         self.ssthresh = (self.cwnd / 2.0).max(self.min);
         self.cwnd = self.ssthresh;

@@ -13,9 +13,10 @@
 //!
 //! Retries: only attempts that stayed silent are sent again (with RFC 6298
 //! back-off), up to `retries` times; filtered (TCP) and open|filtered (UDP)
-//! mean every attempt was silent. A silence from a host that answered
-//! before halves the window; local pressure (EMFILE, ephemeral ports)
-//! shrinks it and re-queues the attempt without counting it.
+//! mean every attempt was silent. An answer to a retransmission (proof that
+//! an attempt was lost) halves the window; silence alone does not, since
+//! a dropping firewall is not congestion. Local pressure (EMFILE, ephemeral
+//! ports) shrinks it and re-queues the attempt without counting it.
 //!
 //! Cancellation: when the token fires, no new attempt starts; attempts in
 //! flight are dropped (their sockets close), and probes that never got an
@@ -344,7 +345,16 @@ async fn conclude(
             if pending.sent == 1 && reason != Reason::SelfConnect {
                 timing.sample(host, rtt);
             }
-            window.on_answer();
+            // An answer to a retransmission proves an earlier attempt was
+            // lost: that, not silence, is the congestion signal. A port
+            // that never answers is filtered, and says nothing about the
+            // path; treating its silence as loss would collapse the window
+            // on every firewall that drops.
+            if pending.sent > 1 {
+                window.on_loss();
+            } else {
+                window.on_answer();
+            }
             ProbeResult {
                 probe: pending.probe,
                 state,
@@ -355,9 +365,6 @@ async fn conclude(
             }
         }
         Attempt::Silent => {
-            if timing.has_answered(host) {
-                window.on_loss();
-            }
             if pending.sent <= config.retries {
                 retry.push_back(pending);
                 return;

@@ -90,12 +90,6 @@ impl Timing {
             .or_insert_with(|| RttEstimator::new(rtt));
     }
 
-    /// Whether `host` has answered anything yet (so a silence from it is a
-    /// loss signal, not just a filtered port).
-    pub fn has_answered(&self, host: IpAddr) -> bool {
-        self.hosts.contains_key(&host)
-    }
-
     /// How long to wait for `host` to answer: its own estimate, else the
     /// global one, else the initial timeout, clamped to the bounds. A
     /// retransmission waits twice as long per attempt already made (RFC
@@ -139,7 +133,6 @@ mod tests {
         t.sample(a, 40 * MS);
         assert_eq!(t.timeout(a, 1), 120 * MS, "40 + 4 * 20");
         assert_eq!(t.timeout(c, 1), 120 * MS, "global for a host not heard from");
-        assert!(t.has_answered(a) && !t.has_answered(c));
         assert_eq!(t.timeout(a, 2), 240 * MS, "doubled on the first retransmission");
         assert_eq!(t.timeout(a, 9), 1920 * MS, "capped back-off");
         t.sample(c, 1 * MS);
