@@ -221,12 +221,14 @@ fn nmap_open_pairs(xml: &str) -> BTreeSet<(String, u16)> {
 /// rest, with 20 ms of round trip and about 1 % loss on the scanner's link.
 fn scenario_b() {
     const HOSTS: u8 = 32;
-    let rules =
-        "table inet lab { chain forward { type filter hook forward priority 0; policy accept;
+    let rules = "table inet lab {
+    chain forward {
+        type filter hook forward priority 0; policy accept;
         ip saddr 198.18.100.0/24 tcp dport 101-200 reject with tcp reset
         ip saddr 198.18.100.0/24 tcp dport 201-300 reject with icmp type admin-prohibited
         ip saddr 198.18.100.0/24 tcp dport 301-2000 drop
-    } }";
+    }
+}";
     let mut b = Lab::builder("benchb").zone("out", "198.18.100.0/24").router_rules(rules);
     let names: Vec<String> = (1..=HOSTS).map(|i| format!("h{i}")).collect();
     for (i, n) in names.iter().enumerate() {
