@@ -13,6 +13,9 @@
 //! rejects with ICMP and drops, with 20 ms round trip and ~1 % loss from the
 //! user-space relay; nmap -sS/-sT with --min-rate 5000 and masscan.
 //!
+//! `SCAN_BENCH_SCENARIO=B` runs only scenario B, and `SCAN_BENCH_ONLY=nmap`
+//! (a name prefix) only some tools.
+//!
 //! SYN mode is not built yet: vantage runs in connect mode, so its
 //! like-for-like peer is `nmap -sT`; `nmap -sS` is shown for reference.
 
@@ -102,6 +105,12 @@ struct Tool {
 }
 
 fn main() {
+    // SCAN_BENCH_SCENARIO=B runs only scenario B; SCAN_BENCH_ONLY=vantage
+    // (or nmap, masscan) only the tools whose name starts with it.
+    if std::env::var("SCAN_BENCH_SCENARIO").is_ok_and(|s| s == "B") {
+        scenario_b();
+        return;
+    }
     let Some(mut lab) = lab::or_skip(Lab::builder("bench").zone("a", "198.18.1.0/24").build())
     else {
         eprintln!("scan_vs_peers: needs root (network namespaces); skipped");
@@ -301,6 +310,9 @@ fn scenario_b() {
                 .to_vec();
         argv.extend(targets.iter().cloned());
         tools.push(("masscan --rate 50000", argv, &m_out));
+    }
+    if let Ok(only) = std::env::var("SCAN_BENCH_ONLY") {
+        tools.retain(|(name, _, _)| name.starts_with(only.as_str()));
     }
     println!(
         "scan_vs_peers: scenario B: {HOSTS} hosts x TCP 1-2000 behind a router (accept, reset, ICMP, drop), 20 ms RTT, ~1 % loss; 3 runs each"

@@ -1,10 +1,24 @@
 //! The congestion window: how many probes may be in flight at once, grown
-//! while answers come back and halved when a loss is proven (an answer to a
-//! retransmission), like TCP's AIMD.
+//! while answers come back and cut when losses (answers to retransmissions)
+//! become frequent, like TCP's AIMD, but tolerant of the steady random loss
+//! of a real path: plain AIMD at 1 % loss holds about 1.2/sqrt(0.01) = 12
+//! probes in flight (the Mathis formula), which would make a scanner crawl.
+//!
+//! So a cut needs two things: an average loss rate (an exponential moving
+//! average over answers) above `LOSS_THRESHOLD`, and a full window of
+//! answers since the last cut (TCP's "once per round trip"), so one burst of
+//! losses cuts once, not once per lost probe.
 //!
 //! The window only ever limits below the hard ceilings (the fd-derived
 //! concurrency bound and the `--rate` token bucket); it never exceeds them.
 //! Pure: no clock, no I/O.
+
+/// Loss rate above which the window is cut (nmap's timing templates back
+/// off at similar rates of unanswered retransmissions).
+pub const LOSS_THRESHOLD: f64 = 0.05;
+
+/// Weight of the newest answer in the loss average (about the last 100).
+const EMA_WEIGHT: f64 = 0.01;
 
 /// Additive-increase, multiplicative-decrease window.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,6 +27,8 @@ pub struct Window {
     ssthresh: f64,
     min: f64,
     max: f64,
+    loss: f64,
+    since_cut: f64,
 }
 
 impl Window {
@@ -20,7 +36,14 @@ impl Window {
     pub fn new(initial: usize, min: usize, max: usize) -> Self {
         let max = max.max(1) as f64;
         let min = (min.max(1) as f64).min(max);
-        Self { cwnd: (initial as f64).clamp(min, max), ssthresh: max, min, max }
+        Self {
+            cwnd: (initial as f64).clamp(min, max),
+            ssthresh: max,
+            min,
+            max,
+            loss: 0.0,
+            since_cut: 0.0,
+        }
     }
 
     /// Probes that may be in flight now.
@@ -29,22 +52,36 @@ impl Window {
         self.cwnd.floor() as usize
     }
 
-    /// An answer came back: grow by one per answer below the threshold
-    /// (slow start), by about one per window above it.
+    /// The average loss rate seen.
+    pub fn loss_rate(&self) -> f64 {
+        self.loss
+    }
+
+    /// An answer to a first attempt: grow by one per answer below the
+    /// threshold (slow start), by about one per window above it.
     pub fn on_answer(&mut self) {
+        self.loss *= 1.0 - EMA_WEIGHT;
+        self.since_cut += 1.0;
         let step = if self.cwnd < self.ssthresh { 1.0 } else { 1.0 / self.cwnd };
         self.cwnd = (self.cwnd + step).min(self.max);
     }
 
-    /// A probe was lost (its retransmission was answered): halve the window.
+    /// An answer to a retransmission: an earlier attempt was lost. Cut the
+    /// window in half if losses are frequent and it was not cut within the
+    /// last window of answers.
     pub fn on_loss(&mut self) {
-        self.ssthresh = (self.cwnd / 2.0).max(self.min);
-        self.cwnd = self.ssthresh;
+        self.loss = self.loss * (1.0 - EMA_WEIGHT) + EMA_WEIGHT;
+        self.since_cut += 1.0;
+        if self.loss > LOSS_THRESHOLD && self.since_cut >= self.cwnd {
+            self.ssthresh = (self.cwnd / 2.0).max(self.min);
+            self.cwnd = self.ssthresh;
+            self.since_cut = 0.0;
+        }
     }
 
     /// The local system pushed back (file descriptors, ephemeral ports):
-    /// shrink to three quarters, without touching the threshold, since the
-    /// network said nothing.
+    /// shrink to three quarters and lower the ceiling, without touching the
+    /// loss state, since the network said nothing.
     pub fn on_local_pressure(&mut self) {
         self.cwnd = (self.cwnd * 0.75).max(self.min);
         self.max = self.max.min(self.cwnd.max(self.min) * 2.0).max(self.min);
@@ -56,26 +93,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn grows_halves_and_recovers() {
-        let mut w = Window::new(10, 2, 100);
-        for _ in 0..20 {
+    fn steady_light_loss_does_not_throttle() {
+        let mut w = Window::new(64, 1, 10_000);
+        // 1 % loss: one retransmission answered per hundred answers.
+        for i in 0..20_000 {
+            if i % 100 == 0 { w.on_loss() } else { w.on_answer() }
+        }
+        assert!(w.size() > 1_000, "{}", w.size());
+        assert!(w.loss_rate() < LOSS_THRESHOLD);
+    }
+
+    #[test]
+    fn heavy_loss_halves_once_per_window_and_recovers() {
+        let mut w = Window::new(100, 2, 1_000);
+        for _ in 0..1_000 {
             w.on_answer();
         }
-        assert_eq!(w.size(), 30, "slow start adds one per answer");
-        w.on_loss();
-        assert_eq!(w.size(), 15, "halved");
-        for _ in 0..16 {
-            w.on_answer();
-        }
-        assert_eq!(w.size(), 16, "congestion avoidance adds about one per window of answers");
+        assert_eq!(w.size(), 1_000, "slow start to the ceiling");
+        // A burst of losses: the average crosses the threshold, and the
+        // window is cut once per window of answers, not once per loss.
         for _ in 0..10 {
             w.on_loss();
         }
-        assert_eq!(w.size(), 2, "never below the minimum");
-        for _ in 0..100_000 {
+        assert_eq!(w.size(), 500, "one cut for the burst");
+        for _ in 0..600 {
+            w.on_loss();
+        }
+        assert!(w.size() < 500 && w.size() >= 2, "sustained loss keeps cutting: {}", w.size());
+        let low = w.size();
+        for _ in 0..5_000 {
             w.on_answer();
         }
-        assert_eq!(w.size(), 100, "never above the maximum");
+        assert!(w.size() > low, "answers grow it again");
     }
 
     #[test]
