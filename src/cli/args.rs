@@ -111,7 +111,7 @@ pub(crate) struct ScanArgs {
     #[arg(long, value_name = "MS", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub(crate) min_rtt: u64,
     /// How long to wait for a banner on an open TCP port, in milliseconds (0: don't read).
-    #[arg(long, value_name = "MS", default_value_t = 250)]
+    #[arg(long, value_name = "MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(0..=10_000))]
     pub(crate) banner_ms: u64,
     /// How to probe TCP: `connect` (any user). SYN scanning is not built yet.
     #[arg(long, value_enum, default_value_t = Mode::Connect)]

@@ -63,7 +63,8 @@ pub async fn connect(target: SocketAddr, wait: Duration, banner_wait: Duration) 
 
 async fn read_banner(mut stream: tokio::net::TcpStream, wait: Duration) -> Option<Vec<u8>> {
     let mut buf = vec![0u8; MAX_BANNER];
-    let deadline = Instant::now() + wait;
+    // A caller's huge budget must not overflow the clock; cap it at a minute.
+    let deadline = Instant::now() + wait.min(Duration::from_secs(60));
     let mut filled = 0;
     // Servers may send a banner in pieces; keep reading until the buffer is
     // full, the server stops, or the budget runs out.
