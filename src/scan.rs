@@ -147,9 +147,13 @@ pub async fn run<N: Net>(
             continue;
         }
         if records.send(Record::Port(fact(&result))).await.is_err() {
+            // The writer failed (disk full, closed pipe): stop the engine
+            // rather than let it block on a channel nobody reads.
+            cancel.cancel();
             break;
         }
     }
+    drop(rx);
     // A panicked engine task concluded nothing more; what it did conclude
     // is written, and the trailer says the run is incomplete.
     let summary = engine.await.unwrap_or_default();

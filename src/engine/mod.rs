@@ -242,12 +242,26 @@ pub async fn run<N: Net>(
     let mut retry: VecDeque<Pending> = VecDeque::new();
     let mut inflight: JoinSet<(Pending, Attempt)> = JoinSet::new();
     let mut summary = Summary { min_window: window.size(), ..Summary::default() };
+    // Our own token, cancelled with the caller's, and also when results can
+    // no longer be delivered (the receiver is gone): then nothing more we
+    // learn can reach anyone, and scanning on would only send packets.
+    let cancel = cancel.child_token();
 
     loop {
         // Make room: reap answers until the window has a free slot.
         while inflight.len() >= window.size().max(1) {
             let Some(done) = next_done(&mut inflight, &cancel).await else { break };
-            conclude(done, config, &mut window, &mut timing, &mut retry, &out, &mut summary).await;
+            conclude(
+                done,
+                config,
+                &mut window,
+                &mut timing,
+                &mut retry,
+                &out,
+                &mut summary,
+                &cancel,
+            )
+            .await;
         }
         if cancel.is_cancelled() {
             break;
@@ -266,6 +280,7 @@ pub async fn run<N: Net>(
                         &mut retry,
                         &out,
                         &mut summary,
+                        &cancel,
                     )
                     .await;
                     continue;
@@ -329,6 +344,10 @@ async fn next_done(
     }
 }
 
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the dispatcher's state, passed apart so each borrow stays narrow"
+)]
 async fn conclude(
     (pending, attempt): (Pending, Attempt),
     config: &Config,
@@ -337,6 +356,7 @@ async fn conclude(
     retry: &mut VecDeque<Pending>,
     out: &mpsc::Sender<ProbeResult>,
     summary: &mut Summary,
+    cancel: &CancellationToken,
 ) {
     let host: IpAddr = pending.probe.target.addr();
     let result = match attempt {
@@ -403,11 +423,16 @@ async fn conclude(
             }
         }
     };
-    summary.concluded += 1;
     summary.min_window = summary.min_window.min(window.size());
-    // The receiver only goes away when the caller stopped listening; the
-    // result then has nowhere to go, and the run ends on its own.
-    let _ = out.send(result).await;
+    // A stalled consumer must not keep a cancelled run alive, and a result
+    // counts as concluded only once it was delivered.
+    tokio::select! {
+        () = cancel.cancelled() => {}
+        sent = out.send(result) => match sent {
+            Ok(()) => summary.concluded += 1,
+            Err(_) => cancel.cancel(),
+        },
+    }
 }
 
 #[cfg(test)]

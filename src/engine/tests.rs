@@ -242,3 +242,35 @@ async fn cancellation_stops_sending_and_says_so() {
     assert!(concluded < 1000, "{concluded}");
     assert_eq!(u64::try_from(concluded).expect("fits"), summary.concluded);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_vanished_receiver_stops_the_run() {
+    // Found in review: with the receiver gone the engine used to scan the
+    // whole plan, and with a stalled one it blocked forever.
+    let net = FakeNet::with(&[]);
+    let plan = plan("1-300", "");
+    let (tx, rx) = mpsc::channel(1);
+    drop(rx);
+    let summary =
+        run(Arc::clone(&net), &config(), plan.probes(), tx, CancellationToken::new()).await;
+    assert!(summary.interrupted);
+    assert_eq!(summary.concluded, 0, "nothing was delivered");
+    assert!(summary.attempts < 300, "{summary:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stalled_receiver_does_not_block_cancellation() {
+    use Behaviour::*;
+    let scripts: Vec<(u16, &[Behaviour])> = (1..=50).map(|p| (p, &[Refuse(1)][..])).collect();
+    let net = FakeNet::with(&scripts);
+    let (tx, _rx) = mpsc::channel(1);
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        stop.cancel();
+    });
+    let summary = run(net, &config(), plan("1-50", "").probes(), tx, cancel).await;
+    assert!(summary.interrupted);
+    assert!(summary.concluded <= 1, "{summary:?}");
+}
