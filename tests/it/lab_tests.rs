@@ -51,8 +51,10 @@ fn connect(lab: &Lab, from: &str, to: IpAddr, port: u16, timeout: Duration) -> T
 #[test]
 fn lab_spec_outside_benchmark_range_is_refused() {
     // No root needed: the declaration is checked before anything is made.
+    // 192.0.2.0/24 is TEST-NET-1 (documentation): outside the lab range, and
+    // nothing is ever sent to it.
     let err = Lab::builder("spec")
-        .zone("out", "10.0.0.0/24")
+        .zone("out", "192.0.2.0/24")
         .zone("dmz", "198.18.2.5/24")
         .zone("lan", "198.18.2.0/24")
         .link_delay("nowhere", Duration::from_millis(1))
@@ -62,7 +64,7 @@ fn lab_spec_outside_benchmark_range_is_refused() {
     let LabError::Spec { problems, .. } = &err else { panic!("expected a spec error, got {err}") };
     let text = problems.join("\n");
     assert_eq!(problems.len(), 3, "every problem is reported, not just the first:\n{text}");
-    assert!(text.contains("10.0.0.0/24 is outside 198.18.0.0/15"), "{text}");
+    assert!(text.contains("192.0.2.0/24 is outside 198.18.0.0/15"), "{text}");
     assert!(text.contains("host bits"), "{text}");
     assert!(text.contains("undeclared zone \"nowhere\""), "{text}");
 }
