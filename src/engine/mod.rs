@@ -238,7 +238,7 @@ pub async fn run<N: Net>(
     let per_host = Arc::new(RateLimiter::keyed(
         Quota::per_second(config.host_rate).allow_burst(NonZeroU32::MIN),
     ));
-    let mut probes = probes.fuse();
+    let mut probes = probes.peekable();
     let mut retry: VecDeque<Pending> = VecDeque::new();
     let mut inflight: JoinSet<(Pending, Attempt)> = JoinSet::new();
     let mut summary = Summary { min_window: window.size(), ..Summary::default() };
@@ -248,8 +248,11 @@ pub async fn run<N: Net>(
     let cancel = cancel.child_token();
 
     loop {
-        // Make room: reap answers until the window has a free slot.
-        while inflight.len() >= window.size().max(1) {
+        // Reap answers while the window is full, or while nothing is left
+        // to send but attempts are in flight (they may re-queue retries).
+        while inflight.len() >= window.size().max(1)
+            || (!inflight.is_empty() && retry.is_empty() && probes.peek().is_none())
+        {
             let Some(done) = next_done(&mut inflight, &cancel).await else { break };
             conclude(
                 done,
@@ -269,24 +272,7 @@ pub async fn run<N: Net>(
         let Some(pending) =
             retry.pop_front().or_else(|| probes.next().map(|probe| Pending { probe, sent: 0 }))
         else {
-            // Nothing new to send: wait for the rest (which may re-queue).
-            match next_done(&mut inflight, &cancel).await {
-                Some(done) => {
-                    conclude(
-                        done,
-                        config,
-                        &mut window,
-                        &mut timing,
-                        &mut retry,
-                        &out,
-                        &mut summary,
-                        &cancel,
-                    )
-                    .await;
-                    continue;
-                }
-                None => break,
-            }
+            break;
         };
         tokio::select! {
             () = cancel.cancelled() => break,
