@@ -54,6 +54,8 @@ pub struct Request<'a> {
     pub plan: Options,
     /// Engine settings.
     pub engine: Config,
+    /// How TCP is probed (what `net` does), recorded in the header.
+    pub mode: ScanMode,
 }
 
 /// How a scan ended.
@@ -86,7 +88,8 @@ pub enum Output<'a> {
     Sink(Box<dyn tokio::io::AsyncWrite + Unpin + Send>, &'a str),
 }
 
-/// Runs a connect scan and writes observations to `output`.
+/// Runs a scan through `net` (connect or SYN, as `request.mode` says) and
+/// writes observations to `output`.
 pub async fn run<N: Net>(
     net: Arc<N>,
     request: &Request<'_>,
@@ -107,7 +110,7 @@ pub async fn run<N: Net>(
         shard_index: plan.options.shard.index(),
         shard_count: plan.options.shard.count(),
         seed: plan.options.seed,
-        mode: ScanMode::Connect,
+        mode: request.mode,
         started: now(),
         probes_planned: planned,
     };
@@ -130,6 +133,11 @@ pub async fn run<N: Net>(
     let mut silent: HashMap<(IpAddr, Proto), Silent> = HashMap::new();
     while let Some(result) = rx.recv().await {
         progress.concluded.fetch_add(1, Ordering::Relaxed);
+        if result.reason == Reason::LocalError {
+            // This machine could not probe it: no state to record (the
+            // trailer counts it under `errors` and says incomplete).
+            continue;
+        }
         counts.add(result.state);
         if result.state == State::Open {
             progress.open.fetch_add(1, Ordering::Relaxed);
@@ -244,6 +252,9 @@ fn fact(r: &ProbeResult) -> PortFact {
             Reason::UdpResponse => WireReason::UdpResponse,
             Reason::PortUnreachable => WireReason::PortUnreachable,
             Reason::HostUnreachable => WireReason::HostUnreachable,
+            Reason::Icmp { icmp_type, code } => WireReason::IcmpUnreachable { icmp_type, code },
+            Reason::Rst => WireReason::Rst,
+            Reason::SynAck => WireReason::SynAck,
             Reason::NoResponse => WireReason::NoResponse,
             Reason::LocalError => WireReason::LocalError,
         },

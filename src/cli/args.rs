@@ -113,8 +113,9 @@ pub(crate) struct ScanArgs {
     /// How long to wait for a banner on an open TCP port, in milliseconds (0: don't read).
     #[arg(long, value_name = "MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(0..=10_000))]
     pub(crate) banner_ms: u64,
-    /// How to probe TCP: `connect` (any user). SYN scanning is not built yet.
-    #[arg(long, value_enum, default_value_t = Mode::Connect)]
+    /// How to probe TCP: `syn` (half-open, raw sockets: root or CAP_NET_RAW), `connect` (any
+    /// user), or `auto`: SYN when raw sockets can be opened, connect otherwise.
+    #[arg(long, value_enum, default_value_t = Mode::Auto)]
     pub(crate) mode: Mode,
     /// Permit sweeping more than 65,536 addresses.
     #[arg(long)]
@@ -127,8 +128,12 @@ pub(crate) struct ScanArgs {
 /// TCP scan modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Mode {
+    /// SYN when this process may open raw sockets, connect otherwise.
+    Auto,
     /// A full connect() per port, with tokio; needs no privilege.
     Connect,
+    /// A half-open SYN scan over raw sockets; needs root or CAP_NET_RAW.
+    Syn,
 }
 
 #[derive(Debug, clap::Args)]

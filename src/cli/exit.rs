@@ -17,10 +17,6 @@ pub(crate) enum Outcome {
     /// The input was refused: usage, spec, observation file (2).
     Refused,
     /// The run could not finish (3). Used by `scan` and `check`.
-    #[allow(
-        dead_code,
-        reason = "returned by scan/check, which land with the engine work (issue 3)"
-    )]
     Incomplete,
 }
 

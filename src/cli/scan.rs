@@ -1,7 +1,9 @@
 //! `vantage scan SPEC --from VANTAGE -o FILE`: probe from this machine and
-//! write observations. Progress goes to stderr on a terminal only; Ctrl-C
-//! stops sending, flushes what was observed, writes a trailer saying the
-//! run is incomplete, and exits 3.
+//! write observations. `--mode auto` (the default) scans with SYNs when raw
+//! sockets can be opened and with connect() otherwise, and says which.
+//! Progress goes to stderr on a terminal only; Ctrl-C stops sending,
+//! flushes what was observed, writes a trailer saying the run is
+//! incomplete, and exits 3; so does a failure to write the observations.
 
 use std::io::IsTerminal as _;
 use std::num::NonZeroU32;
@@ -10,14 +12,15 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
-use vantage::engine::net::SystemNet;
+use vantage::engine::net::{Net, SynNet, SystemNet};
 use vantage::engine::timing::Bounds;
 use vantage::engine::{Config, limits};
+use vantage::observe::ScanMode;
 use vantage::plan::{Options, Shard};
-use vantage::scan::{Output, Progress, Request};
+use vantage::scan::{Output, Progress, Report, Request, ScanError};
 use vantage::spec::{self, Severity};
 
-use super::args::ScanArgs;
+use super::args::{Mode, ScanArgs};
 use super::exit::Outcome;
 
 pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
@@ -45,14 +48,16 @@ pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
         banner: Duration::from_millis(a.banner_ms),
     };
     let spec_name = a.spec.display().to_string();
-    let request = Request {
+    let mut request = Request {
         intent: &intent,
         spec: &spec_name,
         spec_digest: &loaded.digest,
         vantage: &a.from,
         plan: Options { seed: a.seed, shard, allow_large: a.allow_large },
         engine,
+        mode: ScanMode::Connect,
     };
+    let mut fallback: Option<String> = None;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -75,26 +80,59 @@ pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
         } else {
             Output::File(&a.output)
         };
-        let report = vantage::scan::run(
-            Arc::new(SystemNet),
-            &request,
-            output,
-            Arc::clone(&progress),
-            cancel.clone(),
-        )
-        .await;
+        // SYN mode needs raw sockets; `auto` falls back to connect() when
+        // they cannot be opened, and the summary line says why.
+        let syn: Option<anyhow::Result<SynNet>> = match a.mode {
+            Mode::Connect => None,
+            Mode::Syn => Some(SynNet::start().map_err(|e| {
+                anyhow::anyhow!("--mode syn needs raw sockets (root or CAP_NET_RAW): {e}")
+            })),
+            Mode::Auto => match SynNet::start() {
+                Ok(net) => Some(Ok(net)),
+                Err(e) => {
+                    fallback = Some(e.to_string());
+                    None
+                }
+            },
+        };
+        let progress = Arc::clone(&progress);
+        let report = match syn {
+            Some(Ok(net)) => {
+                request.mode = ScanMode::Syn;
+                Ok(scan_with(net, &request, output, progress, cancel.clone()).await)
+            }
+            Some(Err(e)) => Err(e),
+            None => Ok(scan_with(SystemNet, &request, output, progress, cancel.clone()).await),
+        };
         stop.cancel();
         if let Some(t) = ticker {
             let _ = t.await;
         }
         report
-    });
-    let report = report.with_context(|| format!("scan from vantage `{}`", a.from))?;
+    })?;
+    let report = match report {
+        Ok(r) => r,
+        // The spec was fine but the plan was refused (unknown vantage,
+        // too large without --allow-large): input refused.
+        Err(e @ ScanError::Plan(_)) => {
+            return Err(anyhow::Error::new(e).context(format!("scan from vantage `{}`", a.from)));
+        }
+        // Observations could not be written: the run could not finish.
+        Err(e) => {
+            #[allow(clippy::print_stderr, reason = "the CLI's error line")]
+            {
+                eprintln!("vantage: error: scan from vantage `{}`: {e}", a.from);
+            }
+            return Ok(Outcome::Incomplete);
+        }
+    };
     let t = &report.trailer;
     #[allow(clippy::print_stderr, reason = "the CLI's one-line summary")]
     {
         eprintln!(
-            "vantage: {} of {} probes concluded: {} open, {} closed, {} filtered, {} open|filtered{}{}",
+            "vantage: {} scan{}: {} of {} probes concluded: {} open, {} closed, {} filtered, {} open|filtered{}{}",
+            mode_name(request.mode),
+            fallback.map(|why| format!(" (no raw sockets: {why})")).unwrap_or_default(),
             t.open + t.closed + t.filtered + t.open_filtered,
             report.planned,
             t.open,
@@ -106,4 +144,22 @@ pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
         );
     }
     Ok(if t.complete { Outcome::Conforms } else { Outcome::Incomplete })
+}
+
+/// Runs the library's scan over `net`.
+async fn scan_with<N: Net>(
+    net: N,
+    request: &Request<'_>,
+    output: Output<'_>,
+    progress: Arc<Progress>,
+    cancel: CancellationToken,
+) -> Result<Report, ScanError> {
+    vantage::scan::run(Arc::new(net), request, output, progress, cancel).await
+}
+
+fn mode_name(mode: ScanMode) -> &'static str {
+    match mode {
+        ScanMode::Connect => "connect",
+        ScanMode::Syn => "SYN",
+    }
 }

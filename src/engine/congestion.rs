@@ -7,7 +7,8 @@
 //! So a cut needs two things: an average loss rate (an exponential moving
 //! average over answers) above `LOSS_THRESHOLD`, and a full window of
 //! answers since the last cut (TCP's "once per round trip"), so one burst of
-//! losses cuts once, not once per lost probe.
+//! losses cuts once, not once per lost probe. Answers dropped in our own
+//! receive buffers cut the same way, whatever the average.
 //!
 //! The window only ever limits below the hard ceilings (the fd-derived
 //! concurrency bound and the `--rate` token bucket); it never exceeds them.
@@ -26,9 +27,17 @@ pub struct Window {
     cwnd: f64,
     ssthresh: f64,
     min: f64,
+    /// The ceiling now: lowered by local pressure, regrown by answers.
     max: f64,
+    /// The ceiling the window was made with, which `max` regrows towards.
+    ceiling: f64,
     loss: f64,
+    /// Answers since the last cut.
     since_cut: f64,
+    /// Answers needed before another cut: the window right after the last
+    /// one, so what was in flight when it happened drains first (TCP's
+    /// "once per round trip"); nothing before the first cut.
+    guard: f64,
 }
 
 impl Window {
@@ -41,8 +50,10 @@ impl Window {
             ssthresh: max,
             min,
             max,
+            ceiling: max,
             loss: 0.0,
             since_cut: 0.0,
+            guard: 0.0,
         }
     }
 
@@ -62,6 +73,9 @@ impl Window {
     pub fn on_answer(&mut self) {
         self.loss *= 1.0 - EMA_WEIGHT;
         self.since_cut += 1.0;
+        // After local pressure, the ceiling comes back by about one per
+        // window of answers: the system may have freed what it lacked.
+        self.max = (self.max + 1.0 / self.max).min(self.ceiling);
         let step = if self.cwnd < self.ssthresh { 1.0 } else { 1.0 / self.cwnd };
         self.cwnd = (self.cwnd + step).min(self.max);
     }
@@ -72,11 +86,26 @@ impl Window {
     pub fn on_loss(&mut self) {
         self.loss = self.loss * (1.0 - EMA_WEIGHT) + EMA_WEIGHT;
         self.since_cut += 1.0;
-        if self.loss > LOSS_THRESHOLD && self.since_cut >= self.cwnd {
+        if self.loss > LOSS_THRESHOLD {
+            self.cut();
+        }
+    }
+
+    /// Halves the window unless it was cut within the last window.
+    fn cut(&mut self) {
+        if self.since_cut >= self.guard {
             self.ssthresh = (self.cwnd / 2.0).max(self.min);
             self.cwnd = self.ssthresh;
             self.since_cut = 0.0;
+            self.guard = self.cwnd;
         }
+    }
+
+    /// Congestion proven on our side (answers dropped in our own receive
+    /// buffers): halve, at most once per window of answers, whatever the
+    /// average loss rate.
+    pub fn on_congestion(&mut self) {
+        self.cut();
     }
 
     /// The local system pushed back (file descriptors, ephemeral ports):
@@ -136,5 +165,19 @@ mod tests {
             w.on_answer();
         }
         assert!(w.size() <= 1000, "{}", w.size());
+        assert!(w.size() > 750, "the ceiling regrows after pressure: {}", w.size());
+    }
+
+    #[test]
+    fn receive_drops_halve_once_per_window() {
+        let mut w = Window::new(100, 1, 1_000);
+        for _ in 0..100 {
+            w.on_answer();
+        }
+        let before = w.size();
+        w.on_congestion();
+        assert_eq!(w.size(), before / 2);
+        w.on_congestion();
+        assert_eq!(w.size(), before / 2, "no second cut within the window");
     }
 }

@@ -14,9 +14,16 @@
 //! Retries: only attempts that stayed silent are sent again (with RFC 6298
 //! back-off), up to `retries` times; filtered (TCP) and open|filtered (UDP)
 //! mean every attempt was silent. An answer to a retransmission (proof that
-//! an attempt was lost) halves the window; silence alone does not, since
-//! a dropping firewall is not congestion. Local pressure (EMFILE, ephemeral
-//! ports) shrinks it and re-queues the attempt without counting it.
+//! an attempt was lost) and replies lost in our own receive buffers
+//! (`Net::receive_drops`) are congestion and may halve the window; silence
+//! alone is not, since a dropping firewall is not congestion. Local
+//! pressure (EMFILE, ephemeral ports) shrinks it and re-queues the attempt
+//! after a pause, without counting it, at most `MAX_PRESSURE` times.
+//!
+//! Every attempt travels on its own 4-tuple (`Net::tcp`), so every answer,
+//! retransmissions' included, is a clean round-trip sample; a host that
+//! answered before and then lets a whole timeout pass in silence has its
+//! timeouts backed off until it answers again (`timing`).
 //!
 //! Cancellation: when the token fires, no new attempt starts; attempts in
 //! flight are dropped (their sockets close), and probes that never got an
@@ -25,6 +32,7 @@
 pub mod congestion;
 pub mod limits;
 pub mod net;
+pub mod pace;
 pub mod timing;
 
 use std::collections::VecDeque;
@@ -33,7 +41,6 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use governor::{Quota, RateLimiter};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -43,6 +50,7 @@ use crate::probe::{TcpOutcome, UdpOutcome};
 use crate::spec::intent::Proto;
 use congestion::Window;
 use net::Net;
+use pace::Pacer;
 use timing::{Bounds, Timing};
 
 /// How to scan.
@@ -95,18 +103,31 @@ pub enum Reason {
     Connected,
     /// TCP connect refused (RST).
     ConnRefused,
-    /// A loopback connect met itself: nothing listens.
-    SelfConnect,
-    /// A UDP datagram came back.
-    UdpResponse,
-    /// ICMP port unreachable.
-    PortUnreachable,
-    /// Another ICMP unreachable (host, network, prohibited).
+    /// Another ICMP unreachable (host, network, prohibited), as the
+    /// kernel reported it to a socket, without type and code.
     HostUnreachable,
-    /// Every attempt was silent.
-    NoResponse,
+    /// An ICMP destination unreachable quoting our SYN, read off a raw
+    /// socket with its type and code.
+    Icmp {
+        /// ICMP type (3, or 1 for ICMPv6).
+        icmp_type: u8,
+        /// ICMP code.
+        code: u8,
+    },
     /// This machine could not probe the target.
     LocalError,
+    /// Every attempt was silent.
+    NoResponse,
+    /// ICMP port unreachable (UDP).
+    PortUnreachable,
+    /// SYN answered with RST.
+    Rst,
+    /// A loopback connect met itself: nothing listens.
+    SelfConnect,
+    /// SYN answered with SYN-ACK.
+    SynAck,
+    /// A UDP datagram came back.
+    UdpResponse,
 }
 
 /// The conclusion about one probe.
@@ -139,6 +160,8 @@ pub struct Summary {
     pub interrupted: bool,
     /// The smallest the congestion window got (for reports and tests).
     pub min_window: usize,
+    /// Answers this machine itself dropped (receive buffers full).
+    pub receive_drops: u64,
 }
 
 /// One attempt's outcome, protocol-independent.
@@ -170,6 +193,18 @@ impl From<TcpOutcome> for Attempt {
             TcpOutcome::Unreachable { rtt } => Self::Answer {
                 state: State::Filtered,
                 reason: Reason::HostUnreachable,
+                rtt,
+                banner: None,
+            },
+            TcpOutcome::SynAck { rtt, banner } => {
+                Self::Answer { state: State::Open, reason: Reason::SynAck, rtt, banner }
+            }
+            TcpOutcome::Rst { rtt } => {
+                Self::Answer { state: State::Closed, reason: Reason::Rst, rtt, banner: None }
+            }
+            TcpOutcome::Icmp { rtt, icmp_type, code } => Self::Answer {
+                state: State::Filtered,
+                reason: Reason::Icmp { icmp_type, code },
                 rtt,
                 banner: None,
             },
@@ -214,7 +249,21 @@ struct Pending {
     probe: Probe,
     /// Attempts already sent.
     sent: u8,
+    /// Times the local system refused to let it go (EMFILE and kin).
+    pressure: u8,
+    /// The host's timing state when the last attempt left.
+    stamp: timing::Stamp,
 }
+
+impl Pending {
+    fn new(probe: Probe) -> Self {
+        Self { probe, sent: 0, pressure: 0, stamp: timing::Stamp::default() }
+    }
+}
+
+/// How many times one probe may be put back for local pressure before it
+/// is given up as a local error (at the longest pause, about 10 s).
+const MAX_PRESSURE: u8 = 100;
 
 /// Runs `probes` to completion (or cancellation), sending one `ProbeResult`
 /// per concluded probe to `out`.
@@ -233,15 +282,13 @@ pub async fn run<N: Net>(
     let max = config.max_parallel.max(1);
     let mut window = Window::new(max.min(64), 1, max);
     let mut timing = Timing::new(config.bounds);
-    let global =
-        RateLimiter::direct(Quota::per_second(config.rate).allow_burst(burst(config.rate)));
-    let per_host = Arc::new(RateLimiter::keyed(
-        Quota::per_second(config.host_rate).allow_burst(NonZeroU32::MIN),
-    ));
+    let pacer = Arc::new(Pacer::new(config.rate, config.host_rate));
     let mut probes = probes.peekable();
     let mut retry: VecDeque<Pending> = VecDeque::new();
     let mut inflight: JoinSet<(Pending, Attempt)> = JoinSet::new();
     let mut summary = Summary { min_window: window.size(), ..Summary::default() };
+    let mut drops_seen = net.receive_drops();
+    let mut conclusions: u64 = 0;
     // Our own token, cancelled with the caller's, and also when results can
     // no longer be delivered (the receiver is gone): then nothing more we
     // learn can reach anyone, and scanning on would only send packets.
@@ -254,6 +301,19 @@ pub async fn run<N: Net>(
             || (!inflight.is_empty() && retry.is_empty() && probes.peek().is_none())
         {
             let Some(done) = next_done(&mut inflight, &cancel).await else { break };
+            // Answers lost in our own buffers: congestion, like a proven
+            // loss (their probes stay silent and are simply retried).
+            let drops = net.receive_drops();
+            if drops > drops_seen {
+                summary.receive_drops += drops - drops_seen;
+                drops_seen = drops;
+                window.on_congestion();
+            }
+            conclusions += 1;
+            if conclusions.is_multiple_of(PRUNE_EVERY) {
+                // Forget per-host pacing state of hosts no longer paced.
+                pacer.prune();
+            }
             conclude(
                 done,
                 config,
@@ -269,29 +329,36 @@ pub async fn run<N: Net>(
         if cancel.is_cancelled() {
             break;
         }
-        let Some(pending) =
-            retry.pop_front().or_else(|| probes.next().map(|probe| Pending { probe, sent: 0 }))
+        let Some(mut pending) = retry.pop_front().or_else(|| probes.next().map(Pending::new))
         else {
             break;
         };
         tokio::select! {
             () = cancel.cancelled() => break,
-            _ = global.until_ready() => {}
+            () = pacer.global() => {}
         }
         let host = pending.probe.target.addr();
-        let wait = timing.timeout(host, pending.sent + 1);
+        let attempt_no = pending.sent + 1;
+        let wait = timing.timeout(host, attempt_no);
+        pending.stamp = timing.stamp(host);
         let net = Arc::clone(&net);
-        let per_host = Arc::clone(&per_host);
+        let pacer = Arc::clone(&pacer);
         let banner = config.banner;
         summary.attempts += 1;
         inflight.spawn(async move {
-            per_host.until_key_ready(&host).await;
+            if pending.pressure > 0 {
+                // Give the system a moment to free what it ran out of; the
+                // pause is in this task, so the dispatcher keeps reaping.
+                let pause = PRESSURE_PAUSE * u32::from(pending.pressure.min(10));
+                tokio::time::sleep(pause).await;
+            }
+            pacer.host(host).await;
             let target = SocketAddr::new(host, pending.probe.port);
             let attempt = match pending.probe.proto {
-                Proto::Tcp => Attempt::from(net.tcp(target, wait, banner).await),
+                Proto::Tcp => Attempt::from(net.tcp(target, attempt_no, wait, banner).await),
                 Proto::Udp => Attempt::from(net.udp(target, wait).await),
             };
-            (Pending { sent: pending.sent + 1, ..pending }, attempt)
+            (Pending { sent: attempt_no, ..pending }, attempt)
         });
         summary.min_window = summary.min_window.min(window.size());
     }
@@ -302,14 +369,12 @@ pub async fn run<N: Net>(
     summary
 }
 
-/// How long to pause after the system refused a socket (EMFILE and kin).
+/// How long to pause after the system refused a socket (EMFILE and kin),
+/// per refusal so far (up to ten).
 const PRESSURE_PAUSE: Duration = Duration::from_millis(10);
 
-/// A start-up burst of 10 ms worth of the global rate: enough to fill the
-/// pipe, never a flood.
-fn burst(rate: NonZeroU32) -> NonZeroU32 {
-    NonZeroU32::new(rate.get() / 100).unwrap_or(NonZeroU32::MIN)
-}
+/// Conclusions between two prunings of the per-host rate limiter.
+const PRUNE_EVERY: u64 = 4_096;
 
 /// The next finished attempt, or `None` when none is in flight or the run
 /// is cancelled.
@@ -347,8 +412,11 @@ async fn conclude(
     let host: IpAddr = pending.probe.target.addr();
     let result = match attempt {
         Attempt::Answer { state, reason, rtt, banner } => {
-            // Karn: only a first attempt's answer is a clean RTT sample.
-            if pending.sent == 1 && reason != Reason::SelfConnect {
+            // Every attempt has its own 4-tuple (`Net::tcp`), so this
+            // answer is to this attempt and its round trip a clean sample,
+            // retransmission or not: Karn's ambiguity does not arise. A
+            // self-connect took no round trip.
+            if reason != Reason::SelfConnect {
                 timing.sample(host, rtt);
             }
             // An answer to a retransmission proves an earlier attempt was
@@ -371,6 +439,7 @@ async fn conclude(
             }
         }
         Attempt::Silent => {
+            timing.on_silence(host, pending.stamp);
             if pending.sent <= config.retries {
                 retry.push_back(pending);
                 return;
@@ -388,16 +457,21 @@ async fn conclude(
                 banner: None,
             }
         }
-        Attempt::Pressure => {
+        Attempt::Pressure if pending.pressure < MAX_PRESSURE => {
             window.on_local_pressure();
-            // Give the system a moment to free what it ran out of.
-            tokio::time::sleep(PRESSURE_PAUSE).await;
-            // Not the target's doing: try again without counting the attempt.
-            retry.push_back(Pending { sent: pending.sent.saturating_sub(1), ..pending });
+            // Not the target's doing: try again (after a pause) without
+            // counting the attempt.
+            retry.push_back(Pending {
+                sent: pending.sent.saturating_sub(1),
+                pressure: pending.pressure + 1,
+                ..pending
+            });
             summary.attempts = summary.attempts.saturating_sub(1);
             return;
         }
-        Attempt::Local => {
+        // The system stayed out of resources for this probe: give it up
+        // as a local error rather than loop forever.
+        Attempt::Pressure | Attempt::Local => {
             summary.local_errors += 1;
             ProbeResult {
                 probe: pending.probe,

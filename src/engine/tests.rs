@@ -24,20 +24,28 @@ enum Behaviour {
     Refuse(u64),
     Silent,
     Pressure,
+    /// Refuses after `.0` ms until `.2` ms into the run, after `.1` ms
+    /// from then on (a path whose round trip jumps).
+    Jump(u64, u64, u64),
 }
 
-#[derive(Default)]
 struct FakeNet {
+    start: tokio::time::Instant,
     scripts: HashMap<u16, Script>,
     /// Every attempt: (port, attempt number, timeout given).
     log: Mutex<Vec<(u16, usize, Duration)>>,
+    /// One answer dropped in "our receive buffer" per this many attempts
+    /// (0: none), as the drop counter reports it.
+    drop_every: usize,
 }
 
 impl FakeNet {
     fn with(scripts: &[(u16, &[Behaviour])]) -> Arc<Self> {
         Arc::new(Self {
+            start: tokio::time::Instant::now(),
             scripts: scripts.iter().map(|(p, b)| (*p, Script(b.to_vec()))).collect(),
             log: Mutex::default(),
+            drop_every: 0,
         })
     }
 
@@ -46,13 +54,36 @@ impl FakeNet {
         let n = log.iter().filter(|(p, _, _)| *p == target.port()).count();
         log.push((target.port(), n + 1, wait));
         let script = self.scripts.get(&target.port()).map_or(&[Behaviour::Silent][..], |s| &s.0);
-        script.get(n).or(script.last()).copied().unwrap_or(Behaviour::Silent)
+        match script.get(n).or(script.last()).copied().unwrap_or(Behaviour::Silent) {
+            Behaviour::Jump(fast, slow, at) => {
+                let late = self.start.elapsed() >= Duration::from_millis(at);
+                Behaviour::Refuse(if late { slow } else { fast })
+            }
+            b => b,
+        }
     }
 }
 
 impl Net for FakeNet {
-    async fn tcp(&self, target: SocketAddr, wait: Duration, _banner: Duration) -> TcpOutcome {
+    fn receive_drops(&self) -> u64 {
+        let attempts = self.log.lock().expect("log lock").len();
+        attempts.checked_div(self.drop_every).map_or(0, |d| d as u64)
+    }
+
+    async fn tcp(
+        &self,
+        target: SocketAddr,
+        _attempt: u8,
+        wait: Duration,
+        _banner: Duration,
+    ) -> TcpOutcome {
         match self.behave(target, wait) {
+            // An answer slower than the attempt's timeout is never seen by
+            // it, as on a real socket.
+            Behaviour::Open(ms) | Behaviour::Refuse(ms) if Duration::from_millis(ms) > wait => {
+                tokio::time::sleep(wait).await;
+                TcpOutcome::Silent
+            }
             Behaviour::Open(ms) => {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
                 TcpOutcome::Open { rtt: Duration::from_millis(ms), banner: None }
@@ -66,6 +97,7 @@ impl Net for FakeNet {
                 TcpOutcome::Silent
             }
             Behaviour::Pressure => TcpOutcome::LocalPressure(std::io::ErrorKind::Other),
+            Behaviour::Jump(..) => unreachable!("`behave` resolves jumps"),
         }
     }
 
@@ -81,6 +113,7 @@ impl Net for FakeNet {
                 UdpOutcome::Silent
             }
             Behaviour::Pressure => UdpOutcome::LocalPressure(std::io::ErrorKind::Other),
+            Behaviour::Jump(..) => unreachable!("`behave` resolves jumps"),
         }
     }
 }
@@ -98,8 +131,8 @@ fn plan(tcp: &str, udp: &str) -> Plan {
 
 fn config() -> Config {
     Config {
-        // The token buckets use governor's own clock, not tokio's paused
-        // one: make them generous enough never to wait here.
+        // Generous: these tests are about states and timing, not pacing
+        // (`pace` has its own tests on the paused clock).
         rate: NonZeroU32::new(1_000_000).expect("nonzero"),
         host_rate: NonZeroU32::new(1_000_000).expect("nonzero"),
         retries: 2,
@@ -273,4 +306,50 @@ async fn a_stalled_receiver_does_not_block_cancellation() {
     let summary = run(net, &config(), plan("1-50", "").probes(), tx, cancel).await;
     assert!(summary.interrupted);
     assert!(summary.concluded <= 1, "{summary:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeouts_follow_a_rising_round_trip() {
+    // Found in review: when a host's round trip jumps past what the
+    // retries allow, every new probe restarted from the stale estimate and
+    // read filtered. Now the back-off outlives the probe (RFC 6298 5.7)
+    // until a fresh sample, and retransmissions' answers are samples too.
+    use Behaviour::*;
+    // 10 ms for the first 300 ms (about 30 probes), 500 ms after: well
+    // past the 20 ms floor times the 1, 2 and 4 of three attempts.
+    let scripts: Vec<(u16, &[Behaviour])> =
+        (1..=80).map(|p| (p, &[Jump(10, 500, 300)][..])).collect();
+    let net = FakeNet::with(&scripts);
+    // One at a time, so the jump is seen by the probes after it.
+    let config = Config { max_parallel: 1, ..config() };
+    let (_, r) = scan(Arc::clone(&net), &plan("1-80", ""), &config).await;
+    assert_eq!(r.len(), 80);
+    let slow = r.values().filter(|x| x.rtt.is_some_and(|t| t >= Duration::from_millis(500)));
+    assert!(slow.count() > 20, "the jump came early enough to matter");
+    let filtered: Vec<u16> =
+        r.values().filter(|x| x.state == State::Filtered).map(|x| x.probe.port).collect();
+    assert!(filtered.len() <= 2, "ports read filtered after the jump: {filtered:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn endless_local_pressure_ends_as_a_local_error() {
+    use Behaviour::*;
+    let net = FakeNet::with(&[(10, &[Pressure]), (11, &[Refuse(5)])]);
+    let (summary, r) = scan(net, &plan("10, 11", ""), &config()).await;
+    assert_eq!(r[&(Proto::Tcp, 10)].reason, Reason::LocalError);
+    assert_eq!(r[&(Proto::Tcp, 11)].state, State::Closed, "the rest of the scan went on");
+    assert_eq!(summary.local_errors, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn receive_drops_are_congestion_not_filtering() {
+    use Behaviour::*;
+    let scripts: Vec<(u16, &[Behaviour])> = (1..=300).map(|p| (p, &[Refuse(5)][..])).collect();
+    let mut net = FakeNet::with(&scripts);
+    Arc::get_mut(&mut net).expect("sole owner").drop_every = 20;
+    let config = Config { max_parallel: 64, ..config() };
+    let (summary, r) = scan(net, &plan("1-300", ""), &config).await;
+    assert!(r.values().all(|x| x.state == State::Closed));
+    assert!(summary.receive_drops > 0);
+    assert!(summary.min_window < 64, "drops cut the window: {summary:?}");
 }

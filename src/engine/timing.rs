@@ -2,8 +2,21 @@
 //! and its variance per host, and a global pair for hosts not yet heard
 //! from; the timeout is `srtt + 4 * rttvar`, clamped to `[min, max]`.
 //!
-//! Only first attempts are sampled (Karn's algorithm: an answer to a
-//! retransmitted probe cannot be matched to the attempt that caused it).
+//! Every answered attempt is sampled: the engine sends each attempt on its
+//! own 4-tuple, so an answer always names its attempt and Karn's ambiguity
+//! does not arise (nmap encodes its "tryno" for the same reason).
+//!
+//! Back-off that outlives one probe (RFC 6298 5.5 and 5.7): when a host
+//! that has answered before lets a whole timeout pass without answering
+//! anything, its timeouts double, and stay doubled for new probes until it
+//! answers again. Without this, a host whose round trip jumps past what
+//! the retries allow would read as filtered port after port, each probe
+//! starting again from the stale estimate. Silence from a host that
+//! answers other probes meanwhile is a filter, not a slow path, and backs
+//! nothing off; hosts never heard from use the global estimate and never
+//! back off (a dead address is not a slow one). One back-off per timeout
+//! period (an epoch), not one per silent probe in flight.
+//!
 //! Pure: callers pass measured durations in; nothing here reads a clock.
 
 use std::collections::HashMap;
@@ -64,12 +77,32 @@ impl Default for Bounds {
     }
 }
 
+/// The most times a host's timeouts are doubled (16x), before the bounds.
+pub const MAX_BACKOFF: u8 = 4;
+
+/// A host's timing state when an attempt left: answers heard and back-off
+/// epoch. Compared when the attempt ends in silence.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stamp {
+    answers: u64,
+    epoch: u32,
+}
+
+/// One host's estimator and back-off.
+#[derive(Debug, Clone, Copy)]
+struct Host {
+    rtt: RttEstimator,
+    answers: u64,
+    epoch: u32,
+    backoff: u8,
+}
+
 /// Per-host and global estimators.
 #[derive(Debug, Clone)]
 pub struct Timing {
     bounds: Bounds,
     global: Option<RttEstimator>,
-    hosts: HashMap<IpAddr, RttEstimator>,
+    hosts: HashMap<IpAddr, Host>,
 }
 
 impl Timing {
@@ -78,7 +111,8 @@ impl Timing {
         Self { bounds, global: None, hosts: HashMap::new() }
     }
 
-    /// Records a first-attempt round trip to `host`.
+    /// Records an answered attempt's round trip to `host`; any back-off of
+    /// the host ends (RFC 6298 5.7: a fresh sample resets the timer).
     pub fn sample(&mut self, host: IpAddr, rtt: Duration) {
         match &mut self.global {
             Some(g) => g.sample(rtt),
@@ -86,8 +120,33 @@ impl Timing {
         }
         self.hosts
             .entry(host)
-            .and_modify(|e| e.sample(rtt))
-            .or_insert_with(|| RttEstimator::new(rtt));
+            .and_modify(|h| {
+                h.rtt.sample(rtt);
+                h.answers += 1;
+                h.backoff = 0;
+            })
+            .or_insert(Host { rtt: RttEstimator::new(rtt), answers: 1, epoch: 0, backoff: 0 });
+    }
+
+    /// The host's state as an attempt leaves, for [`Timing::on_silence`].
+    pub fn stamp(&self, host: IpAddr) -> Stamp {
+        self.hosts
+            .get(&host)
+            .map_or_else(Stamp::default, |h| Stamp { answers: h.answers, epoch: h.epoch })
+    }
+
+    /// An attempt that left at `stamp` timed out. If the host has answered
+    /// before but nothing since then, and no other silent attempt already
+    /// backed it off in this epoch, its timeouts double.
+    pub fn on_silence(&mut self, host: IpAddr, stamp: Stamp) {
+        if let Some(h) = self.hosts.get_mut(&host)
+            && h.answers == stamp.answers
+            && h.epoch == stamp.epoch
+            && h.backoff < MAX_BACKOFF
+        {
+            h.backoff += 1;
+            h.epoch += 1;
+        }
     }
 
     /// How long to wait for `host` to answer: its own estimate, else the
@@ -95,11 +154,15 @@ impl Timing {
     /// retransmission waits twice as long per attempt already made (RFC
     /// 6298's back-off), still clamped.
     pub fn timeout(&self, host: IpAddr, attempt: u8) -> Duration {
-        let base = match self.hosts.get(&host).or(self.global.as_ref()) {
-            Some(e) => e.rto(),
-            None => self.bounds.initial,
+        let (base, kept) = match (self.hosts.get(&host), self.global.as_ref()) {
+            (Some(h), _) => (h.rtt.rto(), u32::from(h.backoff)),
+            (None, Some(g)) => (g.rto(), 0),
+            (None, None) => (self.bounds.initial, 0),
         };
-        let backed_off = base.saturating_mul(1 << attempt.saturating_sub(1).min(4));
+        // A retransmission doubles per attempt already made (at most 4
+        // times, as before), on top of the back-off the host keeps.
+        let doublings = kept + u32::from(attempt.saturating_sub(1).min(4));
+        let backed_off = base.saturating_mul(1 << doublings);
         backed_off.clamp(self.bounds.min, self.bounds.max.max(self.bounds.min))
     }
 }
@@ -139,5 +202,54 @@ mod tests {
         assert_eq!(t.timeout(c, 1), 10 * MS, "clamped to the minimum");
         let slow = Bounds { max: 100 * MS, ..b };
         assert_eq!(Timing::new(slow).timeout(a, 1), 100 * MS, "clamped to --max-rtt");
+    }
+
+    #[test]
+    fn a_host_gone_quiet_keeps_its_back_off_until_it_answers() {
+        let b = Bounds { min: 10 * MS, max: 10_000 * MS, initial: 1000 * MS };
+        let mut t = Timing::new(b);
+        let a: IpAddr = "198.18.0.1".parse().expect("ip");
+        t.sample(a, 40 * MS);
+        assert_eq!(t.timeout(a, 1), 120 * MS);
+        // Three probes in flight, all silent, nothing heard meanwhile: one
+        // back-off for the epoch, not three.
+        let stamps = [t.stamp(a), t.stamp(a), t.stamp(a)];
+        for s in stamps {
+            t.on_silence(a, s);
+        }
+        assert_eq!(t.timeout(a, 1), 240 * MS, "new probes start backed off");
+        assert_eq!(t.timeout(a, 2), 480 * MS, "and retransmissions double on top");
+        // Each further silent epoch doubles, up to MAX_BACKOFF.
+        for _ in 0..10 {
+            let s = t.stamp(a);
+            t.on_silence(a, s);
+        }
+        assert_eq!(t.timeout(a, 1), 120 * MS * 16);
+        // A fresh sample ends it, and it follows the new round trip.
+        t.sample(a, 400 * MS);
+        assert!(
+            t.timeout(a, 1) > 120 * MS && t.timeout(a, 1) < 120 * MS * 16,
+            "{:?}",
+            t.timeout(a, 1)
+        );
+    }
+
+    #[test]
+    fn silence_while_the_host_answers_other_probes_is_a_filter_not_a_slow_path() {
+        let b = Bounds { min: 10 * MS, max: 10_000 * MS, initial: 1000 * MS };
+        let mut t = Timing::new(b);
+        let (a, dead): (IpAddr, IpAddr) =
+            ("198.18.0.1".parse().expect("ip"), "198.18.0.9".parse().expect("ip"));
+        t.sample(a, 40 * MS);
+        let s = t.stamp(a);
+        t.sample(a, 40 * MS);
+        t.on_silence(a, s);
+        assert!(t.timeout(a, 1) < 240 * MS, "no back-off: {:?}", t.timeout(a, 1));
+        // A host never heard from is not backed off either.
+        for _ in 0..5 {
+            let s = t.stamp(dead);
+            t.on_silence(dead, s);
+        }
+        assert_eq!(t.timeout(dead, 1), t.timeout(a, 1), "uses the global estimate");
     }
 }

@@ -5,12 +5,17 @@
 //!
 //! - `tcp`: connect() scan with tokio, self-connect detection, a short
 //!   banner read, and an abortive (RST) close.
+//! - `syn`: half-open SYN scan over raw sockets (CAP_NET_RAW), with
+//!   stateless reply validation; `packet` builds and reads its bytes
+//!   (sans-I/O, fuzzed).
 //! - `udp`: a protocol payload for well-known ports, an empty datagram
 //!   otherwise; ICMP port unreachable arrives as ECONNREFUSED on a connected
 //!   socket.
 //! - `payloads`: the UDP payload table.
 
+pub mod packet;
 pub mod payloads;
+pub mod syn;
 pub mod tcp;
 pub mod udp;
 
@@ -41,6 +46,30 @@ pub enum TcpOutcome {
     Unreachable {
         /// Time to the ICMP error.
         rtt: Duration,
+    },
+    /// SYN mode: the target answered our SYN with SYN-ACK: open.
+    SynAck {
+        /// Time to the SYN-ACK.
+        rtt: Duration,
+        /// First bytes the port sent to a follow-up connect, if one was
+        /// made for the banner.
+        banner: Option<Vec<u8>>,
+    },
+    /// SYN mode: the target answered with RST: closed.
+    Rst {
+        /// Time to the RST.
+        rtt: Duration,
+    },
+    /// SYN mode: an ICMP destination unreachable quoting our SYN came back
+    /// (from the target or a router): filtered, as nmap `-sS` says, even
+    /// for "port unreachable".
+    Icmp {
+        /// Time to the error.
+        rtt: Duration,
+        /// ICMP type as sent (3, or 1 for ICMPv6).
+        icmp_type: u8,
+        /// ICMP code as sent.
+        code: u8,
     },
     /// Nothing came back within the timeout.
     Silent,
@@ -80,9 +109,9 @@ pub enum UdpOutcome {
     LocalError(io::ErrorKind),
 }
 
-/// Sorts an I/O error from connect/send/recv into what it says about the
-/// target (`Some(true)` refused, `Some(false)` unreachable), local pressure,
-/// or a local error.
+/// What an I/O error says: the target refused, something on the path
+/// answered unreachable, this machine ran short of a resource (back off
+/// and retry), or this machine cannot probe the target at all.
 pub(crate) enum ErrorMeaning {
     Refused,
     Unreachable,
@@ -90,20 +119,33 @@ pub(crate) enum ErrorMeaning {
     Local,
 }
 
-pub(crate) fn classify(e: &io::Error) -> ErrorMeaning {
+/// Sorts an error that *arrived* from the network: one reported after the
+/// attempt left (a connect's SO_ERROR after EINPROGRESS, a connected UDP
+/// socket's recv), which the kernel derived from a RST or an ICMP error.
+pub(crate) fn classify_remote(e: &io::Error) -> ErrorMeaning {
     use io::ErrorKind as K;
     match e.kind() {
         K::ConnectionRefused | K::ConnectionReset => ErrorMeaning::Refused,
-        K::HostUnreachable | K::NetworkUnreachable | K::PermissionDenied => {
-            ErrorMeaning::Unreachable
-        }
+        K::HostUnreachable | K::NetworkUnreachable => ErrorMeaning::Unreachable,
+        _ => match e.raw_os_error() {
+            // EHOSTDOWN, ENONET: ICMP host unknown / isolated.
+            Some(112 | 64) => ErrorMeaning::Unreachable,
+            _ => classify_local(e),
+        },
+    }
+}
+
+/// Sorts an error returned *directly* by a socket call (socket, bind,
+/// connect, send), before anything left this machine: never the target's
+/// doing. EPERM and EACCES here are a local firewall or policy, and
+/// EHOSTUNREACH/ENETUNREACH a missing local route, not an ICMP answer.
+pub(crate) fn classify_local(e: &io::Error) -> ErrorMeaning {
+    use io::ErrorKind as K;
+    match e.kind() {
         K::AddrNotAvailable | K::OutOfMemory | K::WouldBlock => ErrorMeaning::Pressure,
         _ => match e.raw_os_error() {
             // EMFILE, ENFILE, ENOBUFS: out of descriptors or buffers.
             Some(24 | 23 | 105) => ErrorMeaning::Pressure,
-            // EHOSTUNREACH/ENETUNREACH/EACCES/EPERM spelled as raw codes on
-            // platforms where std has no kind for them.
-            Some(113 | 101 | 13 | 1) => ErrorMeaning::Unreachable,
             _ => ErrorMeaning::Local,
         },
     }

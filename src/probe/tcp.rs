@@ -13,47 +13,77 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::AsyncReadExt as _;
-use tokio::net::TcpSocket;
+use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout};
 
-use super::{ErrorMeaning, TcpOutcome, classify};
+use super::{ErrorMeaning, TcpOutcome, classify_local, classify_remote};
 
 /// The most banner bytes kept (nmap's service probes read more, but a
 /// banner is evidence here, not a fingerprint).
 pub const MAX_BANNER: usize = 256;
 
+/// `EINPROGRESS`: a non-blocking connect has started.
+const EINPROGRESS: i32 = 115;
+
 /// Connects to `target`, waiting at most `wait` for the handshake, then
 /// reads up to `MAX_BANNER` bytes for at most `banner_wait`.
+///
+/// The connect is non-blocking (socket2), so an error the `connect()` call
+/// itself returns (no local route, a local firewall's EPERM, no ports) is
+/// told apart from one that arrives later from the network (a RST, an ICMP
+/// unreachable): only the latter says something about the target.
 ///
 /// # Cancel safety
 ///
 /// Cancel safe: dropping the future drops the socket, which the kernel
 /// closes; nothing is left half-recorded.
 pub async fn connect(target: SocketAddr, wait: Duration, banner_wait: Duration) -> TcpOutcome {
-    let socket = match if target.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() } {
+    let socket = match Socket::new(Domain::for_address(target), Type::STREAM, Some(Protocol::TCP)) {
         Ok(s) => s,
         Err(e) => return local(&e),
     };
-    // An abortive close: a RST instead of FIN and TIME_WAIT.
-    if let Err(e) = socket.set_zero_linger() {
+    // Non-blocking, and an abortive close: a RST instead of FIN and
+    // TIME_WAIT.
+    if let Err(e) =
+        socket.set_nonblocking(true).and_then(|()| socket.set_linger(Some(Duration::ZERO)))
+    {
         return local(&e);
     }
     let start = Instant::now();
-    let stream = match timeout(wait, socket.connect(target)).await {
+    match socket.connect(&target.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(EINPROGRESS) => {}
+        // Only a RST makes ECONNREFUSED, even when it comes back at once
+        // (loopback).
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return TcpOutcome::Refused { rtt: start.elapsed() };
+        }
+        Err(e) => return local(&e),
+    }
+    let stream = match TcpStream::from_std(std::net::TcpStream::from(socket)) {
+        Ok(s) => s,
+        Err(e) => return local(&e),
+    };
+    match timeout(wait, stream.writable()).await {
         Err(_) => return TcpOutcome::Silent,
-        Ok(Err(e)) => {
-            let rtt = start.elapsed();
-            return match classify(&e) {
+        Ok(Err(e)) => return local(&e),
+        Ok(Ok(())) => {}
+    }
+    let rtt = start.elapsed();
+    match stream.take_error() {
+        Ok(None) => {}
+        Ok(Some(e)) => {
+            return match classify_remote(&e) {
                 ErrorMeaning::Refused => TcpOutcome::Refused { rtt },
                 ErrorMeaning::Unreachable => TcpOutcome::Unreachable { rtt },
                 ErrorMeaning::Pressure => TcpOutcome::LocalPressure(e.kind()),
                 ErrorMeaning::Local => TcpOutcome::LocalError(e.kind()),
             };
         }
-        Ok(Ok(stream)) => stream,
-    };
-    let rtt = start.elapsed();
+        Err(e) => return local(&e),
+    }
     if stream.local_addr().is_ok_and(|local| local == target) {
         return TcpOutcome::SelfConnect;
     }
@@ -61,7 +91,7 @@ pub async fn connect(target: SocketAddr, wait: Duration, banner_wait: Duration) 
     TcpOutcome::Open { rtt, banner }
 }
 
-async fn read_banner(mut stream: tokio::net::TcpStream, wait: Duration) -> Option<Vec<u8>> {
+async fn read_banner(mut stream: TcpStream, wait: Duration) -> Option<Vec<u8>> {
     let mut buf = vec![0u8; MAX_BANNER];
     // A caller's huge budget must not overflow the clock; cap it at a minute.
     let deadline = Instant::now() + wait.min(Duration::from_secs(60));
@@ -80,7 +110,7 @@ async fn read_banner(mut stream: tokio::net::TcpStream, wait: Duration) -> Optio
 }
 
 fn local(e: &std::io::Error) -> TcpOutcome {
-    match classify(e) {
+    match classify_local(e) {
         ErrorMeaning::Pressure => TcpOutcome::LocalPressure(e.kind()),
         _ => TcpOutcome::LocalError(e.kind()),
     }

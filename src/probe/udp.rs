@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 use tokio::time::{Instant, timeout};
 
-use super::{ErrorMeaning, UdpOutcome, classify, payloads};
+use super::{ErrorMeaning, UdpOutcome, classify_local, classify_remote, payloads};
 
 /// The most response bytes kept.
 pub const MAX_RESPONSE: usize = 512;
@@ -28,15 +28,23 @@ pub async fn probe(target: SocketAddr, wait: Duration) -> UdpOutcome {
     };
     let socket = match UdpSocket::bind(bind).await {
         Ok(s) => s,
-        Err(e) => return error(&e, Duration::ZERO),
+        Err(e) => return local(&e),
     };
     if let Err(e) = socket.connect(target).await {
-        return error(&e, Duration::ZERO);
+        return local(&e);
     }
     let start = Instant::now();
+    // An error `send` returns is this machine's (no route, a local
+    // firewall), except ECONNREFUSED: the ICMP port unreachable for an
+    // earlier payload, reported on the next call. Otherwise only what
+    // `recv` reports came back from the network.
     for payload in payloads::for_port(target.port()) {
-        if let Err(e) = socket.send(payload).await {
-            return error(&e, start.elapsed());
+        match socket.send(payload).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                return error(&e, start.elapsed());
+            }
+            Err(e) => return local(&e),
         }
     }
     let mut buf = vec![0u8; MAX_RESPONSE];
@@ -51,10 +59,17 @@ pub async fn probe(target: SocketAddr, wait: Duration) -> UdpOutcome {
 }
 
 fn error(e: &std::io::Error, rtt: Duration) -> UdpOutcome {
-    match classify(e) {
+    match classify_remote(e) {
         ErrorMeaning::Refused => UdpOutcome::PortUnreachable { rtt },
         ErrorMeaning::Unreachable => UdpOutcome::Unreachable { rtt },
         ErrorMeaning::Pressure => UdpOutcome::LocalPressure(e.kind()),
         ErrorMeaning::Local => UdpOutcome::LocalError(e.kind()),
+    }
+}
+
+fn local(e: &std::io::Error) -> UdpOutcome {
+    match classify_local(e) {
+        ErrorMeaning::Pressure => UdpOutcome::LocalPressure(e.kind()),
+        _ => UdpOutcome::LocalError(e.kind()),
     }
 }

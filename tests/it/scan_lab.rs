@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use vantage::observe::{ObservationFile, PortState, Proto};
+use vantage::observe::{ObservationFile, PortState, Proto, Reason, ScanMode};
 
 use crate::lab::{self, Lab};
 
@@ -21,6 +21,7 @@ const RULES: &str = "table inet lab {
         ip daddr 198.18.2.10 tcp dport 8082 drop
         ip daddr 198.18.2.10 tcp dport 8083 reject with tcp reset
         ip daddr 198.18.2.10 tcp dport 8084 reject with icmp type admin-prohibited
+        ip daddr 198.18.2.10 tcp dport 8085 reject with icmp type port-unreachable
         ip daddr 198.18.2.10 udp dport 9997 drop
     }
 }";
@@ -43,8 +44,15 @@ sweep:
   udp: [9997, 9998, 9999]
 ";
 
-/// What the lab is, port by port.
-fn ground_truth() -> BTreeMap<(Proto, u16), PortState> {
+/// The TCP scan modes, as `--mode` names them.
+const MODES: [&str; 2] = ["syn", "connect"];
+
+/// What the lab is, port by port, as a scan in `mode` must report it,
+/// which is what nmap reports in that mode: a TCP port answered with ICMP
+/// port unreachable is `filtered` to a SYN scan (`-sS`, which reads the
+/// ICMP message) and `closed` to a connect scan (`-sT`: the kernel turns
+/// that ICMP message into ECONNREFUSED, exactly as for a RST).
+fn ground_truth(mode: &str) -> BTreeMap<(Proto, u16), PortState> {
     let mut truth = BTreeMap::new();
     for port in 8075..=8090 {
         truth.insert((Proto::Tcp, port), PortState::Closed);
@@ -53,6 +61,8 @@ fn ground_truth() -> BTreeMap<(Proto, u16), PortState> {
     truth.insert((Proto::Tcp, 8081), PortState::Open);
     truth.insert((Proto::Tcp, 8082), PortState::Filtered);
     truth.insert((Proto::Tcp, 8084), PortState::Filtered);
+    let port_unreachable = if mode == "syn" { PortState::Filtered } else { PortState::Closed };
+    truth.insert((Proto::Tcp, 8085), port_unreachable);
     truth.insert((Proto::Udp, 9997), PortState::OpenFiltered);
     truth.insert((Proto::Udp, 9998), PortState::Closed);
     truth.insert((Proto::Udp, 9999), PortState::Open);
@@ -68,6 +78,15 @@ fn lab(tag: &str, delay: Option<(Duration, f64)>) -> Option<Lab> {
         b = b.link_delay("out", d).link_loss("out", loss).link_seed("out", 11);
     }
     let mut lab = lab::or_skip(b.build())?;
+    // Linux rate-limits the ICMP errors a router sends (a burst of 6, then
+    // one a second per destination), so a REJECT-with-ICMP port answers
+    // only now and then and otherwise looks silent: still `filtered`, but
+    // with the reason `no-response`. The ground truth here includes the
+    // reasons, so this router answers every time.
+    let sysctl = lab
+        .exec(Lab::ROUTER, &["sysctl", "-qw", "net.ipv4.icmp_ratelimit=0"])
+        .expect("sysctl runs");
+    assert!(sysctl.status.success(), "{}", String::from_utf8_lossy(&sysctl.stderr));
     for port in [8080, 8081, 8082, 8083] {
         lab.listen_tcp("dmz", port).expect("TCP listener");
     }
@@ -130,12 +149,16 @@ fn scan_once(lab: &Lab, dir: &Path, name: &str, extra: &[&str]) -> ObservationFi
 }
 
 #[test]
-fn scan_matches_ground_truth_three_times() {
+fn scan_matches_ground_truth_three_times_in_each_mode() {
     let Some(lab) = lab("scan", None) else { return };
     let dir = workdir("truth");
-    for run in 0..3 {
-        let file = scan_once(&lab, &dir, &format!("obs{run}.jsonl"), &["--seed", &run.to_string()]);
-        assert_eq!(states(&file), ground_truth(), "run {run}");
+    for (mode, run) in MODES.into_iter().flat_map(|m| (0..3).map(move |r| (m, r))) {
+        let seed = run.to_string();
+        let name = format!("obs-{mode}-{run}.jsonl");
+        let file = scan_once(&lab, &dir, &name, &["--seed", &seed, "--mode", mode]);
+        assert_eq!(states(&file), ground_truth(mode), "{mode} run {run}");
+        let wire_mode = if mode == "syn" { ScanMode::Syn } else { ScanMode::Connect };
+        assert_eq!(file.header.mode, wire_mode, "the file says how it scanned");
         let trailer = file.trailer.as_ref().expect("a trailer");
         assert!(trailer.complete && !trailer.interrupted, "{trailer:?}");
         assert_eq!(file.header.vantage, "outside");
@@ -149,17 +172,34 @@ fn scan_matches_ground_truth_three_times() {
         );
         let icmp = file.facts.iter().find(|f| f.port == 8084).expect("8084 has its own line");
         assert_eq!(icmp.state, PortState::Filtered);
+        // The reason, as nmap --reason gives it: SYN mode reads the ICMP
+        // type and code off the wire; connect mode only has the errno.
+        let (open, closed) = if mode == "syn" {
+            (Reason::SynAck, Reason::Rst)
+        } else {
+            (Reason::Connected, Reason::ConnRefused)
+        };
+        let reason = |port| file.facts.iter().find(|f| f.port == port).map(|f| f.reason);
+        assert_eq!(reason(8080), Some(open));
+        assert_eq!(reason(8083), Some(closed));
+        let prohibited = if mode == "syn" {
+            Reason::IcmpUnreachable { icmp_type: 3, code: 13 }
+        } else {
+            Reason::HostUnreachable
+        };
+        assert_eq!(reason(8084), Some(prohibited));
     }
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
 
 #[test]
-fn scan_matches_ground_truth_under_delay_and_loss() {
+fn scan_matches_ground_truth_under_delay_and_loss_in_each_mode() {
     let Some(lab) = lab("scanloss", Some((Duration::from_millis(10), 0.05))) else { return };
     let dir = workdir("loss");
-    for run in 0..3 {
-        let file = scan_once(&lab, &dir, &format!("obs{run}.jsonl"), &["--retries", "4"]);
-        assert_eq!(states(&file), ground_truth(), "run {run}");
+    for (mode, run) in MODES.into_iter().flat_map(|m| (0..3).map(move |r| (m, r))) {
+        let name = format!("obs-{mode}-{run}.jsonl");
+        let file = scan_once(&lab, &dir, &name, &["--retries", "4", "--mode", mode]);
+        assert_eq!(states(&file), ground_truth(mode), "{mode} run {run}");
         assert!(file.trailer.as_ref().is_some_and(|t| t.complete));
     }
     std::fs::remove_dir_all(&dir).expect("clean up");
@@ -223,7 +263,7 @@ fn nmap_states(xml: &str) -> BTreeMap<(Proto, u16), PortState> {
 }
 
 #[test]
-fn scan_agrees_with_nmap_on_the_same_lab() {
+fn scan_agrees_with_nmap_on_the_same_lab_in_each_mode() {
     if Command::new("nmap").arg("--version").output().is_err() {
         assert!(
             std::env::var_os("VANTAGE_REQUIRE_LAB").is_none(),
@@ -234,15 +274,34 @@ fn scan_agrees_with_nmap_on_the_same_lab() {
     }
     let Some(lab) = lab("scannmap", None) else { return };
     let dir = workdir("nmap");
-    let ours = states(&scan_once(&lab, &dir, "obs.jsonl", &[]));
-    // -sT: the same connect() scan; -sU for UDP; -Pn -n: no discovery, no DNS;
-    // --reason is implied by XML. The target is the lab host only.
+    for (mode, flag) in [("syn", "-sS"), ("connect", "-sT")] {
+        let ours = states(&scan_once(&lab, &dir, &format!("obs-{mode}.jsonl"), &["--mode", mode]));
+        let theirs = nmap_view(&lab, flag);
+        // nmap folds the many closed ports into <extraports>; compare the
+        // ports it lists one by one, and treat the rest as the closed ones
+        // it counted.
+        for (key, state) in &ours {
+            let nmap_state = theirs.get(key).copied().unwrap_or(PortState::Closed);
+            assert_eq!(
+                *state, nmap_state,
+                "{key:?}: vantage --mode {mode} says {state:?}, nmap {flag} {nmap_state:?}"
+            );
+        }
+        assert_eq!(ours, ground_truth(mode));
+    }
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+/// nmap's view of the lab's DMZ host, TCP in the given mode and UDP.
+fn nmap_view(lab: &Lab, tcp_flag: &str) -> BTreeMap<(Proto, u16), PortState> {
+    // -sS/-sT with -sU; -Pn -n: no discovery, no DNS; --reason is implied
+    // by XML. The target is the lab host only.
     let nmap = lab
         .exec(
             "out",
             &[
                 "nmap",
-                "-sT",
+                tcp_flag,
                 "-sU",
                 "-Pn",
                 "-n",
@@ -259,18 +318,10 @@ fn scan_agrees_with_nmap_on_the_same_lab() {
         .expect("nmap runs in the lab");
     assert!(nmap.status.success(), "{}", String::from_utf8_lossy(&nmap.stderr));
     let xml = String::from_utf8_lossy(&nmap.stdout);
-    let theirs = nmap_states(&xml);
     for extra in xml.split("<extraports state=\"").skip(1) {
         assert!(extra.starts_with("closed\""), "nmap folded non-closed ports: {extra:.80}");
     }
-    // nmap folds the many closed ports into <extraports>; compare the ports
-    // it lists one by one, and treat the rest as the closed ones it counted.
-    for (key, state) in &ours {
-        let nmap_state = theirs.get(key).copied().unwrap_or(PortState::Closed);
-        assert_eq!(*state, nmap_state, "{key:?}: vantage says {state:?}, nmap {nmap_state:?}");
-    }
-    assert_eq!(ours, ground_truth());
-    std::fs::remove_dir_all(&dir).expect("clean up");
+    nmap_states(&xml)
 }
 
 /// SYNs the router forwarded to the DMZ host so far (a named nftables counter).
@@ -286,9 +337,11 @@ fn syns(lab: &Lab) -> u64 {
         .unwrap_or(0)
 }
 
+/// The `--rate` of the rate-cap test.
+const RATE: u64 = 40;
+
 #[test]
-fn the_rate_cap_is_honoured_at_the_router() {
-    const RATE: u64 = 40;
+fn the_rate_cap_is_honoured_at_the_router_in_each_mode() {
     let rules = "table inet rate {
         counter syns {}
         chain forward {
@@ -311,22 +364,33 @@ fn the_rate_cap_is_honoured_at_the_router() {
         "version: 1\nzones:\n  internet: { cidrs: [0.0.0.0/0], probe: false }\n  dmz: { cidrs: [198.18.2.10/32] }\nvantages:\n  outside: { zone: internet }\nsweep:\n  tcp: ['9000-9119']\n",
     )
     .expect("spec");
-    let out = dir.join("obs.jsonl").display().to_string();
-    let mut args = vec!["netns".to_owned(), "exec".to_owned(), lab.namespace("out").to_owned()];
-    args.extend(scan_args(&dir, &out, &["--rate", &RATE.to_string(), "--retries", "0"]));
-    let mut child = Command::new("ip").args(&args).spawn().expect("spawn the scan");
-    // Sample the router's counter every 100 ms while the scan runs.
-    let mut samples = vec![syns(&lab)];
-    while child.try_wait().expect("wait").is_none() {
-        std::thread::sleep(Duration::from_millis(100));
+    for (i, mode) in MODES.into_iter().enumerate() {
+        let out = dir.join(format!("obs-{mode}.jsonl")).display().to_string();
+        let mut args = vec!["netns".to_owned(), "exec".to_owned(), lab.namespace("out").to_owned()];
+        let rate = RATE.to_string();
+        args.extend(scan_args(&dir, &out, &["--rate", &rate, "--retries", "0", "--mode", mode]));
+        let mut child = Command::new("ip").args(&args).spawn().expect("spawn the scan");
+        // Sample the router's counter every 100 ms while the scan runs.
+        let mut samples = vec![syns(&lab)];
+        while child.try_wait().expect("wait").is_none() {
+            std::thread::sleep(Duration::from_millis(100));
+            samples.push(syns(&lab));
+        }
         samples.push(syns(&lab));
+        let before = 120 * i as u64;
+        assert_eq!(
+            samples.last().copied(),
+            Some(before + 120),
+            "{mode}: one SYN per closed port, no retries: {samples:?}"
+        );
+        assert_within_rate(&samples, mode);
     }
-    samples.push(syns(&lab));
-    assert_eq!(
-        samples.last().copied(),
-        Some(120),
-        "one SYN per closed port, no retries: {samples:?}"
-    );
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+/// No one-second window of router counter `samples` (taken every 100 ms)
+/// saw more SYNs than the cap allows.
+fn assert_within_rate(samples: &[u64], mode: &str) {
     // No one-second window (10 samples) saw more than the cap, plus the
     // bucket's burst of one and a sample's worth of slack. Only an upper
     // bound is asserted: a slow machine can only send less.
@@ -335,7 +399,6 @@ fn the_rate_cap_is_honoured_at_the_router() {
     let worst = samples.windows(span).map(|w| w[span - 1] - w[0]).max().unwrap_or(0);
     assert!(
         worst <= RATE + 1 + RATE / 10,
-        "{worst} SYNs in one second at --rate {RATE}: {samples:?}"
+        "{mode}: {worst} SYNs in one second at --rate {RATE}: {samples:?}"
     );
-    std::fs::remove_dir_all(&dir).expect("clean up");
 }

@@ -1,0 +1,467 @@
+//! SYN ("half-open") scanning over raw sockets, as nmap `-sS` and masscan
+//! do: send a SYN, read the answer off a raw socket, never complete the
+//! handshake. Needs CAP_NET_RAW; [`SynScanner::start`] says
+//! `PermissionDenied` without it, and the caller falls back to connect().
+//!
+//! Sockets: one raw TCP socket per address family sends SYNs and RSTs and
+//! receives every TCP segment addressed to this host; one raw ICMP (ICMPv6)
+//! socket receives destination-unreachable errors. The kernel still builds
+//! the IP header and routes (so loopback, veths and routers all work, and
+//! no neighbour or MAC handling is ours, unlike masscan's datalink sender,
+//! which waits forever for a router MAC on `lo`). A raw socket has datagram
+//! semantics, so each is driven through tokio's `UdpSocket` (`sendto`,
+//! `recvfrom` on the descriptor), which keeps this module free of `unsafe`.
+//!
+//! Matching is stateless (`packet::Secret`): a reply counts only if it
+//! acknowledges (or an ICMP error quotes) the keyed-hash sequence number of
+//! a SYN we could have sent; the pending table then finds the attempt
+//! waiting for it. Each attempt of a probe leaves from its own source port
+//! (`base + attempt - 1`), so an answer always names the attempt it answers
+//! and its round trip is exact even for retransmissions (nmap encodes its
+//! "tryno" the same way). The source ports are reserved by binding them, so
+//! the kernel never hands them to another connection; a SYN-ACK for them
+//! finds no socket, and both the kernel and we answer it with a RST, so no
+//! half-open connection is left on the target.
+//!
+//! Receive-side drops (the raw sockets' `drops` counters in
+//! `/proc/net/raw{,6}`) are sampled and exposed, so the engine can treat
+//! them as congestion: a reply lost in our own buffer is not a filter.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket as StdUdpSocket};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::UdpSocket;
+use tokio::sync::oneshot;
+use tokio::time::{Instant, timeout};
+use tokio_util::sync::CancellationToken;
+
+use super::packet::{self, IcmpError, Secret, TcpReply};
+use super::{ErrorMeaning, TcpOutcome, classify_local};
+
+/// Source ports reserved per scan: attempts beyond this many reuse them
+/// (and their round trips may then be attributed to a later attempt).
+pub const SOURCE_PORTS: u16 = 16;
+
+/// The receive buffer asked for on each raw socket (the kernel caps it at
+/// `net.core.rmem_max` unless we may force it).
+const RECV_BUFFER: usize = 8 << 20;
+
+/// How often the receive-drop counters are read.
+const DROP_POLL: Duration = Duration::from_millis(100);
+
+/// What came back for one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    SynAck,
+    Rst,
+    Icmp { icmp_type: u8, code: u8 },
+}
+
+/// An attempt waiting for its answer.
+struct Waiter {
+    tx: oneshot::Sender<(Answer, Instant)>,
+}
+
+/// (target address, target port, our source port): what an answer names.
+type Key = (IpAddr, u16, u16);
+
+/// The raw sockets of one address family.
+struct Family {
+    tcp: UdpSocket,
+    icmp: UdpSocket,
+}
+
+/// A running SYN scanner: its sockets, its secret, the attempts waiting
+/// for answers, and the receive tasks, which stop when it is dropped.
+pub struct SynScanner {
+    inner: Arc<Inner>,
+}
+
+/// What the receive tasks share with the scanner.
+struct Inner {
+    secret: Secret,
+    base_port: u16,
+    v4: Option<Family>,
+    v6: Option<Family>,
+    pending: Mutex<HashMap<Key, Waiter>>,
+    sources: Mutex<HashMap<IpAddr, IpAddr>>,
+    drops: AtomicU64,
+    /// Bound, never listening: keeps our source ports ours.
+    _reserved: Vec<Socket>,
+    stop: CancellationToken,
+}
+
+impl std::fmt::Debug for SynScanner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SynScanner")
+            .field("base_port", &self.inner.base_port)
+            .field("v4", &self.inner.v4.is_some())
+            .field("v6", &self.inner.v6.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for SynScanner {
+    fn drop(&mut self) {
+        self.inner.stop.cancel();
+    }
+}
+
+impl SynScanner {
+    /// Opens the raw sockets, reserves the source ports and starts the
+    /// receive tasks on the current tokio runtime.
+    ///
+    /// Errors: `PermissionDenied` without CAP_NET_RAW (the caller falls
+    /// back to connect mode); any other local failure as it came. A family
+    /// the host cannot open raw sockets for (no IPv6) is left out, and its
+    /// targets get local errors; failing both is an error.
+    pub fn start() -> io::Result<Self> {
+        let v4 = Inner::family(Domain::IPV4, Protocol::ICMPV4);
+        let v6 = Inner::family(Domain::IPV6, Protocol::ICMPV6);
+        let (v4, v6) = match (v4, v6) {
+            (Err(e), Err(_)) => return Err(e),
+            (a, b) => (a.ok(), b.ok()),
+        };
+        let secret = Secret::new();
+        let (base_port, reserved) = reserve_ports(&secret, v6.is_some())?;
+        let inner = Arc::new(Inner {
+            secret,
+            base_port,
+            v4,
+            v6,
+            pending: Mutex::new(HashMap::new()),
+            sources: Mutex::new(HashMap::new()),
+            drops: AtomicU64::new(0),
+            _reserved: reserved,
+            stop: CancellationToken::new(),
+        });
+        // The tasks end when the scanner (the handle) is dropped.
+        for (v6, icmp) in FAMILIES {
+            if inner.socket(v6, icmp).is_some() {
+                let inner = Arc::clone(&inner);
+                tokio::spawn(async move { receive(&inner, v6, icmp).await });
+            }
+        }
+        let watched = Arc::clone(&inner);
+        tokio::spawn(async move { watch_drops(&watched).await });
+        Ok(Self { inner })
+    }
+
+    /// Replies lost in our own receive buffers so far.
+    pub fn receive_drops(&self) -> u64 {
+        self.inner.drops.load(Ordering::Relaxed)
+    }
+
+    /// Sends attempt `attempt` (from 1) of a SYN probe to `target` and
+    /// waits at most `wait` for its answer.
+    ///
+    /// Errors returned by the kernel when sending (no route, a local
+    /// firewall's EPERM) are local: they say nothing about the target.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future removes the attempt from the
+    /// pending table; a late answer is then ignored (and its SYN-ACK still
+    /// reset).
+    pub async fn probe(&self, target: SocketAddr, attempt: u8, wait: Duration) -> TcpOutcome {
+        self.inner.probe(target, attempt, wait).await
+    }
+}
+
+/// (IPv6?, ICMP?) for each raw socket.
+const FAMILIES: [(bool, bool); 4] = [(false, false), (false, true), (true, false), (true, true)];
+
+impl Inner {
+    fn family(domain: Domain, icmp: Protocol) -> io::Result<Family> {
+        let open = |protocol| -> io::Result<UdpSocket> {
+            let s = Socket::new(domain, Type::RAW, Some(protocol))?;
+            s.set_nonblocking(true)?;
+            // Best effort: a small buffer only means earlier drops, which
+            // the drop counters then report.
+            let _ = s.set_recv_buffer_size(RECV_BUFFER);
+            UdpSocket::from_std(StdUdpSocket::from(s))
+        };
+        Ok(Family { tcp: open(Protocol::TCP)?, icmp: open(icmp)? })
+    }
+
+    fn socket(&self, v6: bool, icmp: bool) -> Option<&UdpSocket> {
+        let family = if v6 { self.v6.as_ref() } else { self.v4.as_ref() }?;
+        Some(if icmp { &family.icmp } else { &family.tcp })
+    }
+
+    /// The source port attempt `attempt` (from 1) leaves from.
+    fn source_port(&self, attempt: u8) -> u16 {
+        self.base_port + u16::from(attempt.saturating_sub(1)) % SOURCE_PORTS
+    }
+
+    /// The address the kernel routes to `target` from (a connected UDP
+    /// socket sends nothing, and its local address is the answer), cached
+    /// per target.
+    fn source_for(&self, target: IpAddr) -> io::Result<IpAddr> {
+        let mut cache = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(src) = cache.get(&target) {
+            return Ok(*src);
+        }
+        let bind: SocketAddr = match target {
+            IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+            IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+        };
+        let probe = StdUdpSocket::bind(bind)?;
+        probe.connect(SocketAddr::new(target, 9))?;
+        let src = probe.local_addr()?.ip();
+        cache.insert(target, src);
+        Ok(src)
+    }
+
+    async fn probe(&self, target: SocketAddr, attempt: u8, wait: Duration) -> TcpOutcome {
+        let ip = target.ip();
+        let Some(tcp) = self.socket(ip.is_ipv6(), false) else {
+            return TcpOutcome::LocalError(io::ErrorKind::Unsupported);
+        };
+        let src = match self.source_for(ip) {
+            Ok(s) => s,
+            Err(e) => return local(&e),
+        };
+        let sport = self.source_port(attempt);
+        let seq = self.secret.cookie(ip, target.port(), sport);
+        let Some(syn) = packet::syn(src, sport, ip, target.port(), seq) else {
+            return TcpOutcome::LocalError(io::ErrorKind::InvalidInput);
+        };
+        let key = (ip, target.port(), sport);
+        let (tx, rx) = oneshot::channel();
+        let _pending = Pending::insert(&self.pending, key, Waiter { tx });
+        let sent = Instant::now();
+        if let Err(e) = tcp.send_to(&syn, SocketAddr::new(ip, 0)).await {
+            return local(&e);
+        }
+        match timeout(wait, rx).await {
+            Ok(Ok((answer, at))) => {
+                let rtt = at.saturating_duration_since(sent);
+                match answer {
+                    Answer::SynAck => TcpOutcome::SynAck { rtt, banner: None },
+                    Answer::Rst => TcpOutcome::Rst { rtt },
+                    Answer::Icmp { icmp_type, code } => TcpOutcome::Icmp { rtt, icmp_type, code },
+                }
+            }
+            // Timed out, or the scanner is shutting down.
+            Ok(Err(_)) | Err(_) => TcpOutcome::Silent,
+        }
+    }
+
+    /// Hands an answer to the attempt waiting for it, if any.
+    fn deliver(&self, key: Key, answer: Answer, at: Instant) {
+        let waiter = self.pending.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
+        if let Some(w) = waiter {
+            // The attempt may have just timed out; then nobody listens.
+            let _ = w.tx.send((answer, at));
+        }
+    }
+
+    fn is_our_port(&self, port: u16) -> bool {
+        port.wrapping_sub(self.base_port) < SOURCE_PORTS
+    }
+
+    /// A TCP segment off a raw socket: an answer if it acknowledges one of
+    /// our cookies.
+    async fn on_tcp(&self, r: TcpReply, at: Instant) {
+        if !self.is_our_port(r.dport) || !(r.is_syn_ack() || r.is_rst()) {
+            return;
+        }
+        let cookie = self.secret.cookie(r.from, r.sport, r.dport);
+        if r.ack != cookie.wrapping_add(1) {
+            return;
+        }
+        let key = (r.from, r.sport, r.dport);
+        if r.is_rst() {
+            self.deliver(key, Answer::Rst, at);
+            return;
+        }
+        self.deliver(key, Answer::SynAck, at);
+        // Tear down the half-open connection (the kernel does too, having
+        // no socket for it; ours also covers a local firewall that eats the
+        // kernel's).
+        if let (Ok(src), Some(tcp)) =
+            (self.source_for(r.from), self.socket(r.from.is_ipv6(), false))
+            && let Some(rst) = packet::rst(src, r.dport, r.from, r.sport, r.ack)
+        {
+            let _ = tcp.send_to(&rst, SocketAddr::new(r.from, 0)).await;
+        }
+    }
+
+    /// An ICMP error off a raw socket: an answer if it quotes one of our
+    /// SYNs, cookie and all.
+    fn on_icmp(&self, e: IcmpError, at: Instant) {
+        if !self.is_our_port(e.sport) || e.seq != self.secret.cookie(e.target, e.dport, e.sport) {
+            return;
+        }
+        let answer = Answer::Icmp { icmp_type: e.icmp_type, code: e.code };
+        self.deliver((e.target, e.dport, e.sport), answer, at);
+    }
+}
+
+/// Removes its key from the pending table when the attempt ends, however
+/// it ends.
+struct Pending<'a> {
+    table: &'a Mutex<HashMap<Key, Waiter>>,
+    key: Key,
+}
+
+impl<'a> Pending<'a> {
+    fn insert(table: &'a Mutex<HashMap<Key, Waiter>>, key: Key, waiter: Waiter) -> Self {
+        table.lock().unwrap_or_else(PoisonError::into_inner).insert(key, waiter);
+        Self { table, key }
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        self.table.lock().unwrap_or_else(PoisonError::into_inner).remove(&self.key);
+    }
+}
+
+fn local(e: &io::Error) -> TcpOutcome {
+    match classify_local(e) {
+        ErrorMeaning::Pressure => TcpOutcome::LocalPressure(e.kind()),
+        _ => TcpOutcome::LocalError(e.kind()),
+    }
+}
+
+/// Binds `SOURCE_PORTS` consecutive TCP ports (on both families when IPv6
+/// is in use), starting at a random base above the usual ephemeral range;
+/// tries other bases when one is taken.
+fn reserve_ports(secret: &Secret, v6: bool) -> io::Result<(u16, Vec<Socket>)> {
+    const LOW: u32 = 61_000;
+    const SPAN: u32 = 65_536 - LOW - SOURCE_PORTS as u32;
+    let mut last = io::Error::from(io::ErrorKind::AddrInUse);
+    for salt in 0..32u16 {
+        let pick = secret.cookie(IpAddr::V4(Ipv4Addr::UNSPECIFIED), salt, 0);
+        let base = u16::try_from(LOW + pick % SPAN).unwrap_or(61_000);
+        let mut held = Vec::new();
+        let bound = (0..SOURCE_PORTS).try_for_each(|i| {
+            let port = base + i;
+            let s4 = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+            s4.bind(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)).into())?;
+            held.push(s4);
+            if v6 {
+                let s6 = Socket::new(Domain::IPV6, Type::STREAM, Some(Protocol::TCP))?;
+                s6.set_only_v6(true)?;
+                s6.bind(&SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)).into())?;
+                held.push(s6);
+            }
+            Ok::<_, io::Error>(())
+        });
+        match bound {
+            Ok(()) => return Ok((base, held)),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// Reads one raw socket until the scanner is dropped, handing answers to
+/// their attempts.
+async fn receive(s: &Inner, v6: bool, icmp: bool) {
+    // Large enough for any datagram a raw socket returns on an Ethernet or
+    // loopback MTU; a longer one is truncated, and we only read headers.
+    let mut buf = vec![0u8; 65_536];
+    let Some(socket) = s.socket(v6, icmp) else { return };
+    loop {
+        let got = tokio::select! {
+            () = s.stop.cancelled() => return,
+            got = socket.recv_from(&mut buf) => got,
+        };
+        let at = Instant::now();
+        let Ok((n, from)) = got else { continue };
+        let bytes = buf.get(..n).unwrap_or_default();
+        match (v6, icmp, from.ip()) {
+            (false, false, _) => {
+                if let Ok(r) = packet::v4_tcp(bytes) {
+                    s.on_tcp(r, at).await;
+                }
+            }
+            (false, true, _) => {
+                if let Ok(Some(e)) = packet::v4_icmp(bytes) {
+                    s.on_icmp(e, at);
+                }
+            }
+            (true, false, IpAddr::V6(from)) => {
+                if let Ok(r) = packet::v6_tcp(from, bytes) {
+                    s.on_tcp(r, at).await;
+                }
+            }
+            (true, true, IpAddr::V6(from)) => {
+                if let Ok(Some(e)) = packet::v6_icmp(from, bytes) {
+                    s.on_icmp(e, at);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Samples the raw sockets' drop counters until the scanner is dropped.
+async fn watch_drops(s: &Inner) {
+    use std::os::fd::AsRawFd as _;
+    let inodes: Vec<u64> = FAMILIES
+        .into_iter()
+        .filter_map(|(v6, icmp)| s.socket(v6, icmp))
+        .filter_map(|sock| socket_inode(sock.as_raw_fd()))
+        .collect();
+    loop {
+        tokio::select! {
+            () = s.stop.cancelled() => return,
+            () = tokio::time::sleep(DROP_POLL) => {}
+        }
+        let mut total = 0;
+        for table in ["/proc/net/raw", "/proc/net/raw6"] {
+            if let Ok(text) = tokio::fs::read_to_string(table).await {
+                total += raw_drops(&text, &inodes);
+            }
+        }
+        s.drops.fetch_max(total, Ordering::Relaxed);
+    }
+}
+
+/// The inode of the socket behind descriptor `fd` (`socket:[N]`).
+fn socket_inode(fd: i32) -> Option<u64> {
+    let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()?;
+    let text = link.to_str()?;
+    text.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+}
+
+/// Sums the `drops` column (the last) of the rows of a `/proc/net/raw`
+/// table whose inode (the tenth column) is one of `inodes`.
+fn raw_drops(table: &str, inodes: &[u64]) -> u64 {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let inode: u64 = cols.get(9)?.parse().ok()?;
+            inodes.contains(&inode).then(|| cols.last()?.parse::<u64>().ok())?
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drop_counters_are_read_for_our_sockets_only() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+    6: 00000000:0006 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4242 2 0000000000000000 17
+    1: 00000000:0001 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 99 2 0000000000000000 5
+   garbage line
+";
+        assert_eq!(raw_drops(table, &[4242]), 17);
+        assert_eq!(raw_drops(table, &[4242, 99]), 22);
+        assert_eq!(raw_drops(table, &[1]), 0);
+        assert_eq!(raw_drops("", &[1]), 0);
+    }
+}
