@@ -16,8 +16,12 @@
 //! `SCAN_BENCH_SCENARIO=B` runs only scenario B, and `SCAN_BENCH_ONLY=nmap`
 //! (a name prefix) only some tools.
 //!
-//! SYN mode is not built yet: vantage runs in connect mode, so its
-//! like-for-like peer is `nmap -sT`; `nmap -sS` is shown for reference.
+//! vantage runs in both modes: `--mode syn` against `nmap -sS` (and
+//! masscan), `--mode connect` against `nmap -sT`; each peer's line gives
+//! its time over both of ours. For vantage, "states exact" counts the
+//! probed ports whose state differs from the lab's ground truth (in B:
+//! closed for RST, filtered for ICMP and drops), which is what nmap
+//! reports in that mode.
 
 #![allow(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 #![allow(clippy::print_stderr, reason = "and says on stderr why it skipped")]
@@ -129,28 +133,33 @@ fn main() {
     .expect("spec");
     let out = |name: &str| dir.join(name).display().to_string();
     let truth: BTreeSet<u16> = OPEN.into_iter().collect();
-    let mut tools = vec![Tool {
-        name: "vantage (connect)",
-        argv: [
-            env!("CARGO_BIN_EXE_vantage"),
-            "scan",
-            &spec.display().to_string(),
-            "--from",
-            "v",
-            "-o",
-            &out("v.jsonl"),
-            "--rate",
-            "1000000",
-            "--banner-ms",
-            "0",
-            "--quiet",
-        ]
-        .map(str::to_owned)
-        .to_vec(),
-        output: out("v.jsonl"),
-        parse: |_, p| vantage_open(p),
-        tells_closed_from_filtered: "yes",
-    }];
+    let mut tools = Vec::new();
+    for (name, mode) in [("vantage (syn)", "syn"), ("vantage (connect)", "connect")] {
+        tools.push(Tool {
+            name,
+            argv: [
+                env!("CARGO_BIN_EXE_vantage"),
+                "scan",
+                &spec.display().to_string(),
+                "--from",
+                "v",
+                "-o",
+                &out("v.jsonl"),
+                "--mode",
+                mode,
+                "--rate",
+                "1000000",
+                "--banner-ms",
+                "0",
+                "--quiet",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            output: out("v.jsonl"),
+            parse: |_, p| vantage_open(p),
+            tells_closed_from_filtered: "yes",
+        });
+    }
     for (name, flag, file) in [("nmap -sT -T4", "-sT", "t.xml"), ("nmap -sS -T4", "-sS", "s.xml")] {
         tools.push(Tool {
             name,
@@ -168,7 +177,7 @@ fn main() {
     println!(
         "scan_vs_peers: scenario A: 20 listeners on 127.0.0.1 in a lab namespace, TCP 1-65535, 3 runs each"
     );
-    let mut ours = f64::NAN;
+    let mut ours = Ours::default();
     for tool in &tools {
         let argv: Vec<&str> = tool.argv.iter().map(String::as_str).collect();
         let mut times = Vec::new();
@@ -190,11 +199,9 @@ fn main() {
             continue;
         }
         let t = median(times.clone());
-        if tool.name.starts_with("vantage") {
-            ours = t;
-        }
+        ours.note(tool.name, t);
         println!(
-            "  {:<24} median {:>6.2} s (runs {:?})  peak RSS {:>6.1} MiB  recall {:?}/20  false positives {:?}  closed vs filtered: {}  time/vantage {:.2}",
+            "  {:<24} median {:>6.2} s (runs {:?})  peak RSS {:>6.1} MiB  recall {:?}/20  false positives {:?}  closed vs filtered: {}  {}",
             tool.name,
             t,
             times.iter().map(|x| (x * 100.0).round() / 100.0).collect::<Vec<_>>(),
@@ -202,7 +209,7 @@ fn main() {
             recall,
             false_pos,
             tool.tells_closed_from_filtered,
-            t / ours
+            ours.ratios(t),
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -269,9 +276,9 @@ fn scenario_b() {
     let out = |name: &str| dir.join(name).display().to_string();
     let spec_s = spec.display().to_string();
     let (v_out, t_out, s_out, m_out) = (out("v.jsonl"), out("t.xml"), out("s.xml"), out("m.txt"));
-    let mut tools: Vec<(&str, Vec<String>, &str)> = vec![(
-        "vantage (connect)",
-        [
+    let mut tools: Vec<(&str, Vec<String>, &str)> = Vec::new();
+    for (name, mode) in [("vantage (syn)", "syn"), ("vantage (connect)", "connect")] {
+        let argv = [
             env!("CARGO_BIN_EXE_vantage"),
             "scan",
             &spec_s,
@@ -279,6 +286,8 @@ fn scenario_b() {
             "v",
             "-o",
             &v_out,
+            "--mode",
+            mode,
             "--rate",
             "100000",
             "--banner-ms",
@@ -286,11 +295,9 @@ fn scenario_b() {
             "--max-rtt",
             "500",
             "--quiet",
-        ]
-        .map(str::to_owned)
-        .to_vec(),
-        &v_out,
-    )];
+        ];
+        tools.push((name, argv.map(str::to_owned).to_vec(), &v_out));
+    }
     let nmap = |name, flag: &str, file: &str| {
         let mut argv: Vec<String> =
             ["nmap", flag, "-T4", "--min-rate", "5000", "-p1-2000", "-n", "-Pn", "-oX", file]
@@ -317,15 +324,19 @@ fn scenario_b() {
     println!(
         "scan_vs_peers: scenario B: {HOSTS} hosts x TCP 1-2000 behind a router (accept, reset, ICMP, drop), 20 ms RTT, ~1 % loss; 3 runs each"
     );
-    let mut ours = f64::NAN;
+    let mut ours = Ours::default();
     for (name, argv, file) in &tools {
         let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
         let (mut times, mut rss, mut recall, mut fps) = (Vec::new(), 0, Vec::new(), Vec::new());
+        let mut wrong = Vec::new();
         for _ in 0..3 {
             let Some(run) = measure(&lab, "out", &argv) else { continue };
             times.push(run.secs);
             rss = rss.max(run.rss_kib);
             let text = std::fs::read_to_string(file).unwrap_or_default();
+            if name.starts_with("vantage") {
+                wrong.push(b_states_wrong(Path::new(file), &truth));
+            }
             let found: BTreeSet<(String, u16)> = if name.starts_with("vantage") {
                 vantage::observe::read(Path::new(file))
                     .map(|f| {
@@ -356,16 +367,83 @@ fn scenario_b() {
             continue;
         }
         let t = median(times.clone());
-        if name.starts_with("vantage") {
-            ours = t;
-        }
+        ours.note(name, t);
         let tells = if name.starts_with("masscan") { "no (open only)" } else { "yes" };
+        let exact =
+            if wrong.is_empty() { String::new() } else { format!("  states wrong {wrong:?}") };
         println!(
-            "  {name:<32} median {t:>6.2} s (runs {:?})  peak RSS {:>6.1} MiB  recall {recall:?}  false positives {fps:?}  closed vs filtered: {tells}  time/vantage {:.2}",
+            "  {name:<32} median {t:>6.2} s (runs {:?})  peak RSS {:>6.1} MiB  recall {recall:?}  false positives {fps:?}  closed vs filtered: {tells}{exact}  {}",
             times.iter().map(|x| (x * 100.0).round() / 100.0).collect::<Vec<_>>(),
             rss as f64 / 1024.0,
-            t / ours
+            ours.ratios(t),
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Our medians in each mode, to divide the peers' by.
+#[derive(Default)]
+struct Ours {
+    syn: Option<f64>,
+    connect: Option<f64>,
+}
+
+impl Ours {
+    fn note(&mut self, name: &str, t: f64) {
+        match name {
+            "vantage (syn)" => self.syn = Some(t),
+            "vantage (connect)" => self.connect = Some(t),
+            _ => {}
+        }
+    }
+
+    /// "time/vantage-syn X  time/vantage-connect Y".
+    fn ratios(&self, t: f64) -> String {
+        let r = |o: Option<f64>| o.map_or("-".to_owned(), |o| format!("{:.2}", t / o));
+        format!("time/vantage-syn {}  time/vantage-connect {}", r(self.syn), r(self.connect))
+    }
+}
+
+/// Scenario B's ground truth for one probed port: open where a listener
+/// is, closed for 1-200 (the host's or the router's RST), filtered above
+/// (ICMP admin-prohibited for 201-300, dropped beyond).
+fn b_truth(open: &BTreeSet<(String, u16)>, host: &str, port: u16) -> vantage::observe::PortState {
+    use vantage::observe::PortState;
+    if open.contains(&(host.to_owned(), port)) {
+        PortState::Open
+    } else if port <= 200 {
+        PortState::Closed
+    } else {
+        PortState::Filtered
+    }
+}
+
+/// How many (host, port) states in a vantage observation file differ from
+/// scenario B's ground truth, counting every port line and every port of
+/// the aggregated filtered lines; `usize::MAX` for an unreadable file.
+fn b_states_wrong(path: &Path, open: &BTreeSet<(String, u16)>) -> usize {
+    let Ok(file) = vantage::observe::read(path) else { return usize::MAX };
+    let mut wrong = 0;
+    let mut seen = 0;
+    for f in &file.facts {
+        seen += 1;
+        if f.state != b_truth(open, &f.target.to_string(), f.port) {
+            wrong += 1;
+        }
+    }
+    for s in &file.filtered {
+        for range in s.ports.split(',') {
+            let (lo, hi) = range.split_once('-').unwrap_or((range, range));
+            let (Ok(lo), Ok(hi)) = (lo.parse::<u16>(), hi.parse::<u16>()) else { continue };
+            for port in lo..=hi {
+                seen += 1;
+                let truth = b_truth(open, &s.target.to_string(), port);
+                if truth != vantage::observe::PortState::Filtered {
+                    wrong += 1;
+                }
+            }
+        }
+    }
+    // Ports never reported at all are wrong too.
+    wrong + (32 * 2000usize).saturating_sub(seen)
 }

@@ -17,6 +17,7 @@ use vantage::engine::timing::Bounds;
 use vantage::engine::{Config, limits};
 use vantage::observe::ScanMode;
 use vantage::plan::{Options, Shard};
+use vantage::probe::syn::raw_sockets_permitted;
 use vantage::scan::{Output, Progress, Report, Request, ScanError};
 use vantage::spec::{self, Severity};
 
@@ -57,11 +58,35 @@ pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
         engine,
         mode: ScanMode::Connect,
     };
+    // SYN mode needs raw sockets; `auto` falls back to connect() when they
+    // cannot be opened, and the summary line says why.
     let mut fallback: Option<String> = None;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let syn = match a.mode {
+        Mode::Connect => false,
+        Mode::Syn => {
+            raw_sockets_permitted()
+                .context("--mode syn needs raw sockets (root or CAP_NET_RAW)")?;
+            true
+        }
+        Mode::Auto => match raw_sockets_permitted() {
+            Ok(()) => true,
+            Err(e) => {
+                fallback = Some(e.to_string());
+                false
+            }
+        },
+    };
+    // A SYN scan runs on one thread: each SYN is one `sendto`, and waking
+    // other worker threads per answer cost more than the probes (see
+    // `engine`). Connect scans spread their connect() calls over the cores.
+    let runtime = if syn {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    }
+    .enable_all()
+    .build()
+    .context("cannot start the async runtime")?;
     let progress = Arc::new(Progress::default());
     let cancel = CancellationToken::new();
     let report = runtime.block_on(async {
@@ -80,35 +105,19 @@ pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
         } else {
             Output::File(&a.output)
         };
-        // SYN mode needs raw sockets; `auto` falls back to connect() when
-        // they cannot be opened, and the summary line says why.
-        let syn: Option<anyhow::Result<SynNet>> = match a.mode {
-            Mode::Connect => None,
-            Mode::Syn => Some(SynNet::start().map_err(|e| {
-                anyhow::anyhow!("--mode syn needs raw sockets (root or CAP_NET_RAW): {e}")
-            })),
-            Mode::Auto => match SynNet::start() {
-                Ok(net) => Some(Ok(net)),
-                Err(e) => {
-                    fallback = Some(e.to_string());
-                    None
-                }
-            },
-        };
         let progress = Arc::clone(&progress);
-        let report = match syn {
-            Some(Ok(net)) => {
-                request.mode = ScanMode::Syn;
-                Ok(scan_with(net, &request, output, progress, cancel.clone()).await)
-            }
-            Some(Err(e)) => Err(e),
-            None => Ok(scan_with(SystemNet, &request, output, progress, cancel.clone()).await),
+        let report = if syn {
+            let net = SynNet::start().context("cannot open the SYN scanner's raw sockets")?;
+            request.mode = ScanMode::Syn;
+            scan_with(net, &request, output, progress, cancel.clone()).await
+        } else {
+            scan_with(SystemNet, &request, output, progress, cancel.clone()).await
         };
         stop.cancel();
         if let Some(t) = ticker {
             let _ = t.await;
         }
-        report
+        anyhow::Ok(report)
     })?;
     let report = match report {
         Ok(r) => r,

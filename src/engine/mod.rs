@@ -5,9 +5,10 @@
 //! Bounds, all enforced here (STYLE rule 9):
 //! - in flight: the congestion window (`congestion`), itself capped by the
 //!   socket budget derived from the file-descriptor limit (`limits`); the
-//!   `JoinSet` of attempts *is* the in-flight set;
+//!   dispatcher's `FuturesUnordered` of attempts *is* the in-flight set;
 //! - rate: a global token bucket (`--rate`) and one per host
-//!   (`--host-rate`, burst 1, so no host ever gets a burst), with governor;
+//!   (`--host-rate`, burst 1, so no host ever gets a burst), with governor
+//!   on tokio's clock (`pace`);
 //! - time: each attempt waits a timeout derived from measured RTTs
 //!   (`timing`), so a run finishes on timers, never on a packet's arrival.
 //!
@@ -22,8 +23,17 @@
 //!
 //! Every attempt travels on its own 4-tuple (`Net::tcp`), so every answer,
 //! retransmissions' included, is a clean round-trip sample; a host that
-//! answered before and then lets a whole timeout pass in silence has its
-//! timeouts backed off until it answers again (`timing`).
+//! answered before and then falls improbably silent has its timeouts
+//! backed off until it answers again (`timing`).
+//!
+//! Attempts are futures in the dispatcher's `FuturesUnordered`. On a
+//! multi-threaded runtime each is spawned as a task (aborted when dropped),
+//! so the kernel work of many connect() calls spreads over the cores; on a
+//! current-thread runtime they are polled in place. The CLI runs SYN scans
+//! on a current-thread runtime: a SYN costs one `sendto`, and spawning a
+//! task per attempt then cost more than the probe (a 65,535-port loopback
+//! sweep spent its time waking worker threads, and held 40 MiB of tasks
+//! instead of 8). Either way dropping the set drops every attempt.
 //!
 //! Cancellation: when the token fires, no new attempt starts; attempts in
 //! flight are dropped (their sockets close), and probes that never got an
@@ -36,14 +46,19 @@ pub mod pace;
 pub mod timing;
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
+use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::plan::Probe;
 use crate::probe::{TcpOutcome, UdpOutcome};
@@ -285,7 +300,7 @@ pub async fn run<N: Net>(
     let pacer = Arc::new(Pacer::new(config.rate, config.host_rate));
     let mut probes = probes.peekable();
     let mut retry: VecDeque<Pending> = VecDeque::new();
-    let mut inflight: JoinSet<(Pending, Attempt)> = JoinSet::new();
+    let mut inflight: FuturesUnordered<InFlight> = FuturesUnordered::new();
     let mut summary = Summary { min_window: window.size(), ..Summary::default() };
     let mut drops_seen = net.receive_drops();
     let mut conclusions: u64 = 0;
@@ -295,78 +310,110 @@ pub async fn run<N: Net>(
     let cancel = cancel.child_token();
 
     loop {
-        // Reap answers while the window is full, or while nothing is left
-        // to send but attempts are in flight (they may re-queue retries).
-        while inflight.len() >= window.size().max(1)
-            || (!inflight.is_empty() && retry.is_empty() && probes.peek().is_none())
-        {
-            let Some(done) = next_done(&mut inflight, &cancel).await else { break };
-            // Answers lost in our own buffers: congestion, like a proven
-            // loss (their probes stay silent and are simply retried).
-            let drops = net.receive_drops();
-            if drops > drops_seen {
-                summary.receive_drops += drops - drops_seen;
-                drops_seen = drops;
-                window.on_congestion();
-            }
-            conclusions += 1;
-            if conclusions.is_multiple_of(PRUNE_EVERY) {
-                // Forget per-host pacing state of hosts no longer paced.
-                pacer.prune();
-            }
-            conclude(
-                done,
-                config,
-                &mut window,
-                &mut timing,
-                &mut retry,
-                &out,
-                &mut summary,
-                &cancel,
-            )
-            .await;
-        }
-        if cancel.is_cancelled() {
+        let more = !retry.is_empty() || probes.peek().is_some();
+        let room = inflight.len() < window.size().max(1);
+        if !more && inflight.is_empty() {
             break;
         }
-        let Some(mut pending) = retry.pop_front().or_else(|| probes.next().map(Pending::new))
-        else {
-            break;
-        };
+        // One event at a time: a finished attempt (reaped first, so the
+        // window and the timers stay current), or, when the window has
+        // room and something is left to send, the rate limiter's next cell.
+        // Attempts are polled here too, so waiting for the rate never
+        // delays an answer or a timeout.
         tokio::select! {
+            biased;
             () = cancel.cancelled() => break,
-            () = pacer.global() => {}
-        }
-        let host = pending.probe.target.addr();
-        let attempt_no = pending.sent + 1;
-        let wait = timing.timeout(host, attempt_no);
-        pending.stamp = timing.stamp(host);
-        let net = Arc::clone(&net);
-        let pacer = Arc::clone(&pacer);
-        let banner = config.banner;
-        summary.attempts += 1;
-        inflight.spawn(async move {
-            if pending.pressure > 0 {
-                // Give the system a moment to free what it ran out of; the
-                // pause is in this task, so the dispatcher keeps reaping.
-                let pause = PRESSURE_PAUSE * u32::from(pending.pressure.min(10));
-                tokio::time::sleep(pause).await;
+            Some(done) = inflight.next(), if !inflight.is_empty() => {
+                // Answers lost in our own buffers: congestion, like a
+                // proven loss (their probes stay silent and are retried).
+                let drops = net.receive_drops();
+                if drops > drops_seen {
+                    summary.receive_drops += drops - drops_seen;
+                    drops_seen = drops;
+                    window.on_congestion();
+                }
+                conclusions += 1;
+                if conclusions.is_multiple_of(PRUNE_EVERY) {
+                    // Forget per-host pacing state of hosts no longer paced.
+                    pacer.prune();
+                }
+                conclude(
+                    done,
+                    config,
+                    &mut window,
+                    &mut timing,
+                    &mut retry,
+                    &out,
+                    &mut summary,
+                    &cancel,
+                )
+                .await;
             }
-            pacer.host(host).await;
-            let target = SocketAddr::new(host, pending.probe.port);
-            let attempt = match pending.probe.proto {
-                Proto::Tcp => Attempt::from(net.tcp(target, attempt_no, wait, banner).await),
-                Proto::Udp => Attempt::from(net.udp(target, wait).await),
-            };
-            (Pending { sent: attempt_no, ..pending }, attempt)
-        });
-        summary.min_window = summary.min_window.min(window.size());
+            () = pacer.global(), if more && room => {
+                let Some(pending) =
+                    retry.pop_front().or_else(|| probes.next().map(Pending::new))
+                else {
+                    continue;
+                };
+                summary.attempts += 1;
+                inflight.push(attempt(&net, &pacer, &mut timing, pending, config.banner));
+                summary.min_window = summary.min_window.min(window.size());
+            }
+        }
     }
     if cancel.is_cancelled() {
-        inflight.abort_all();
+        // Dropping the attempts closes their sockets and leaves the
+        // pending table; nothing half-done is reported.
+        drop(inflight);
         summary.interrupted = true;
     }
     summary
+}
+
+/// An attempt in flight: a future the dispatcher polls until it yields the
+/// probe (with its attempt counted) and what the network said.
+type InFlight = Pin<Box<dyn Future<Output = (Pending, Attempt)> + Send>>;
+
+/// Starts the next attempt of `pending`: its timeout from the host's
+/// timing, then (inside the future, so the dispatcher keeps reaping) any
+/// pressure pause and the host's rate limit, then the probe itself.
+fn attempt<N: Net>(
+    net: &Arc<N>,
+    pacer: &Arc<Pacer>,
+    timing: &mut Timing,
+    mut pending: Pending,
+    banner: Duration,
+) -> InFlight {
+    let host = pending.probe.target.addr();
+    let attempt_no = pending.sent + 1;
+    let wait = timing.timeout(host, attempt_no);
+    pending.stamp = timing.stamp(host);
+    let net = Arc::clone(net);
+    let pacer = Arc::clone(pacer);
+    let lost = (Pending { sent: attempt_no, ..pending }, Attempt::Local);
+    let attempt = async move {
+        if pending.pressure > 0 {
+            // Give the system a moment to free what it ran out of.
+            let pause = PRESSURE_PAUSE * u32::from(pending.pressure.min(10));
+            tokio::time::sleep(pause).await;
+        }
+        pacer.host(host).await;
+        let target = SocketAddr::new(host, pending.probe.port);
+        let attempt = match pending.probe.proto {
+            Proto::Tcp => Attempt::from(net.tcp(target, attempt_no, wait, banner).await),
+            Proto::Udp => Attempt::from(net.udp(target, wait).await),
+        };
+        (Pending { sent: attempt_no, ..pending }, attempt)
+    };
+    match Handle::current().runtime_flavor() {
+        RuntimeFlavor::CurrentThread => Box::pin(attempt),
+        _ => {
+            let task = AbortOnDropHandle::new(tokio::spawn(attempt));
+            // A task that panicked concluded nothing about the target: a
+            // local error, reported as such.
+            Box::pin(async move { task.await.unwrap_or(lost) })
+        }
+    }
 }
 
 /// How long to pause after the system refused a socket (EMFILE and kin),
@@ -375,25 +422,6 @@ const PRESSURE_PAUSE: Duration = Duration::from_millis(10);
 
 /// Conclusions between two prunings of the per-host rate limiter.
 const PRUNE_EVERY: u64 = 4_096;
-
-/// The next finished attempt, or `None` when none is in flight or the run
-/// is cancelled.
-async fn next_done(
-    inflight: &mut JoinSet<(Pending, Attempt)>,
-    cancel: &CancellationToken,
-) -> Option<(Pending, Attempt)> {
-    loop {
-        let joined = tokio::select! {
-            () = cancel.cancelled() => return None,
-            j = inflight.join_next() => j?,
-        };
-        // A task that panicked or was aborted has nothing to report; the
-        // probe is then simply not concluded (and the run incomplete).
-        if let Ok(done) = joined {
-            return Some(done);
-        }
-    }
-}
 
 #[allow(
     clippy::too_many_arguments,

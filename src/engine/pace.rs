@@ -49,10 +49,15 @@ pub struct Pacer {
 impl Pacer {
     /// `rate` attempts per second in all, `host_rate` to any one host.
     /// The global bucket allows a burst of 10 ms worth of `rate` (enough to
-    /// fill the pipe, never a flood); a host's allows none.
+    /// fill the pipe, never a flood). A host's allows one millisecond's
+    /// worth (one attempt below 1,000 a second): tokio's timer ticks in
+    /// milliseconds, so a finer spacing cannot be kept anyway, and asking
+    /// for it made every attempt at a high `--host-rate` sleep a whole tick
+    /// (a 65,535-port sweep of one host took twice as long).
     pub fn new(rate: NonZeroU32, host_rate: NonZeroU32) -> Self {
         let clock = TokioClock { start: Instant::now() };
         let burst = NonZeroU32::new(rate.get() / 100).unwrap_or(NonZeroU32::MIN);
+        let host_burst = NonZeroU32::new(host_rate.get() / 1_000).unwrap_or(NonZeroU32::MIN);
         Self {
             clock,
             global: RateLimiter::direct_with_clock(
@@ -60,7 +65,7 @@ impl Pacer {
                 clock,
             ),
             per_host: RateLimiter::dashmap_with_clock(
-                Quota::per_second(host_rate).allow_burst(NonZeroU32::MIN),
+                Quota::per_second(host_rate).allow_burst(host_burst),
                 clock,
             ),
         }

@@ -7,15 +7,25 @@
 //! does not arise (nmap encodes its "tryno" for the same reason).
 //!
 //! Back-off that outlives one probe (RFC 6298 5.5 and 5.7): when a host
-//! that has answered before lets a whole timeout pass without answering
-//! anything, its timeouts double, and stay doubled for new probes until it
-//! answers again. Without this, a host whose round trip jumps past what
-//! the retries allow would read as filtered port after port, each probe
-//! starting again from the stale estimate. Silence from a host that
-//! answers other probes meanwhile is a filter, not a slow path, and backs
-//! nothing off; hosts never heard from use the global estimate and never
-//! back off (a dead address is not a slow one). One back-off per timeout
-//! period (an epoch), not one per silent probe in flight.
+//! that has answered before falls silent *improbably*, its timeouts double,
+//! and stay doubled for new probes until it answers again. Without this, a
+//! host whose round trip jumps past what the retries allow would read as
+//! filtered port after port, each probe starting again from the stale
+//! estimate.
+//!
+//! But silence is also what a dropping firewall sends, so a run of silent
+//! attempts counts only when the host's own answer rate makes it unlikely:
+//! with `p` the share of its attempts that were answered, `k` silent
+//! attempts in a row back it off once `(1 - p)^k` falls below `SURPRISE`
+//! (1 %). A host that answers everything backs off on its first silent
+//! attempt; one behind a firewall that drops most ports needs a long run,
+//! which its open and closed ports keep breaking. (A first version backed
+//! off on any timeout with no answer meanwhile; with few probes in flight
+//! per host, that ratcheted every filtering host up to the longest timeout,
+//! and a 64k-probe scan through a dropping router took minutes.) Hosts
+//! never heard from use the global estimate and never back off: a dead
+//! address is not a slow one. At most one back-off per timeout period (an
+//! epoch), however many silent attempts were in flight.
 //!
 //! Pure: callers pass measured durations in; nothing here reads a clock.
 
@@ -80,19 +90,28 @@ impl Default for Bounds {
 /// The most times a host's timeouts are doubled (16x), before the bounds.
 pub const MAX_BACKOFF: u8 = 4;
 
-/// A host's timing state when an attempt left: answers heard and back-off
-/// epoch. Compared when the attempt ends in silence.
+/// How unlikely a run of silent attempts must be, given the host's answer
+/// rate, to be taken for a slower path rather than a filter.
+pub const SURPRISE: f64 = 0.01;
+
+/// A host's back-off epoch when an attempt left. Compared when the attempt
+/// ends in silence, so the attempts in flight during one timeout period
+/// back the host off once, not once each.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stamp {
-    answers: u64,
     epoch: u32,
 }
 
-/// One host's estimator and back-off.
+/// One host's estimator, answer statistics and back-off.
 #[derive(Debug, Clone, Copy)]
 struct Host {
     rtt: RttEstimator,
-    answers: u64,
+    /// Attempts answered.
+    answered: u64,
+    /// Attempts that stayed silent.
+    silent: u64,
+    /// Silent attempts since the last answer or back-off.
+    quiet_run: u32,
     epoch: u32,
     backoff: u8,
 }
@@ -122,30 +141,42 @@ impl Timing {
             .entry(host)
             .and_modify(|h| {
                 h.rtt.sample(rtt);
-                h.answers += 1;
+                h.answered += 1;
+                h.quiet_run = 0;
                 h.backoff = 0;
             })
-            .or_insert(Host { rtt: RttEstimator::new(rtt), answers: 1, epoch: 0, backoff: 0 });
+            .or_insert(Host {
+                rtt: RttEstimator::new(rtt),
+                answered: 1,
+                silent: 0,
+                quiet_run: 0,
+                epoch: 0,
+                backoff: 0,
+            });
     }
 
     /// The host's state as an attempt leaves, for [`Timing::on_silence`].
     pub fn stamp(&self, host: IpAddr) -> Stamp {
-        self.hosts
-            .get(&host)
-            .map_or_else(Stamp::default, |h| Stamp { answers: h.answers, epoch: h.epoch })
+        self.hosts.get(&host).map_or_else(Stamp::default, |h| Stamp { epoch: h.epoch })
     }
 
     /// An attempt that left at `stamp` timed out. If the host has answered
-    /// before but nothing since then, and no other silent attempt already
-    /// backed it off in this epoch, its timeouts double.
+    /// before, the run of silence since is improbable at its answer rate
+    /// (`SURPRISE`), and no other silent attempt already backed it off in
+    /// this epoch, its timeouts double.
     pub fn on_silence(&mut self, host: IpAddr, stamp: Stamp) {
-        if let Some(h) = self.hosts.get_mut(&host)
-            && h.answers == stamp.answers
-            && h.epoch == stamp.epoch
-            && h.backoff < MAX_BACKOFF
-        {
+        let Some(h) = self.hosts.get_mut(&host) else { return };
+        h.silent += 1;
+        h.quiet_run = h.quiet_run.saturating_add(1);
+        // The share of the host's attempts that were answered, the run's
+        // own attempts left out (they are what is being judged).
+        let before = (h.answered + h.silent).saturating_sub(u64::from(h.quiet_run));
+        let p = h.answered as f64 / before.max(1) as f64;
+        let chance = (1.0 - p).powi(i32::try_from(h.quiet_run).unwrap_or(i32::MAX));
+        if chance < SURPRISE && h.epoch == stamp.epoch && h.backoff < MAX_BACKOFF {
             h.backoff += 1;
             h.epoch += 1;
+            h.quiet_run = 0;
         }
     }
 
@@ -209,42 +240,62 @@ mod tests {
         let b = Bounds { min: 10 * MS, max: 10_000 * MS, initial: 1000 * MS };
         let mut t = Timing::new(b);
         let a: IpAddr = "198.18.0.1".parse().expect("ip");
+        // A host that answered every attempt so far.
         t.sample(a, 40 * MS);
         assert_eq!(t.timeout(a, 1), 120 * MS);
+        for _ in 0..49 {
+            t.sample(a, 40 * MS);
+        }
+        let base = t.timeout(a, 1);
         // Three probes in flight, all silent, nothing heard meanwhile: one
         // back-off for the epoch, not three.
         let stamps = [t.stamp(a), t.stamp(a), t.stamp(a)];
         for s in stamps {
             t.on_silence(a, s);
         }
-        assert_eq!(t.timeout(a, 1), 240 * MS, "new probes start backed off");
-        assert_eq!(t.timeout(a, 2), 480 * MS, "and retransmissions double on top");
-        // Each further silent epoch doubles, up to MAX_BACKOFF.
-        for _ in 0..10 {
+        assert_eq!(t.timeout(a, 1), base * 2, "new probes start backed off");
+        assert_eq!(t.timeout(a, 2), base * 4, "and retransmissions double on top");
+        // Further improbable silence doubles again, up to MAX_BACKOFF.
+        for _ in 0..40 {
             let s = t.stamp(a);
             t.on_silence(a, s);
         }
-        assert_eq!(t.timeout(a, 1), 120 * MS * 16);
+        assert_eq!(t.timeout(a, 1), base * 16);
         // A fresh sample ends it, and it follows the new round trip.
         t.sample(a, 400 * MS);
-        assert!(
-            t.timeout(a, 1) > 120 * MS && t.timeout(a, 1) < 120 * MS * 16,
-            "{:?}",
-            t.timeout(a, 1)
-        );
+        let after = t.timeout(a, 1);
+        assert!(after > 400 * MS && after < base * 16, "{after:?}");
     }
 
     #[test]
-    fn silence_while_the_host_answers_other_probes_is_a_filter_not_a_slow_path() {
+    fn silence_at_a_filtering_hosts_usual_rate_is_a_filter_not_a_slow_path() {
         let b = Bounds { min: 10 * MS, max: 10_000 * MS, initial: 1000 * MS };
         let mut t = Timing::new(b);
         let (a, dead): (IpAddr, IpAddr) =
             ("198.18.0.1".parse().expect("ip"), "198.18.0.9".parse().expect("ip"));
-        t.sample(a, 40 * MS);
-        let s = t.stamp(a);
-        t.sample(a, 40 * MS);
-        t.on_silence(a, s);
+        // A host behind a firewall that drops most ports: one answer in
+        // ten attempts, in a steady mix.
+        for _ in 0..100 {
+            t.sample(a, 40 * MS);
+            for _ in 0..9 {
+                let s = t.stamp(a);
+                t.on_silence(a, s);
+            }
+        }
+        // Twenty silent attempts in a row: 0.9^20 is 12 %, no surprise.
+        for _ in 0..11 {
+            let s = t.stamp(a);
+            t.on_silence(a, s);
+        }
         assert!(t.timeout(a, 1) < 240 * MS, "no back-off: {:?}", t.timeout(a, 1));
+        let steady = t.timeout(a, 1);
+        // A hundred more (0.9^120): the path changed, not the filter.
+        for _ in 0..100 {
+            let s = t.stamp(a);
+            t.on_silence(a, s);
+        }
+        assert!(t.timeout(a, 1) >= steady * 2, "backed off: {:?}", t.timeout(a, 1));
+        t.sample(a, 40 * MS);
         // A host never heard from is not backed off either.
         for _ in 0..5 {
             let s = t.stamp(dead);

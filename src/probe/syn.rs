@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use tokio::net::UdpSocket;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, timeout};
@@ -129,6 +129,12 @@ impl SynScanner {
         };
         let secret = Secret::new();
         let (base_port, reserved) = reserve_ports(&secret, v6.is_some())?;
+        if let Some(f) = &v4 {
+            // Best effort: without the filters, the same packets are read
+            // and dropped in user space instead.
+            let _ = SockRef::from(&f.tcp).attach_filter(&bpf::tcp_replies(base_port));
+            let _ = SockRef::from(&f.icmp).attach_filter(&bpf::ICMP_UNREACHABLE);
+        }
         let inner = Arc::new(Inner {
             secret,
             base_port,
@@ -171,6 +177,15 @@ impl SynScanner {
     pub async fn probe(&self, target: SocketAddr, attempt: u8, wait: Duration) -> TcpOutcome {
         self.inner.probe(target, attempt, wait).await
     }
+}
+
+/// Whether this process may open raw sockets (CAP_NET_RAW), without
+/// starting anything: `PermissionDenied` if not. Lets a caller choose the
+/// scan mode, and the runtime for it, before any runtime exists.
+pub fn raw_sockets_permitted() -> io::Result<()> {
+    Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::TCP))
+        .or_else(|_| Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::TCP)))
+        .map(drop)
 }
 
 /// (IPv6?, ICMP?) for each raw socket.
@@ -302,6 +317,52 @@ impl Inner {
         let answer = Answer::Icmp { icmp_type: e.icmp_type, code: e.code };
         self.deliver((e.target, e.dport, e.sport), answer, at);
     }
+}
+
+/// Classic BPF programs for the IPv4 raw sockets, so the kernel drops what
+/// could never be an answer before it is copied to us. On loopback the raw
+/// TCP socket otherwise reads every one of our own SYNs too, doubling the
+/// receive work of a sweep. The programs see the packet from its IPv4
+/// header on; the user-space checks stay (these only narrow).
+mod bpf {
+    use socket2::SockFilter;
+
+    // Opcodes (linux/filter.h).
+    const LDX_B_MSH: u16 = 0xb1; // X = 4 * (P[k] & 0xf): the IP header length
+    const LD_H_IND: u16 = 0x48; // A = P[X + k], 16 bits
+    const LD_B_IND: u16 = 0x50; // A = P[X + k], 8 bits
+    const JGE_K: u16 = 0x35;
+    const JGT_K: u16 = 0x25;
+    const JEQ_K: u16 = 0x15;
+    const JSET_K: u16 = 0x45;
+    const RET_K: u16 = 0x06;
+    /// Bytes kept of an accepted packet: the headers are all we read.
+    const KEEP: u32 = 256;
+
+    /// TCP segments to one of our source ports with ACK set (SYN-ACK and
+    /// RST-ACK answer a SYN; our own SYNs and RSTs carry no ACK).
+    pub(super) fn tcp_replies(base: u16) -> [SockFilter; 8] {
+        let last = u32::from(base) + u32::from(super::SOURCE_PORTS) - 1;
+        [
+            SockFilter::new(LDX_B_MSH, 0, 0, 0),
+            SockFilter::new(LD_H_IND, 0, 0, 2), // TCP destination port
+            SockFilter::new(JGE_K, 0, 4, u32::from(base)),
+            SockFilter::new(JGT_K, 3, 0, last),
+            SockFilter::new(LD_B_IND, 0, 0, 13), // TCP flags
+            SockFilter::new(JSET_K, 0, 1, 0x10), // ACK
+            SockFilter::new(RET_K, 0, 0, KEEP),
+            SockFilter::new(RET_K, 0, 0, 0),
+        ]
+    }
+
+    /// ICMP destination unreachable (type 3) only.
+    pub(super) const ICMP_UNREACHABLE: [SockFilter; 5] = [
+        SockFilter::new(LDX_B_MSH, 0, 0, 0),
+        SockFilter::new(LD_B_IND, 0, 0, 0), // ICMP type
+        SockFilter::new(JEQ_K, 0, 1, 3),
+        SockFilter::new(RET_K, 0, 0, KEEP),
+        SockFilter::new(RET_K, 0, 0, 0),
+    ];
 }
 
 /// Removes its key from the pending table when the attempt ends, however
