@@ -29,6 +29,7 @@ pub mod report;
 pub mod scan;
 pub mod schema;
 pub mod spec;
+pub mod verdict;
 
 /// The tool's version, as recorded in every output document.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
