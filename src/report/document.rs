@@ -134,19 +134,15 @@ pub struct Finding {
     /// How bad it is.
     pub severity: Severity,
     /// The vantage it was observed from (null for spec-level findings such as `waiver-unused`).
-    #[schemars(required)]
     pub vantage: Option<String>,
     /// The probed address.
-    #[schemars(required)]
     pub target: Option<String>,
     /// The declared host at that address.
-    #[schemars(required)]
     pub host: Option<String>,
     /// The port, where one applies.
-    #[schemars(required, range(min = 1, max = 65535))]
+    #[schemars(range(min = 1, max = 65535))]
     pub port: Option<u16>,
     /// The protocol, where a port applies.
-    #[schemars(required)]
     pub proto: Option<Proto>,
     /// What the intent says.
     pub expected: String,
@@ -155,7 +151,6 @@ pub struct Finding {
     /// What was sent, what came back, and when.
     pub evidence: String,
     /// The id of the unexpired waiver covering this finding.
-    #[schemars(required)]
     pub waived: Option<String>,
     /// The line of the spec that made the expectation: the flow, host,
     /// zone, vantage or waiver the finding concerns. SARIF points code

@@ -9,6 +9,7 @@ mod lab_tests;
 mod lint;
 mod observe;
 mod plan;
+mod report;
 mod scale;
 mod scan_lab;
 mod schema;
