@@ -26,6 +26,8 @@ pub(crate) enum Command {
     Scan(ScanArgs),
     /// Print the JSON Schema (draft-07) of the spec or of the findings output.
     Schema(SchemaArgs),
+    /// Judge observation files (any vantages and shards) against a spec and report every difference.
+    Verdict(super::verdict::VerdictArgs),
 }
 
 /// Output formats of `lint` and `plan`.

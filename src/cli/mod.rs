@@ -8,6 +8,7 @@ mod lint;
 mod plan;
 mod progress;
 mod scan;
+pub(crate) mod verdict;
 
 use std::io::{self, Write};
 
@@ -20,6 +21,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         Command::Lint(a) => lint::run(&a),
         Command::Plan(a) => plan::run(&a),
         Command::Scan(a) => scan::run(&a),
+        Command::Verdict(a) => verdict::run(&a),
         Command::Schema(a) => {
             let text = match a.which {
                 SchemaKind::Spec => vantage::schema::spec(),

@@ -14,6 +14,8 @@
 
 pub mod document;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod sarif;
 pub mod table;
 
@@ -21,7 +23,7 @@ use document::{Document, Finding, Severity};
 
 /// Counts of unwaived findings per severity (index: `Severity as usize`,
 /// lowest first), and the waived ones.
-pub(crate) fn counts(doc: &Document) -> ([usize; 5], usize) {
+pub fn counts(doc: &Document) -> ([usize; 5], usize) {
     let mut by = [0usize; 5];
     let mut waived = 0;
     for f in &doc.findings {
@@ -34,8 +36,8 @@ pub(crate) fn counts(doc: &Document) -> ([usize; 5], usize) {
     (by, waived)
 }
 
-/// `3 findings (1 critical, 2 high), 1 waived; 2 vantages, 4106 probes sent, 0 incomplete`.
-pub(crate) fn summary(doc: &Document) -> String {
+/// The one-line summary: `3 findings (1 critical, 2 high), 1 waived; 2 vantages (a, b), 4106 probes sent, 0 incomplete`.
+pub fn summary(doc: &Document) -> String {
     let (by, waived) = counts(doc);
     let total: usize = by.iter().sum();
     let parts: Vec<String> = Severity::ALL

@@ -90,8 +90,13 @@ pub(crate) fn findings(
             proto: None,
             expected: format!("every planned probe concluded, in all {count} shard(s)"),
             observed: format!(
-                "{concluded} of {planned} planned probes concluded in {} of {count} shard(s)",
-                shards.len()
+                "{concluded} of {planned} planned probes concluded in {} of {count} shard(s); {}{}",
+                shards.len(),
+                problems[0],
+                match problems.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more)", n - 1),
+                }
             ),
             evidence: problems.join("; "),
             waived: None,

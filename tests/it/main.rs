@@ -16,3 +16,4 @@ mod schema;
 mod spec_errors;
 mod tidy;
 mod util;
+mod verdict_cli;

@@ -142,3 +142,36 @@ fn report_sarif_fingerprints_ignore_spec_lines() {
     };
     assert_eq!(prints(&doc), prints(&moved));
 }
+
+#[test]
+fn report_junit_golden() {
+    let text = render(vantage::report::junit::write);
+    golden_of("junit", &text);
+    // One suite per vantage (and `spec` for the waivers), every tag closed.
+    for suite in ["inside", "outside", "spec"] {
+        assert!(text.contains(&format!("<testsuite name=\"{suite}\"")), "{suite}");
+    }
+    assert_eq!(text.matches("<testsuite ").count(), text.matches("</testsuite>").count());
+    assert_eq!(
+        text.matches("<testcase ").count(),
+        text.matches("</testcase>").count() + text.matches("\"/>").count()
+    );
+    assert!(text.contains(
+        "<testcase classname=\"vantage.inside\" name=\"flow #2 (app -&gt; db1: allow pg)\">"
+    ));
+    assert_eq!(
+        vantage::report::junit::escape("a<b>&\"'\u{1}"),
+        "a&lt;b&gt;&amp;&quot;&apos;\u{fffd}"
+    );
+}
+
+#[test]
+fn report_markdown_golden() {
+    let text = render(vantage::report::markdown::write);
+    golden_of("markdown", &text);
+    assert!(
+        text.starts_with("### vantage: `tests/data/verdict/spec.yaml` differs from the intent")
+    );
+    // Ten unwaived findings, one row each, plus the header rows.
+    assert_eq!(text.lines().filter(|l| l.starts_with("| ")).count(), 11);
+}
