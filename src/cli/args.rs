@@ -18,6 +18,8 @@ pub(crate) struct Args {
 /// as the engine, verdict and agent land; they share `SpecArg`/`FormatArg`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Scan from this vantage and judge what was observed against the spec, in one run.
+    Check(super::check::CheckArgs),
     /// Check a spec: every error (exit 2) and every warning (exit 0, or 2 with --strict).
     Lint(LintArgs),
     /// Show what a scan from a vantage would send, without sending anything.

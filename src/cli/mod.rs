@@ -3,6 +3,7 @@
 //! the only code that writes to stdout or stderr.
 
 pub(crate) mod args;
+mod check;
 pub(crate) mod exit;
 mod lint;
 mod plan;
@@ -18,6 +19,7 @@ use exit::Outcome;
 /// Runs one command.
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
+        Command::Check(a) => check::run(&a),
         Command::Lint(a) => lint::run(&a),
         Command::Plan(a) => plan::run(&a),
         Command::Scan(a) => scan::run(&a),

@@ -4,6 +4,7 @@
 #[path = "../lab/mod.rs"]
 mod lab;
 
+mod check_cli;
 mod cli;
 mod lab_tests;
 mod lint;
