@@ -20,6 +20,8 @@ pub(crate) struct Args {
 pub(crate) enum Command {
     /// Scan from this vantage and judge what was observed against the spec, in one run.
     Check(super::check::CheckArgs),
+    /// Show what changed between two scans (ports, hosts), towards or away from a spec's intent.
+    Compare(super::compare::CompareArgs),
     /// Check a spec: every error (exit 2) and every warning (exit 0, or 2 with --strict).
     Lint(LintArgs),
     /// Show what a scan from a vantage would send, without sending anything.

@@ -4,6 +4,7 @@
 
 pub(crate) mod args;
 mod check;
+mod compare;
 pub(crate) mod exit;
 mod lint;
 mod plan;
@@ -20,6 +21,7 @@ use exit::Outcome;
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
         Command::Check(a) => check::run(&a),
+        Command::Compare(a) => compare::run(&a),
         Command::Lint(a) => lint::run(&a),
         Command::Plan(a) => plan::run(&a),
         Command::Scan(a) => scan::run(&a),

@@ -283,6 +283,48 @@ impl Finding {
     }
 }
 
+/// `vantage compare --format json`: what changed between two scans.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Comparison {
+    /// The tool that made the document.
+    pub tool: Tool,
+    /// The older observation file.
+    pub old: String,
+    /// The newer observation file.
+    pub new: String,
+    /// The spec the changes are held against, if one was given.
+    pub spec: Option<String>,
+    /// Every change, ordered by vantage, address, protocol and port.
+    pub changes: Vec<Change>,
+}
+
+/// One difference between two scans.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// The vantage both scans ran from.
+    pub vantage: String,
+    /// The address.
+    pub target: String,
+    /// The declared host there, when a spec was given.
+    pub host: Option<String>,
+    /// The protocol (null for host changes).
+    pub proto: Option<Proto>,
+    /// The port (null for host changes).
+    pub port: Option<u16>,
+    /// `opened`, `closed`, `filtered`, `open|filtered`, `unobserved`,
+    /// `new-host` or `vanished-host`.
+    pub change: String,
+    /// The state before (`open`, `closed`, `filtered`, `open|filtered`;
+    /// null when not observed; for hosts, `up` or `down`).
+    pub before: Option<String>,
+    /// The state after.
+    pub after: Option<String>,
+    /// With a spec: `towards` the intent, `away` from it, or `neutral`.
+    pub intent: Option<String>,
+    /// What the spec expects there, with a spec.
+    pub expected: Option<String>,
+}
+
 /// `vantage lint --format json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LintReport {

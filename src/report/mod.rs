@@ -7,11 +7,14 @@
 //! - `sarif`: SARIF 2.1.0 for code scanning, every result located on the
 //!   spec line that made the expectation;
 //! - `junit`: JUnit XML, a suite per vantage, a case per flow and target;
-//! - `markdown`: a compact summary for a pull-request comment.
+//! - `markdown`: a compact summary for a pull-request comment;
+//! - `compare`: the `Comparison` of two scans (`vantage compare`) as a
+//!   table, JSON or Markdown.
 //!
 //! Invariant: renderers are pure; they write only to the writer they are
 //! given, and only `document` derives serde.
 
+pub mod compare;
 pub mod document;
 pub mod json;
 pub mod junit;

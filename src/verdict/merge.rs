@@ -68,6 +68,20 @@ pub enum VerdictError {
         /// The two files, each with its value of the field.
         files: Box<[(String, String); 2]>,
     },
+    /// The input's fault: `compare` was given scans from two vantages.
+    #[error(
+        "{old} is from vantage `{old_vantage}` and {new} from `{new_vantage}`: compare scans from one vantage"
+    )]
+    DifferentVantages {
+        /// The older file.
+        old: String,
+        /// Its vantage.
+        old_vantage: String,
+        /// The newer file.
+        new: String,
+        /// Its vantage.
+        new_vantage: String,
+    },
 }
 
 /// One sighting of a port.

@@ -15,13 +15,16 @@
 //!   interrupted runs, planned vs concluded probes);
 //! - `waivers`: marks covered findings `waived`, reports expired and unused
 //!   waivers (UTC, expiry day inclusive);
-//! - `severity` and `evidence`: how bad, and what was sent and came back.
+//! - `severity` and `evidence`: how bad, and what was sent and came back;
+//! - `diff`: `compare`, what changed between two scans, towards or away
+//!   from the intent.
 //!
 //! Invariants: no I/O, no clock (`now` is a parameter), no tokio; the same
 //! input gives the same findings in the same order, whatever the order of
 //! the files. Every finding carries evidence and the spec location of what
 //! it concerns.
 
+mod diff;
 mod evidence;
 mod incomplete;
 mod merge;
@@ -41,6 +44,7 @@ use crate::report::document::{
 use crate::spec::Intent;
 use crate::spec::intent::{Endpoint, ZoneId};
 
+pub use diff::compare;
 pub use merge::VerdictError;
 pub use severity::{RiskClass, risk_class};
 

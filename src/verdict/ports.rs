@@ -63,14 +63,14 @@ pub(crate) fn doc_proto(p: Proto) -> DocProto {
 }
 
 /// The flows that apply from one zone to one destination, with their ports.
-struct Flows<'i> {
+pub(crate) struct Flows<'i> {
     intent: &'i Intent,
     ports: Vec<(PortSet, PortSet)>,
     cache: HashMap<(ZoneId, Endpoint), Vec<usize>>,
 }
 
 impl<'i> Flows<'i> {
-    fn new(intent: &'i Intent) -> Self {
+    pub(crate) fn new(intent: &'i Intent) -> Self {
         let ports = intent.flows.iter().map(|f| intent.ports_of(&f.services)).collect();
         Self { intent, ports, cache: HashMap::new() }
     }
@@ -101,7 +101,7 @@ impl<'i> Flows<'i> {
     }
 
     /// (the first deny naming the port, every allow naming it).
-    fn judge(
+    pub(crate) fn judge(
         &mut self,
         zone: ZoneId,
         target: Endpoint,
@@ -132,14 +132,14 @@ impl<'i> Flows<'i> {
 }
 
 /// What the spec says an address is.
-struct Addresses<'i> {
+pub(crate) struct Addresses<'i> {
     intent: &'i Intent,
-    hosts: HashMap<IpAddr, HostId>,
-    zones_with_hosts: HashSet<ZoneId>,
+    pub(crate) hosts: HashMap<IpAddr, HostId>,
+    pub(crate) zones_with_hosts: HashSet<ZoneId>,
 }
 
 impl<'i> Addresses<'i> {
-    fn new(intent: &'i Intent) -> Self {
+    pub(crate) fn new(intent: &'i Intent) -> Self {
         let mut hosts = HashMap::new();
         for (i, h) in intent.hosts.iter().enumerate() {
             hosts.entry(h.address).or_insert(HostId(i));
@@ -149,14 +149,14 @@ impl<'i> Addresses<'i> {
     }
 
     /// The endpoint an address is: its declared host, or its zone.
-    fn endpoint(&self, addr: IpAddr) -> Option<Endpoint> {
+    pub(crate) fn endpoint(&self, addr: IpAddr) -> Option<Endpoint> {
         match self.hosts.get(&addr) {
             Some(h) => Some(Endpoint::Host(*h)),
             None => self.intent.zone_of(addr).map(Endpoint::Zone),
         }
     }
 
-    fn host_name(&self, addr: IpAddr) -> Option<String> {
+    pub(crate) fn host_name(&self, addr: IpAddr) -> Option<String> {
         self.hosts.get(&addr).map(|h| self.intent.hosts[h.0].name.clone())
     }
 

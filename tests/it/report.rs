@@ -175,3 +175,60 @@ fn report_markdown_golden() {
     // Ten unwaived findings, one row each, plus the header rows.
     assert_eq!(text.lines().filter(|l| l.starts_with("| ")).count(), 11);
 }
+
+fn comparison(spec: bool) -> vantage::report::document::Comparison {
+    let loaded = vantage::spec::load(&root().join("tests/data/verdict/spec.yaml"));
+    let intent = loaded.intent.expect("valid");
+    let read = |f: &str| vantage::observe::read(&root().join(f)).expect("fixture");
+    let (old, new) =
+        (read("tests/data/compare/before.jsonl"), read("tests/data/compare/after.jsonl"));
+    let mut cmp = vantage::verdict::compare(
+        spec.then_some(&intent),
+        Source { name: "tests/data/compare/before.jsonl", file: &old },
+        Source { name: "tests/data/compare/after.jsonl", file: &new },
+    )
+    .expect("compared");
+    cmp.spec = cmp.spec.map(|_| "tests/data/verdict/spec.yaml".to_owned());
+    cmp
+}
+
+#[test]
+fn report_compare_goldens() {
+    use vantage::report::compare::{write_json, write_markdown, write_table};
+    type Render =
+        fn(&vantage::report::document::Comparison, &mut dyn std::io::Write) -> std::io::Result<()>;
+    let formats: [(&str, Render); 3] =
+        [("table", write_table), ("json", write_json), ("markdown", write_markdown)];
+    for (format, render) in formats {
+        let mut out = Vec::new();
+        render(&comparison(true), &mut out).expect("renders");
+        golden(
+            &root().join(format!("tests/data/golden/{format}/compare.out")),
+            &String::from_utf8(out).expect("UTF-8"),
+        );
+    }
+    // Without a spec, the same changes, unmarked.
+    let bare = comparison(false);
+    assert_eq!(bare.changes.len(), comparison(true).changes.len());
+    assert!(bare.changes.iter().all(|c| c.intent.is_none() && c.expected.is_none()));
+    let marks: Vec<(String, Option<u16>, String, Option<String>)> = comparison(true)
+        .changes
+        .into_iter()
+        .map(|c| (c.target, c.port, c.change, c.intent))
+        .collect();
+    let want = |t: &str, p: Option<u16>, c: &str, i: &str| {
+        (t.to_owned(), p, c.to_owned(), Some(i.to_owned()))
+    };
+    assert_eq!(
+        marks,
+        [
+            want("198.18.10.10", Some(22), "filtered", "towards"),
+            want("198.18.10.10", Some(443), "opened", "towards"),
+            want("198.18.10.10", Some(8080), "opened", "away"),
+            want("198.18.10.11", None, "new-host", "away"),
+            want("198.18.10.11", Some(22), "opened", "away"),
+            want("198.18.10.12", None, "vanished-host", "towards"),
+            want("198.18.10.12", Some(80), "closed", "towards"),
+        ]
+    );
+}

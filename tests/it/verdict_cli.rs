@@ -121,3 +121,24 @@ fn verdict_waivers_follow_now() {
     assert_eq!((waived(&on), waived(&after)), (1, 0));
     assert!(stdout(&after).contains("\"rule\": \"waiver-expired\""));
 }
+
+#[test]
+fn compare_exit_codes() {
+    let (before, after) = ("tests/data/compare/before.jsonl", "tests/data/compare/after.jsonl");
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec![before, after], 1, "7 changes"),
+        (vec![before, after, SPEC], 1, "7 changes: 4 towards the intent, 3 away from it"),
+        (vec![before, before, SPEC], 0, "0 changes"),
+        (vec![before, after, SPEC, "--format", "markdown"], 1, "| **away** (denied by flow #4) |"),
+        (vec![before, INSIDE[0]], 2, "compare scans from one vantage"),
+        (vec![before, after, "tests/fixtures/bad-specs/bad-cidr.yaml"], 2, "bad-cidr.yaml"),
+    ];
+    for (args, code, text) in cases {
+        let mut all = vec!["compare"];
+        all.extend(args.iter().copied());
+        let out = vantage(&all);
+        let both = format!("{}{}", stdout(&out), stderr(&out));
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {both}");
+        assert!(both.contains(text), "{args:?}: {text:?} not in {both}");
+    }
+}
