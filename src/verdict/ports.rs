@@ -214,6 +214,7 @@ fn vantage(
 ) {
     let vantage = &intent.vantages[v.id.0];
     let zone = vantage.zone;
+    let scope = crate::plan::ScopeGuard::new(intent);
     let zone_name = &intent.zones[zone.0].name;
     // Addresses with an open port: live hosts.
     let mut open: BTreeMap<IpAddr, Vec<(Proto, u16)>> = BTreeMap::new();
@@ -257,11 +258,11 @@ fn vantage(
         }
     }
     for (addr, proto, port, obs) in observed {
-        if !conclusive(&obs) {
+        // Out of scope (no scan of this spec probes it: a hand-made or
+        // foreign file): nothing in the spec says what it should expose.
+        if !conclusive(&obs) || scope.admit(addr, None, None).is_none() {
             continue;
         }
-        // An address outside every zone was never in scope: nothing in the
-        // spec says what it should expose.
         let Some(target) = addresses.endpoint(addr) else { continue };
         let target_name = intent.endpoint_name(target);
         let pp = format!("{}/{port}", proto.as_str());
@@ -345,7 +346,7 @@ fn vantage(
         }
     }
     for (addr, ports) in open {
-        if addresses.hosts.contains_key(&addr) {
+        if addresses.hosts.contains_key(&addr) || scope.admit(addr, None, None).is_none() {
             continue;
         }
         let Some(z) = intent.zone_of(addr) else { continue };

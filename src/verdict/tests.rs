@@ -506,3 +506,58 @@ fn risk_classes() {
         assert_eq!(risk_class(proto, port), want, "{proto:?}/{port}");
     }
 }
+
+#[test]
+fn compare_marks_changes_against_the_intent() {
+    let intent = intent("any", false);
+    let old = whole(
+        "outside",
+        &[
+            "198.18.10.10 tcp/443 filtered no-response",
+            "198.18.10.10 tcp/8080 open syn-ack",
+            "198.18.10.10 tcp/9000 open syn-ack",
+            "filtered 198.18.10.10 tcp 1-21",
+        ],
+    );
+    let new = whole(
+        "outside",
+        &[
+            "198.18.10.10 tcp/443 open syn-ack",
+            "198.18.10.10 tcp/8080 open syn-ack",
+            "198.18.10.10 tcp/21 open syn-ack",
+            "198.18.10.40 tcp/22 filtered no-response",
+        ],
+    );
+    let (old, new) =
+        (parse(old.as_bytes(), "old").expect("old"), parse(new.as_bytes(), "new").expect("new"));
+    let cmp = compare(
+        Some(&intent),
+        Source { name: "old", file: &old },
+        Source { name: "new", file: &new },
+    )
+    .expect("compared");
+    let got: Vec<String> = cmp
+        .changes
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} {} {}",
+                c.target,
+                c.port.map_or("-".to_owned(), |p| p.to_string()),
+                c.change,
+                c.intent.as_deref().unwrap_or("-")
+            )
+        })
+        .collect();
+    // 9000 was not probed again: no change. 22 on .40 was not seen before
+    // and is what the spec wants (shut): neutral. 21 was silent, now open
+    // under default deny: away.
+    assert_eq!(
+        got,
+        [
+            "198.18.10.10 21 opened away",
+            "198.18.10.10 443 opened towards",
+            "198.18.10.40 22 filtered neutral",
+        ]
+    );
+}
