@@ -129,6 +129,25 @@ fn describe(rule: Rule) -> (&'static str, &'static str) {
     }
 }
 
+/// A rule's human-readable name. SARIF wants it to differ from the id
+/// (SARIF1001, case-insensitively), so single-word ids get a longer name.
+fn rule_name(rule: Rule) -> String {
+    match rule {
+        Rule::Exposure => "UnintendedExposure".to_owned(),
+        Rule::Unreachable => "IntendedFlowUnreachable".to_owned(),
+        r => r
+            .as_str()
+            .split('-')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                    .unwrap_or_default()
+            })
+            .collect(),
+    }
+}
+
 fn level(s: Severity) -> &'static str {
     match s {
         Severity::Critical | Severity::High => "error",
@@ -258,10 +277,7 @@ fn write_sarif(doc: &Document, out: &mut dyn Write, waived: bool) -> io::Result<
             let sev = default_severity(*r);
             json!({
                 "id": r.as_str(),
-                "name": r.as_str().split('-').map(|w| {
-                    let mut c = w.chars();
-                    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
-                }).collect::<String>(),
+            "name": rule_name(*r),
                 "shortDescription": {"text": short},
                 "fullDescription": {"text": help},
                 "help": {"text": help, "markdown": format!("**{short}.** {help}")},
@@ -279,16 +295,22 @@ fn write_sarif(doc: &Document, out: &mut dyn Write, waived: bool) -> io::Result<
         .filter(|f| waived || f.waived.is_none())
         .map(|f| result(f, Rule::ALL.iter().position(|r| *r == f.rule).unwrap_or(0)))
         .collect();
+    let mut driver = json!({
+        "name": doc.tool.name,
+        "version": doc.tool.version,
+        "semanticVersion": doc.tool.version,
+        "rules": rules,
+    });
+    // SARIF2005 asks for one; the project publishes none yet, so it comes
+    // from the package's `homepage` once Cargo.toml sets it.
+    if let Some(uri) = option_env!("CARGO_PKG_HOMEPAGE").filter(|u| !u.is_empty()) {
+        driver["informationUri"] = json!(uri);
+    }
     let sarif = json!({
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {
-                "name": doc.tool.name,
-                "version": doc.tool.version,
-                "semanticVersion": doc.tool.version,
-                "rules": rules,
-            }},
+            "tool": {"driver": driver},
             "automationDetails": {"id": format!("vantage/{}/", uri(&doc.spec))},
             "columnKind": "unicodeCodePoints",
             "invocations": [{

@@ -232,3 +232,55 @@ fn report_compare_goldens() {
         ]
     );
 }
+
+/// Microsoft's SARIF Multitool (npm `@microsoft/sarif-multitool`, which CI
+/// installs; `VANTAGE_SARIF_MULTITOOL` names its platform binary,
+/// `Sarif.Multitool`, not the npm wrapper, which splits arguments at `;`
+/// through a shell) checks the schema and
+/// its ingestion rules, GitHub's included, and finds nothing but SARIF2005:
+/// the project publishes no homepage for `informationUri` yet (it is taken
+/// from Cargo.toml's `homepage` once there is one).
+#[test]
+#[allow(clippy::print_stderr, reason = "a test without its peer tool says it skipped")]
+fn report_sarif_passes_the_multitool() {
+    let Some(tool) = std::env::var_os("VANTAGE_SARIF_MULTITOOL") else {
+        eprintln!("SKIPPED: set VANTAGE_SARIF_MULTITOOL to the Sarif.Multitool binary");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("vantage-it-{}-multitool", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    for waived in [false, true] {
+        let input = dir.join(format!("in-{waived}.sarif"));
+        let output = dir.join(format!("out-{waived}.sarif"));
+        let mut text = Vec::new();
+        let doc = fixture_document(ALL);
+        if waived {
+            vantage::report::sarif::write_with_waived(&doc, &mut text).expect("renders");
+        } else {
+            vantage::report::sarif::write(&doc, &mut text).expect("renders");
+        }
+        std::fs::write(&input, text).expect("write");
+        let _ = std::fs::remove_file(&output);
+        let run = std::process::Command::new(&tool)
+            .arg("validate")
+            .arg(&input)
+            .arg("-o")
+            .arg(&output)
+            .args(["--rule-kind", "Sarif;Gh"])
+            .output()
+            .expect("the multitool runs");
+        // It exits non-zero for any warning: its log says which.
+        let log = std::fs::read_to_string(&output)
+            .unwrap_or_else(|e| panic!("no log ({e}): {}", String::from_utf8_lossy(&run.stdout)));
+        let log: serde_json::Value = serde_json::from_str(&log).expect("JSON");
+        let problems: Vec<String> = log["runs"][0]["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .filter(|r| r["ruleId"] != "SARIF2005")
+            .map(|r| format!("{} {}", r["ruleId"], r["message"]))
+            .collect();
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
