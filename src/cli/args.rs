@@ -14,8 +14,8 @@ pub(crate) struct Args {
     pub(crate) command: Command,
 }
 
-/// Subcommands. `scan`, `check`, `verdict`, `compare` and `agent` join these
-/// as the engine, verdict and agent land; they share `SpecArg`/`FormatArg`.
+/// Subcommands. `check`, `verdict` and `compare` keep their flags in their
+/// own files (`verdict::ReportOpts` is shared); `agent` joins when it lands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Scan from this vantage and judge what was observed against the spec, in one run.

@@ -76,3 +76,51 @@ pub(crate) fn target_text(f: &Finding) -> String {
 pub(crate) fn location_text(f: &Finding) -> String {
     format!("{}:{}", f.location.file, f.location.line)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::document::{Coverage, Document, Tool};
+
+    fn empty() -> Document {
+        Document {
+            tool: Tool { name: "vantage".into(), version: "0.1.0".into() },
+            spec: "a|b.yaml".into(),
+            generated: "2026-03-02T00:00:00.000Z".into(),
+            coverage: Coverage { vantages: vec!["outside".into()], probes_sent: 3, incomplete: 0 },
+            findings: Vec::new(),
+            checks: Vec::new(),
+        }
+    }
+
+    type Render = fn(&Document, &mut dyn std::io::Write) -> std::io::Result<()>;
+
+    fn render(write: Render) -> String {
+        let mut out = Vec::new();
+        write(&empty(), &mut out).expect("renders");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn an_empty_document_renders_in_every_format() {
+        let cases: [(Render, &str); 5] = [
+            (
+                super::table::write,
+                "No findings: what was observed matches a|b.yaml.\n\nvantage: 0 findings, 0 waived; 1 vantage (outside), 3 probes sent, 0 incomplete\n",
+            ),
+            (
+                super::markdown::write,
+                "### vantage: `a\\|b.yaml` conforms\n\n0 findings, 0 waived; 1 vantage (outside), 3 probes sent, 0 incomplete\n",
+            ),
+            (
+                super::junit::write,
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"vantage a|b.yaml\" tests=\"0\" failures=\"0\" errors=\"0\">\n</testsuites>\n",
+            ),
+            (super::json::write, "\"findings\": []"),
+            (super::sarif::write, "\"results\": []"),
+        ];
+        for (write, want) in cases {
+            let got = render(write);
+            assert!(got == want || got.contains(want), "{got:?} lacks {want:?}");
+        }
+    }
+}
