@@ -80,6 +80,7 @@ pub(crate) fn findings(
         if problems.is_empty() {
             continue;
         }
+        // `problems` is not empty here (checked above).
         out.push(Finding {
             rule: Rule::ScanIncomplete,
             severity: Severity::High,

@@ -166,6 +166,7 @@ pub(crate) fn merge<'a>(
     if sources.is_empty() {
         return Err(VerdictError::NoObservations);
     }
+    // Not empty: checked just above.
     let first_digest = &sources[0].file.header.spec_digest;
     let mut by_vantage: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, s) in sources.iter().enumerate() {
@@ -190,6 +191,7 @@ pub(crate) fn merge<'a>(
     }
     let mut vantages = Vec::new();
     for (name, files) in by_vantage {
+        // Every list got its first file when the vantage was entered.
         let first = &sources[files[0]];
         for &j in &files[1..] {
             let other = &sources[j];
