@@ -8,12 +8,12 @@
 //! ```text
 //! spec (YAML) --spec--> Intent
 //! Intent + vantage --plan--> lazy stream of Probes (scope-guarded, sharded)
-//! Probes --engine/probe--> Observations (JSON Lines)        [later work]
-//! Intent + Observations --verdict--> Findings                [later work]
-//! Findings --report--> table | json | sarif | junit | ...   [document types now]
+//! Probes --engine/probe--> Observations (JSON Lines)
+//! Intent + Observations --verdict--> Findings
+//! Findings --report--> table | json | sarif | junit | markdown
 //! ```
 //!
-//! `spec`, `plan`, `lint` and `report` are pure: no sockets, no clock (time
+//! `spec`, `plan`, `lint`, `verdict` and `report` are pure: no sockets, no clock (time
 //! is a parameter), no tokio. See ARCHITECTURE.md for the code map.
 
 #![forbid(unsafe_code)]
@@ -29,6 +29,7 @@ pub mod report;
 pub mod scan;
 pub mod schema;
 pub mod spec;
+pub mod verdict;
 
 /// The tool's version, as recorded in every output document.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

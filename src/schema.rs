@@ -19,12 +19,22 @@ pub fn spec() -> String {
 }
 
 /// The schema of the findings document (`specs/findings.schema.json`).
-/// Here `null` is meaningful (`"port": null` where no port applies).
+/// Here `null` is meaningful (`"port": null` where no port applies), and
+/// every field of a finding is always present: schemars lists an `Option`
+/// field as optional, and marking it required drops its `null`, so the
+/// finding's properties are all made required here instead.
 pub fn findings() -> String {
     let schema = SchemaSettings::draft07()
         .into_generator()
         .into_root_schema_for::<crate::report::document::Document>();
-    pretty(schema.as_value())
+    let mut value = schema.to_value();
+    if let Some(finding) = value.pointer_mut("/definitions/Finding")
+        && let Some(Value::Object(props)) = finding.get("properties")
+    {
+        let all: Vec<Value> = props.keys().map(|k| Value::String(k.clone())).collect();
+        finding["required"] = Value::Array(all);
+    }
+    pretty(&value)
 }
 
 /// Turns `"type": ["T", "null"]` into `"type": "T"` and drops `{"type": "null"}`

@@ -14,10 +14,14 @@ pub(crate) struct Args {
     pub(crate) command: Command,
 }
 
-/// Subcommands. `scan`, `check`, `verdict`, `compare` and `agent` join these
-/// as the engine, verdict and agent land; they share `SpecArg`/`FormatArg`.
+/// Subcommands. `check`, `verdict` and `compare` keep their flags in their
+/// own files (`verdict::ReportOpts` is shared); `agent` joins when it lands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Scan from this vantage and judge what was observed against the spec, in one run.
+    Check(super::check::CheckArgs),
+    /// Show what changed between two scans (ports, hosts), towards or away from a spec's intent.
+    Compare(super::compare::CompareArgs),
     /// Check a spec: every error (exit 2) and every warning (exit 0, or 2 with --strict).
     Lint(LintArgs),
     /// Show what a scan from a vantage would send, without sending anything.
@@ -26,6 +30,8 @@ pub(crate) enum Command {
     Scan(ScanArgs),
     /// Print the JSON Schema (draft-07) of the spec or of the findings output.
     Schema(SchemaArgs),
+    /// Judge observation files (any vantages and shards) against a spec and report every difference.
+    Verdict(super::verdict::VerdictArgs),
 }
 
 /// Output formats of `lint` and `plan`.

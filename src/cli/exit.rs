@@ -9,10 +9,6 @@ pub(crate) enum Outcome {
     /// Everything conforms (0).
     Conforms,
     /// Findings at or above the threshold (1). Used by `check` and `verdict`.
-    #[allow(
-        dead_code,
-        reason = "returned by check/verdict, which land with the verdict work (issue 4)"
-    )]
     Findings,
     /// The input was refused: usage, spec, observation file (2).
     Refused,

@@ -3,11 +3,14 @@
 //! the only code that writes to stdout or stderr.
 
 pub(crate) mod args;
+mod check;
+mod compare;
 pub(crate) mod exit;
 mod lint;
 mod plan;
 mod progress;
 mod scan;
+pub(crate) mod verdict;
 
 use std::io::{self, Write};
 
@@ -17,9 +20,12 @@ use exit::Outcome;
 /// Runs one command.
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
+        Command::Check(a) => check::run(&a),
+        Command::Compare(a) => compare::run(&a),
         Command::Lint(a) => lint::run(&a),
         Command::Plan(a) => plan::run(&a),
         Command::Scan(a) => scan::run(&a),
+        Command::Verdict(a) => verdict::run(&a),
         Command::Schema(a) => {
             let text = match a.which {
                 SchemaKind::Spec => vantage::schema::spec(),

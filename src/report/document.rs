@@ -24,6 +24,37 @@ pub struct Document {
     pub coverage: Coverage,
     /// Every difference between intent and observation.
     pub findings: Vec<Finding>,
+    /// What was checked, for renderers that list passing checks too
+    /// (JUnit). Not part of the JSON contract.
+    #[serde(skip)]
+    pub checks: Vec<Check>,
+}
+
+/// One thing the verdict checked from one vantage: an intended flow, a
+/// target group, the scan's completeness, or the waivers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// The vantage (empty for spec-level checks such as waivers).
+    pub vantage: String,
+    /// What kind of check.
+    pub kind: CheckKind,
+    /// Its name, for people (`flow #2 (app -> dmz: allow ssh)`, `host web (198.18.10.10)`).
+    pub name: String,
+    /// Indices into `Document::findings` of the findings that concern it.
+    pub findings: Vec<usize>,
+}
+
+/// Kinds of `Check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckKind {
+    /// An intended flow whose source covers the vantage's zone.
+    Flow,
+    /// The scan from a vantage concluded every planned probe.
+    Scan,
+    /// A declared host or a zone's other addresses.
+    Target,
+    /// The spec's waivers.
+    Waivers,
 }
 
 /// Name and version of the tool.
@@ -47,7 +78,7 @@ pub struct Coverage {
 }
 
 /// Finding rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 #[allow(missing_docs, reason = "the rule names are documented in DESIGN.md and the README")]
 pub enum Rule {
@@ -75,7 +106,7 @@ pub enum Rule {
 }
 
 /// Finding severities.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[allow(missing_docs, reason = "self-describing")]
 pub enum Severity {
@@ -87,7 +118,7 @@ pub enum Severity {
 }
 
 /// Transport protocols.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[allow(missing_docs, reason = "self-describing")]
 pub enum Proto {
@@ -103,19 +134,15 @@ pub struct Finding {
     /// How bad it is.
     pub severity: Severity,
     /// The vantage it was observed from (null for spec-level findings such as `waiver-unused`).
-    #[schemars(required)]
     pub vantage: Option<String>,
     /// The probed address.
-    #[schemars(required)]
     pub target: Option<String>,
     /// The declared host at that address.
-    #[schemars(required)]
     pub host: Option<String>,
     /// The port, where one applies.
-    #[schemars(required, range(min = 1, max = 65535))]
+    #[schemars(range(min = 1, max = 65535))]
     pub port: Option<u16>,
     /// The protocol, where a port applies.
-    #[schemars(required)]
     pub proto: Option<Proto>,
     /// What the intent says.
     pub expected: String,
@@ -124,8 +151,178 @@ pub struct Finding {
     /// What was sent, what came back, and when.
     pub evidence: String,
     /// The id of the unexpired waiver covering this finding.
-    #[schemars(required)]
     pub waived: Option<String>,
+    /// The line of the spec that made the expectation: the flow, host,
+    /// zone, vantage or waiver the finding concerns. SARIF points code
+    /// scanning here; it is never part of a finding's identity.
+    pub location: SpecLocation,
+}
+
+/// A place in a spec file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+pub struct SpecLocation {
+    /// The spec file (or included file), as the user named it.
+    pub file: String,
+    /// 1-based line; 0 when the finding concerns the file as a whole.
+    pub line: u32,
+    /// 1-based column; 0 when unknown.
+    pub column: u32,
+}
+
+impl From<&crate::spec::Location> for SpecLocation {
+    fn from(l: &crate::spec::Location) -> Self {
+        Self { file: l.file.to_string(), line: l.line, column: l.column }
+    }
+}
+
+impl Rule {
+    /// Every rule, in the order above.
+    pub const ALL: [Self; 21] = [
+        Self::DenyMode,
+        Self::DnsAxfr,
+        Self::DnsDanglingCname,
+        Self::DnsLeak,
+        Self::DnsMismatch,
+        Self::DnsOpenRecursion,
+        Self::Exposure,
+        Self::ScanIncomplete,
+        Self::TlsCertExpired,
+        Self::TlsCertExpiring,
+        Self::TlsCertHostname,
+        Self::TlsCertUntrusted,
+        Self::TlsCertWeakKey,
+        Self::TlsCertWeakSignature,
+        Self::TlsCipher,
+        Self::TlsMissing,
+        Self::TlsProtocol,
+        Self::UndeclaredHost,
+        Self::Unreachable,
+        Self::WaiverExpired,
+        Self::WaiverUnused,
+    ];
+
+    /// The kebab-case name, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DenyMode => "deny-mode",
+            Self::DnsAxfr => "dns-axfr",
+            Self::DnsDanglingCname => "dns-dangling-cname",
+            Self::DnsLeak => "dns-leak",
+            Self::DnsMismatch => "dns-mismatch",
+            Self::DnsOpenRecursion => "dns-open-recursion",
+            Self::Exposure => "exposure",
+            Self::ScanIncomplete => "scan-incomplete",
+            Self::TlsCertExpired => "tls-cert-expired",
+            Self::TlsCertExpiring => "tls-cert-expiring",
+            Self::TlsCertHostname => "tls-cert-hostname",
+            Self::TlsCertUntrusted => "tls-cert-untrusted",
+            Self::TlsCertWeakKey => "tls-cert-weak-key",
+            Self::TlsCertWeakSignature => "tls-cert-weak-signature",
+            Self::TlsCipher => "tls-cipher",
+            Self::TlsMissing => "tls-missing",
+            Self::TlsProtocol => "tls-protocol",
+            Self::UndeclaredHost => "undeclared-host",
+            Self::Unreachable => "unreachable",
+            Self::WaiverExpired => "waiver-expired",
+            Self::WaiverUnused => "waiver-unused",
+        }
+    }
+}
+
+impl Severity {
+    /// Every severity, lowest first.
+    pub const ALL: [Self; 5] = [Self::Info, Self::Low, Self::Medium, Self::High, Self::Critical];
+
+    /// The lower-case name, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+
+    /// Parses a lower-case name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl From<crate::spec::intent::Severity> for Severity {
+    fn from(s: crate::spec::intent::Severity) -> Self {
+        use crate::spec::intent::Severity as S;
+        match s {
+            S::Info => Self::Info,
+            S::Low => Self::Low,
+            S::Medium => Self::Medium,
+            S::High => Self::High,
+            S::Critical => Self::Critical,
+        }
+    }
+}
+
+impl Proto {
+    /// `tcp` or `udp`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tcp => "tcp",
+            Self::Udp => "udp",
+        }
+    }
+}
+
+impl Finding {
+    /// `tcp/22`, or an empty string for a finding without a port.
+    pub fn port_text(&self) -> String {
+        match (self.proto, self.port) {
+            (Some(p), Some(n)) => format!("{}/{n}", p.as_str()),
+            _ => String::new(),
+        }
+    }
+}
+
+/// `vantage compare --format json`: what changed between two scans.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Comparison {
+    /// The tool that made the document.
+    pub tool: Tool,
+    /// The older observation file.
+    pub old: String,
+    /// The newer observation file.
+    pub new: String,
+    /// The spec the changes are held against, if one was given.
+    pub spec: Option<String>,
+    /// Every change, ordered by vantage, address, protocol and port.
+    pub changes: Vec<Change>,
+}
+
+/// One difference between two scans.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// The vantage both scans ran from.
+    pub vantage: String,
+    /// The address.
+    pub target: String,
+    /// The declared host there, when a spec was given.
+    pub host: Option<String>,
+    /// The protocol (null for host changes).
+    pub proto: Option<Proto>,
+    /// The port (null for host changes).
+    pub port: Option<u16>,
+    /// `opened`, `closed`, `filtered`, `open|filtered`, `unobserved`,
+    /// `new-host` or `vanished-host`.
+    pub change: String,
+    /// The state before (`open`, `closed`, `filtered`, `open|filtered`;
+    /// null when not observed; for hosts, `up` or `down`).
+    pub before: Option<String>,
+    /// The state after.
+    pub after: Option<String>,
+    /// With a spec: `towards` the intent, `away` from it, or `neutral`.
+    pub intent: Option<String>,
+    /// What the spec expects there, with a spec.
+    pub expected: Option<String>,
 }
 
 /// `vantage lint --format json`.

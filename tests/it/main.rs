@@ -4,14 +4,17 @@
 #[path = "../lab/mod.rs"]
 mod lab;
 
+mod check_cli;
 mod cli;
 mod lab_tests;
 mod lint;
 mod observe;
 mod plan;
+mod report;
 mod scale;
 mod scan_lab;
 mod schema;
 mod spec_errors;
 mod tidy;
 mod util;
+mod verdict_cli;

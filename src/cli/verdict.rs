@@ -1,0 +1,187 @@
+//! `vantage verdict SPEC OBS.jsonl...`: judge observation files written
+//! anywhere (each vantage, each shard) against the spec, render the
+//! findings, and exit 0 (conforms), 1 (findings at or above `--fail-on`),
+//! 2 (refused input: spec, observation files, a mixed set) or 3 (the
+//! observations are incomplete). Also the rendering half of `check`.
+//!
+//! The flags live here rather than in `args.rs` so that `check` shares them
+//! (`ReportOpts`), and so this subcommand is one file.
+
+use std::io::{IsTerminal as _, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::ValueEnum;
+use vantage::report::document::{Document, Severity as FindingSeverity};
+use vantage::spec::{self, Severity};
+use vantage::verdict::{self, Source};
+
+use super::exit::Outcome;
+
+/// Report formats of `check` and `verdict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReportFormat {
+    /// Aligned text for people (coloured on a terminal unless NO_COLOR is set).
+    Table,
+    /// The findings document (specs/findings.schema.json).
+    Json,
+    /// SARIF 2.1.0 for code scanning (waived findings left out).
+    Sarif,
+    /// JUnit XML: a suite per vantage, a case per flow and target.
+    Junit,
+    /// A compact Markdown summary for a pull-request comment.
+    Markdown,
+}
+
+/// Finding severities, for `--fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FailOn {
+    /// Any finding.
+    Info,
+    /// Low and above (the default).
+    Low,
+    /// Medium and above.
+    Medium,
+    /// High and above.
+    High,
+    /// Critical only.
+    Critical,
+}
+
+impl From<FailOn> for FindingSeverity {
+    fn from(f: FailOn) -> Self {
+        match f {
+            FailOn::Info => Self::Info,
+            FailOn::Low => Self::Low,
+            FailOn::Medium => Self::Medium,
+            FailOn::High => Self::High,
+            FailOn::Critical => Self::Critical,
+        }
+    }
+}
+
+/// How to report, shared by `check` and `verdict`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ReportOpts {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub(crate) format: ReportFormat,
+    /// Write the report to FILE instead of stdout (a one-line summary still goes to stderr).
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// Exit 1 when an unwaived finding is at or above this severity.
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value_t = FailOn::Low)]
+    pub(crate) fail_on: FailOn,
+    /// The time to judge waivers against and to stamp the report with
+    /// (YYYY-MM-DD, midnight UTC, or RFC 3339); default now.
+    #[arg(long, value_name = "DATE")]
+    pub(crate) now: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct VerdictArgs {
+    /// The spec file.
+    pub(crate) spec: PathBuf,
+    /// Observation files (JSON Lines from `vantage scan`): any vantages, any shards.
+    #[arg(required = true, value_name = "OBS.jsonl")]
+    pub(crate) observations: Vec<PathBuf>,
+    /// How to report.
+    #[command(flatten)]
+    pub(crate) report: ReportOpts,
+}
+
+/// `--now`: a date (midnight UTC) or an RFC 3339 time; default now.
+pub(crate) fn now(text: Option<&str>) -> anyhow::Result<jiff::Timestamp> {
+    let Some(s) = text else { return Ok(jiff::Timestamp::now()) };
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(t);
+    }
+    match s.parse::<jiff::civil::Date>() {
+        Ok(d) if s.len() == 10 => Ok(d
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .with_context(|| format!("--now {s:?}"))?
+            .timestamp()),
+        _ => anyhow::bail!(
+            "--now {s:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 time with an offset"
+        ),
+    }
+}
+
+/// Loads the spec, or prints its errors (to stderr: stdout is the report's).
+pub(crate) fn load(path: &Path) -> Option<spec::Loaded> {
+    let loaded = spec::load(path);
+    if loaded.intent.is_some() {
+        return Some(loaded);
+    }
+    let errors: Vec<_> =
+        loaded.diagnostics.iter().filter(|d| d.severity == Severity::Error).cloned().collect();
+    let mut err = std::io::stderr().lock();
+    let _ = super::print_diagnostics(&mut err, &errors);
+    None
+}
+
+pub(crate) fn run(a: &VerdictArgs) -> anyhow::Result<Outcome> {
+    let now = now(a.report.now.as_deref())?;
+    let Some(loaded) = load(&a.spec) else { return Ok(Outcome::Refused) };
+    let Some(intent) = &loaded.intent else { return Ok(Outcome::Refused) };
+    let mut files = Vec::with_capacity(a.observations.len());
+    for path in &a.observations {
+        files.push((path.display().to_string(), vantage::observe::read(path)?));
+    }
+    judge_and_report(intent, &loaded.digest, &a.spec, &files, now, &a.report)
+}
+
+/// Judges `files`, writes the report, and says how the run ends.
+pub(crate) fn judge_and_report(
+    intent: &spec::Intent,
+    digest: &str,
+    spec_path: &Path,
+    files: &[(String, vantage::observe::ObservationFile)],
+    now: jiff::Timestamp,
+    opts: &ReportOpts,
+) -> anyhow::Result<Outcome> {
+    let sources: Vec<Source<'_>> = files.iter().map(|(name, file)| Source { name, file }).collect();
+    let verdict = verdict::judge(intent, &sources, Some(digest), now)?;
+    let complete = verdict.complete;
+    let doc = verdict.document(&spec_path.display().to_string(), now);
+    emit(&doc, opts)?;
+    let fails = verdict::fails(&doc.findings, opts.fail_on.into());
+    Ok(if !complete {
+        Outcome::Incomplete
+    } else if fails {
+        Outcome::Findings
+    } else {
+        Outcome::Conforms
+    })
+}
+
+/// Renders `doc` in the chosen format to `-o FILE` or stdout.
+fn emit(doc: &Document, opts: &ReportOpts) -> anyhow::Result<()> {
+    use vantage::report::{json, junit, markdown, sarif, table};
+    let colour = opts.output.is_none()
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let render = |out: &mut dyn Write| match opts.format {
+        ReportFormat::Table => table::write_styled(doc, out, table::Style { colour }),
+        ReportFormat::Json => json::write(doc, out),
+        ReportFormat::Sarif => sarif::write(doc, out),
+        ReportFormat::Junit => junit::write(doc, out),
+        ReportFormat::Markdown => markdown::write(doc, out),
+    };
+    match &opts.output {
+        None => super::write_stdout(render)?,
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            let mut out = std::io::BufWriter::new(file);
+            render(&mut out)
+                .and_then(|()| out.flush())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            #[allow(clippy::print_stderr, reason = "the CLI's one-line summary")]
+            {
+                eprintln!("vantage: {}", vantage::report::summary(doc));
+            }
+        }
+    }
+    Ok(())
+}

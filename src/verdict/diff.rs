@@ -1,0 +1,224 @@
+//! `compare`: what changed between two scans of the same scope from the same
+//! vantage (a firewall change review in one screen). Pure, like the rest of
+//! the verdict.
+//!
+//! A port changed when its state differs: each side's port facts, and for a
+//! port one side has a fact for, the other side's `filtered` summaries. A
+//! port the new scan did not probe, or that both only summarise as silent,
+//! is no change; one the old scan did not probe is, when it matters (an
+//! open port where the spec expects none is `away`). A host is up when it has an open port; hosts that came up or
+//! went down are reported too (a RST is no proof of a host: a rejecting
+//! firewall answers for empty addresses).
+//!
+//! With a spec, each change is marked `towards` the intent (the new state is
+//! what the spec expects and the old was not), `away` from it (the
+//! reverse), or `neutral`. What the spec expects of a port: open for a
+//! required allow, shut (anything but open) for a deny or under `default:
+//! deny`, anything for an optional allow or under `default: allow`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use crate::observe::{ObservationFile, PortState};
+use crate::report::document::{Change, Comparison, Tool};
+use crate::spec::Intent;
+use crate::spec::intent::{DefaultPolicy, Proto, Require};
+
+use super::Source;
+use super::merge::{VerdictError, proto};
+use super::ports::{Addresses, Flows, doc_proto};
+
+/// What a spec expects of a port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Any,
+    Open,
+    Shut,
+}
+
+impl Expect {
+    fn met(self, s: PortState) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Open => s == PortState::Open,
+            Self::Shut => s != PortState::Open,
+        }
+    }
+}
+
+fn rank(s: PortState) -> u8 {
+    match s {
+        PortState::Open => 3,
+        PortState::Closed => 2,
+        PortState::Filtered => 1,
+        PortState::OpenFiltered => 0,
+    }
+}
+
+type Key = (IpAddr, Proto, u16);
+
+/// Each port's state in one file (the strongest, if a port appears twice).
+fn states(f: &ObservationFile) -> BTreeMap<Key, PortState> {
+    let mut out: BTreeMap<Key, PortState> = BTreeMap::new();
+    for fact in &f.facts {
+        let e = out.entry((fact.target, proto(fact.proto), fact.port)).or_insert(fact.state);
+        if rank(fact.state) > rank(*e) {
+            *e = fact.state;
+        }
+    }
+    out
+}
+
+/// The state `f` gives a port it has no fact for: its summary's, if any.
+fn summarised(f: &ObservationFile, (addr, p, port): Key) -> Option<PortState> {
+    f.filtered
+        .iter()
+        .filter(|s| s.target == addr && proto(s.proto) == p)
+        .any(|s| s.port_set().is_ok_and(|set| set.contains(port)))
+        .then_some(match p {
+            Proto::Tcp => PortState::Filtered,
+            Proto::Udp => PortState::OpenFiltered,
+        })
+}
+
+fn up(states: &BTreeMap<Key, PortState>) -> BTreeSet<IpAddr> {
+    states.iter().filter(|(_, s)| **s == PortState::Open).map(|((a, _, _), _)| *a).collect()
+}
+
+/// Compares two observation files of one vantage, against `intent` if given.
+pub fn compare(
+    intent: Option<&Intent>,
+    old: Source<'_>,
+    new: Source<'_>,
+) -> Result<Comparison, VerdictError> {
+    let (vo, vn) = (&old.file.header.vantage, &new.file.header.vantage);
+    if vo != vn {
+        return Err(VerdictError::DifferentVantages {
+            old: old.name.to_owned(),
+            old_vantage: vo.clone(),
+            new: new.name.to_owned(),
+            new_vantage: vn.clone(),
+        });
+    }
+    let zone = match intent {
+        None => None,
+        Some(i) => match i.vantage(vo) {
+            Some(v) => Some(i.vantages[v.0].zone),
+            None => {
+                return Err(VerdictError::UnknownVantage {
+                    file: new.name.to_owned(),
+                    vantage: vo.clone(),
+                    known: i
+                        .vantages
+                        .iter()
+                        .map(|v| v.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+        },
+    };
+    let mut flows = intent.map(Flows::new);
+    let addresses = intent.map(Addresses::new);
+    let (before, after) = (states(old.file), states(new.file));
+    let keys: BTreeSet<Key> = before.keys().chain(after.keys()).copied().collect();
+    let host = |a: IpAddr| addresses.as_ref().and_then(|x| x.host_name(a));
+    let mut changes = Vec::new();
+    for key in keys {
+        let b = before.get(&key).copied().or_else(|| summarised(old.file, key));
+        let a = after.get(&key).copied().or_else(|| summarised(new.file, key));
+        // A port the new scan did not probe is no change of the network.
+        if a == b || a.is_none() {
+            continue;
+        }
+        let (addr, p, port) = key;
+        let expect = match (intent, &mut flows, &addresses, zone) {
+            (Some(i), Some(fl), Some(ad), Some(z)) => ad.endpoint(addr).map(|t| {
+                let (deny, allow) = fl.judge(z, t, p, port);
+                let flow = |f: usize| format!("flow #{}", i.flows[f].index);
+                if let Some(d) = deny {
+                    (Expect::Shut, format!("denied by {}", flow(d)))
+                } else if let Some(&r) =
+                    allow.iter().find(|&&f| i.flows[f].require == Require::Reachable)
+                {
+                    (Expect::Open, format!("reachable: {}", flow(r)))
+                } else if let Some(&o) = allow.first() {
+                    (Expect::Any, format!("allowed, optional: {}", flow(o)))
+                } else if i.default == DefaultPolicy::Deny {
+                    (Expect::Shut, "denied: default deny".to_owned())
+                } else {
+                    (Expect::Any, "allowed: default allow".to_owned())
+                }
+            }),
+            _ => None,
+        };
+        let direction = expect.as_ref().map(|(e, _)| match (b, a) {
+            (Some(b), Some(a)) if !e.met(b) && e.met(a) => "towards",
+            (Some(b), Some(a)) if e.met(b) && !e.met(a) => "away",
+            // Newly probed, and not what the spec expects.
+            (None, Some(a)) if !e.met(a) => "away",
+            _ => "neutral",
+        });
+        changes.push(Change {
+            vantage: vo.clone(),
+            target: addr.to_string(),
+            host: host(addr),
+            proto: Some(doc_proto(p)),
+            port: Some(port),
+            change: match a {
+                Some(PortState::Open) => "opened".to_owned(),
+                Some(s) => s.as_str().to_owned(),
+                None => "unobserved".to_owned(),
+            },
+            before: b.map(|s| s.as_str().to_owned()),
+            after: a.map(|s| s.as_str().to_owned()),
+            intent: direction.map(str::to_owned),
+            expected: expect.map(|(_, text)| text),
+        });
+    }
+    let (up_before, up_after) = (up(&before), up(&after));
+    for (addr, change, was, is) in up_after
+        .difference(&up_before)
+        .map(|a| (*a, "new-host", "down", "up"))
+        .chain(up_before.difference(&up_after).map(|a| (*a, "vanished-host", "up", "down")))
+    {
+        let direction = match (intent, &addresses) {
+            (Some(i), Some(ad)) => {
+                let declared = ad.hosts.contains_key(&addr);
+                let watched = i.zone_of(addr).is_some_and(|z| ad.zones_with_hosts.contains(&z));
+                Some(match (declared, watched, change) {
+                    (true, _, "new-host") | (false, true, "vanished-host") => ("towards", declared),
+                    (true, _, _) | (false, true, _) => ("away", declared),
+                    _ => ("neutral", declared),
+                })
+            }
+            _ => None,
+        };
+        changes.push(Change {
+            vantage: vo.clone(),
+            target: addr.to_string(),
+            host: host(addr),
+            proto: None,
+            port: None,
+            change: change.to_owned(),
+            before: Some(was.to_owned()),
+            after: Some(is.to_owned()),
+            intent: direction.map(|(d, _)| d.to_owned()),
+            expected: direction.and_then(|(d, declared)| match (d, declared) {
+                (_, true) => Some("a declared host, up".to_owned()),
+                ("neutral", false) => None,
+                (_, false) => Some("no host but the declared ones in its zone".to_owned()),
+            }),
+        });
+    }
+    changes.sort_by_cached_key(|c| {
+        (c.target.parse::<IpAddr>().ok(), c.proto, c.port, c.change.clone())
+    });
+    Ok(Comparison {
+        tool: Tool { name: "vantage".to_owned(), version: crate::VERSION.to_owned() },
+        old: old.name.to_owned(),
+        new: new.name.to_owned(),
+        spec: intent.map(|i| i.file.display().to_string()),
+        changes,
+    })
+}

@@ -1,0 +1,278 @@
+//! Merging observation files: refuse a set that does not belong together,
+//! then gather each vantage's facts in one ordered map.
+//!
+//! A set is refused (exit 2) when a file names a vantage the spec does not
+//! declare, was made from another spec (digest), or when the files of one
+//! vantage disagree on shard count, seed, scan mode or tool version. A
+//! missing shard is not refused: it is a `scan-incomplete` finding, so what
+//! was observed is still judged.
+//!
+//! Duplicates: the same (vantage, target, proto, port) from two files (two
+//! shards that overlap, a re-run) keeps the strongest state, open > closed >
+//! filtered > open|filtered, because one answer proves a port open while
+//! filtered needs every attempt silent; ties keep the earlier observation
+//! (by time, then file order). Every other sighting is kept for the
+//! evidence.
+
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use crate::observe::{FilteredSummary, PortFact, PortState, Proto as WireProto, ScanMode};
+use crate::spec::Intent;
+use crate::spec::intent::{Proto, VantageId};
+use crate::spec::ports::PortSet;
+
+use super::Source;
+
+/// Why a set of observation files was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerdictError {
+    /// No file was given.
+    #[error("no observation file was given")]
+    NoObservations,
+    /// The input's fault: a file names a vantage the spec does not declare.
+    #[error("{file}: vantage `{vantage}` is not declared in the spec (it declares: {known})")]
+    UnknownVantage {
+        /// The file.
+        file: String,
+        /// The vantage it names.
+        vantage: String,
+        /// The spec's vantages, comma-separated.
+        known: String,
+    },
+    /// The input's fault: the file was made from another version of the spec.
+    #[error(
+        "{file}: made from another spec (digest {found}, the spec given has {expected}); scan again with this spec"
+    )]
+    SpecMismatch {
+        /// The file.
+        file: String,
+        /// Its `spec_digest`.
+        found: String,
+        /// The loaded spec's digest.
+        expected: String,
+    },
+    /// The input's fault: two files of one vantage disagree on a field that
+    /// shards of one scan share.
+    #[error(
+        "{} and {} are both from vantage `{vantage}` but disagree on {field} ({} vs {}): they are not shards of one scan",
+        files[0].0, files[1].0, files[0].1, files[1].1
+    )]
+    Mixed {
+        /// The vantage.
+        vantage: String,
+        /// The header field.
+        field: &'static str,
+        /// The two files, each with its value of the field.
+        files: Box<[(String, String); 2]>,
+    },
+    /// The input's fault: `compare` was given scans from two vantages.
+    #[error(
+        "{old} is from vantage `{old_vantage}` and {new} from `{new_vantage}`: compare scans from one vantage"
+    )]
+    DifferentVantages {
+        /// The older file.
+        old: String,
+        /// Its vantage.
+        old_vantage: String,
+        /// The newer file.
+        new: String,
+        /// Its vantage.
+        new_vantage: String,
+    },
+}
+
+/// One sighting of a port.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sighting<'a> {
+    pub(crate) state: PortState,
+    pub(crate) fact: Option<&'a PortFact>,
+    pub(crate) summary: Option<&'a FilteredSummary>,
+    /// Index into the sources.
+    pub(crate) source: usize,
+}
+
+/// What is known about one port from one vantage.
+#[derive(Debug, Clone)]
+pub(crate) struct PortObs<'a> {
+    /// The sighting that decided the state.
+    pub(crate) best: Sighting<'a>,
+    /// Every other sighting, in the order seen.
+    pub(crate) others: Vec<Sighting<'a>>,
+}
+
+/// A `filtered` line, with its ports parsed.
+#[derive(Debug, Clone)]
+pub(crate) struct Silent<'a> {
+    pub(crate) proto: Proto,
+    pub(crate) ports: PortSet,
+    pub(crate) summary: &'a FilteredSummary,
+    pub(crate) source: usize,
+}
+
+/// Everything one vantage observed.
+#[derive(Debug, Clone)]
+pub(crate) struct VantageObs<'a> {
+    pub(crate) id: VantageId,
+    /// Indices of its files, in the order given.
+    pub(crate) files: Vec<usize>,
+    /// How its TCP ports were probed.
+    pub(crate) mode: ScanMode,
+    /// Port facts, ordered by address, protocol and port.
+    pub(crate) ports: BTreeMap<(IpAddr, Proto, u16), PortObs<'a>>,
+    /// Aggregated silent ports, per address.
+    pub(crate) silent: BTreeMap<IpAddr, Vec<Silent<'a>>>,
+}
+
+/// The observations of every vantage, ordered by vantage name.
+#[derive(Debug, Clone)]
+pub(crate) struct Merged<'a> {
+    pub(crate) vantages: Vec<VantageObs<'a>>,
+}
+
+pub(crate) fn proto(p: WireProto) -> Proto {
+    match p {
+        WireProto::Tcp => Proto::Tcp,
+        WireProto::Udp => Proto::Udp,
+    }
+}
+
+/// Higher is stronger evidence of an answer.
+fn rank(s: PortState) -> u8 {
+    match s {
+        PortState::Open => 3,
+        PortState::Closed => 2,
+        PortState::Filtered => 1,
+        PortState::OpenFiltered => 0,
+    }
+}
+
+/// Whether sighting `a` replaces `b` as the deciding one.
+fn beats(a: &Sighting<'_>, b: &Sighting<'_>) -> bool {
+    fn at<'s>(s: &Sighting<'s>) -> Option<&'s str> {
+        s.fact.map(|f| f.at.as_str())
+    }
+    (rank(a.state), Reverse(at(a)), Reverse(a.source))
+        > (rank(b.state), Reverse(at(b)), Reverse(b.source))
+}
+
+pub(crate) fn merge<'a>(
+    intent: &Intent,
+    sources: &[Source<'a>],
+    spec_digest: Option<&str>,
+) -> Result<Merged<'a>, VerdictError> {
+    if sources.is_empty() {
+        return Err(VerdictError::NoObservations);
+    }
+    // Not empty: checked just above.
+    let first_digest = &sources[0].file.header.spec_digest;
+    let mut by_vantage: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, s) in sources.iter().enumerate() {
+        let h = &s.file.header;
+        let expected = spec_digest.unwrap_or(first_digest);
+        if h.spec_digest != expected {
+            return Err(VerdictError::SpecMismatch {
+                file: s.name.to_owned(),
+                found: h.spec_digest.clone(),
+                expected: expected.to_owned(),
+            });
+        }
+        if intent.vantage(&h.vantage).is_none() {
+            let known: Vec<&str> = intent.vantages.iter().map(|v| v.name.as_str()).collect();
+            return Err(VerdictError::UnknownVantage {
+                file: s.name.to_owned(),
+                vantage: h.vantage.clone(),
+                known: if known.is_empty() { "none".to_owned() } else { known.join(", ") },
+            });
+        }
+        by_vantage.entry(h.vantage.as_str()).or_default().push(i);
+    }
+    let mut vantages = Vec::new();
+    for (name, files) in by_vantage {
+        // Every list got its first file when the vantage was entered.
+        let first = &sources[files[0]];
+        for &j in &files[1..] {
+            let other = &sources[j];
+            let (a, b) = (&first.file.header, &other.file.header);
+            let fields: [(&'static str, String, String); 4] = [
+                ("shard_count", a.shard_count.to_string(), b.shard_count.to_string()),
+                ("seed", a.seed.to_string(), b.seed.to_string()),
+                ("mode", format!("{:?}", a.mode), format!("{:?}", b.mode)),
+                ("version", a.version.clone(), b.version.clone()),
+            ];
+            if let Some((field, a, b)) = fields.into_iter().find(|(_, a, b)| a != b) {
+                return Err(VerdictError::Mixed {
+                    vantage: name.to_owned(),
+                    field,
+                    files: Box::new([(first.name.to_owned(), a), (other.name.to_owned(), b)]),
+                });
+            }
+        }
+        // Checked above: every file's vantage is declared.
+        let Some(id) = intent.vantage(name) else { continue };
+        let mut ports: BTreeMap<(IpAddr, Proto, u16), PortObs<'a>> = BTreeMap::new();
+        let mut silent: BTreeMap<IpAddr, Vec<Silent<'a>>> = BTreeMap::new();
+        for &i in &files {
+            let file = sources[i].file;
+            for fact in &file.facts {
+                let seen =
+                    Sighting { state: fact.state, fact: Some(fact), summary: None, source: i };
+                add(&mut ports, (fact.target, proto(fact.proto), fact.port), seen);
+            }
+            for summary in &file.filtered {
+                // Every line the reader returns parses; one that does not
+                // (a file built in memory) carries no usable ports.
+                let Ok(set) = summary.port_set() else { continue };
+                silent.entry(summary.target).or_default().push(Silent {
+                    proto: proto(summary.proto),
+                    ports: set,
+                    summary,
+                    source: i,
+                });
+            }
+        }
+        vantages.push(VantageObs { id, mode: first.file.header.mode, files, ports, silent });
+    }
+    Ok(Merged { vantages })
+}
+
+fn add<'a>(
+    ports: &mut BTreeMap<(IpAddr, Proto, u16), PortObs<'a>>,
+    key: (IpAddr, Proto, u16),
+    seen: Sighting<'a>,
+) {
+    match ports.get_mut(&key) {
+        None => {
+            ports.insert(key, PortObs { best: seen, others: Vec::new() });
+        }
+        Some(obs) => {
+            if beats(&seen, &obs.best) {
+                let old = std::mem::replace(&mut obs.best, seen);
+                obs.others.push(old);
+            } else {
+                obs.others.push(seen);
+            }
+        }
+    }
+}
+
+impl<'a> VantageObs<'a> {
+    /// What is known of `proto`/`port` on `addr`: a port fact, or else a
+    /// `filtered` line listing it (as a sighting without a fact).
+    pub(crate) fn lookup(&self, addr: IpAddr, p: Proto, port: u16) -> Option<PortObs<'a>> {
+        if let Some(obs) = self.ports.get(&(addr, p, port)) {
+            return Some(obs.clone());
+        }
+        let s = self.silent.get(&addr)?.iter().find(|s| s.proto == p && s.ports.contains(port))?;
+        let state = match p {
+            Proto::Tcp => PortState::Filtered,
+            Proto::Udp => PortState::OpenFiltered,
+        };
+        Some(PortObs {
+            best: Sighting { state, fact: None, summary: Some(s.summary), source: s.source },
+            others: Vec::new(),
+        })
+    }
+}

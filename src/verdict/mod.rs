@@ -1,0 +1,217 @@
+//! The verdict: a pure function of (Intent, observation files, now) ->
+//! findings. This is where the semantics live; it is tested without a
+//! network (`verdict/tests.rs`, tests as data).
+//!
+//! Stages, each its own file:
+//! - `merge`: refuses a mixed set of files (another spec, unknown vantage,
+//!   shards that disagree on count, seed, mode or tool version), and merges
+//!   the rest per vantage; a (vantage, target, proto, port) seen twice
+//!   resolves as open > closed > filtered > open|filtered (one answer proves
+//!   a port open; filtered needs every attempt silent), and the evidence
+//!   says so;
+//! - `ports`: exposure, unreachable, deny-mode and undeclared-host, from the
+//!   merged port facts and the flows that apply from each vantage's zone;
+//! - `incomplete`: scan-incomplete, per vantage (missing shards, no trailer,
+//!   interrupted runs, planned vs concluded probes);
+//! - `waivers`: marks covered findings `waived`, reports expired and unused
+//!   waivers (UTC, expiry day inclusive);
+//! - `severity` and `evidence`: how bad, and what was sent and came back;
+//! - `diff`: `compare`, what changed between two scans, towards or away
+//!   from the intent.
+//!
+//! Invariants: no I/O, no clock (`now` is a parameter), no tokio; the same
+//! input gives the same findings in the same order, whatever the order of
+//! the files. Every finding carries evidence and the spec location of what
+//! it concerns.
+
+mod diff;
+mod evidence;
+mod incomplete;
+mod merge;
+mod ports;
+mod severity;
+#[cfg(test)]
+mod tests;
+mod waivers;
+
+use std::cmp::Reverse;
+use std::net::IpAddr;
+
+use crate::observe::ObservationFile;
+use crate::report::document::{
+    Check, CheckKind, Coverage, Document, Finding, Rule, Severity, Tool,
+};
+use crate::spec::Intent;
+use crate::spec::intent::{Endpoint, ZoneId};
+
+pub use diff::compare;
+pub use merge::VerdictError;
+pub use severity::{RiskClass, risk_class};
+
+/// One observation file, with the name messages and evidence call it by.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    /// The file's name, as the user gave it.
+    pub name: &'a str,
+    /// Its content, read and checked (`observe::read`).
+    pub file: &'a ObservationFile,
+}
+
+/// What the verdict found, and how much it rests on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// Every finding, most severe first, in a fixed order.
+    pub findings: Vec<Finding>,
+    /// Vantages, probes sent, probes without a conclusion.
+    pub coverage: Coverage,
+    /// The checks the findings belong to (for JUnit): each intended flow and
+    /// each target group, per vantage.
+    pub checks: Vec<Check>,
+    /// Whether every planned probe of every vantage concluded (no
+    /// `scan-incomplete` finding).
+    pub complete: bool,
+}
+
+impl Verdict {
+    /// The findings document for `spec` (the path as the user gave it).
+    pub fn document(self, spec: &str, now: jiff::Timestamp) -> Document {
+        Document {
+            tool: Tool { name: "vantage".to_owned(), version: crate::VERSION.to_owned() },
+            spec: spec.to_owned(),
+            generated: crate::observe::timestamp(now),
+            coverage: self.coverage,
+            findings: self.findings,
+            checks: self.checks,
+        }
+    }
+}
+
+/// Judges `sources` against `intent` as of `now`.
+///
+/// `spec_digest`, when given, is the digest of the spec as loaded: files
+/// made from another version of it are refused. An `Err` is a refused input
+/// (exit 2); everything a target did is a finding.
+pub fn judge(
+    intent: &Intent,
+    sources: &[Source<'_>],
+    spec_digest: Option<&str>,
+    now: jiff::Timestamp,
+) -> Result<Verdict, VerdictError> {
+    let merged = merge::merge(intent, sources, spec_digest)?;
+    let mut findings = ports::findings(intent, sources, &merged);
+    let (incomplete, coverage) = incomplete::findings(intent, sources, &merged);
+    let complete = incomplete.is_empty();
+    findings.extend(incomplete);
+    let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    waivers::apply(intent, &merged, today, &mut findings);
+    sort(&mut findings);
+    let checks = checks(intent, &merged, &findings);
+    Ok(Verdict { findings, coverage, checks, complete })
+}
+
+/// Most severe first, then by rule, vantage, address, protocol and port:
+/// a fixed order whatever the order the files came in.
+fn sort(findings: &mut [Finding]) {
+    findings.sort_by_cached_key(|f| {
+        (
+            Reverse(f.severity),
+            f.rule,
+            f.vantage.clone(),
+            f.target.as_deref().and_then(|t| t.parse::<IpAddr>().ok()),
+            f.proto,
+            f.port,
+            f.location.clone(),
+            f.evidence.clone(),
+        )
+    });
+}
+
+/// The checks (intended flows and target groups, per vantage observed) and
+/// which findings fail each: a flow's findings are those at its location
+/// from that vantage; a target group's are the port and host findings on
+/// its addresses.
+fn checks(intent: &Intent, merged: &merge::Merged<'_>, findings: &[Finding]) -> Vec<Check> {
+    let mut out = Vec::new();
+    for v in &merged.vantages {
+        let vantage = &intent.vantages[v.id.0];
+        let vz = Endpoint::Zone(vantage.zone);
+        let of = |pred: &dyn Fn(&Finding) -> bool| -> Vec<usize> {
+            findings
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.vantage.as_deref() == Some(vantage.name.as_str()) && pred(f))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        for f in &intent.flows {
+            if !f.from.iter().any(|s| intent.covers(*s, vz)) {
+                continue;
+            }
+            let at = crate::report::document::SpecLocation::from(&f.at);
+            out.push(Check {
+                vantage: vantage.name.clone(),
+                kind: CheckKind::Flow,
+                name: ports::describe_flow(intent, f),
+                findings: of(&|x: &Finding| x.location == at),
+            });
+        }
+        let port_rule = |f: &Finding| {
+            matches!(
+                f.rule,
+                Rule::Exposure | Rule::DenyMode | Rule::Unreachable | Rule::UndeclaredHost
+            )
+        };
+        for h in &intent.hosts {
+            if !h.zone.is_some_and(|z| intent.zones[z.0].probe) {
+                continue;
+            }
+            let addr = h.address.to_string();
+            out.push(Check {
+                vantage: vantage.name.clone(),
+                kind: CheckKind::Target,
+                name: format!("host {} ({addr})", h.name),
+                findings: of(&|x: &Finding| port_rule(x) && x.target.as_deref() == Some(&addr)),
+            });
+        }
+        for (i, z) in intent.zones.iter().enumerate() {
+            if !z.probe {
+                continue;
+            }
+            let in_zone = |x: &Finding| {
+                x.host.is_none()
+                    && x.target
+                        .as_deref()
+                        .and_then(|t| t.parse::<IpAddr>().ok())
+                        .is_some_and(|a| intent.zone_of(a) == Some(ZoneId(i)))
+            };
+            out.push(Check {
+                vantage: vantage.name.clone(),
+                kind: CheckKind::Target,
+                name: format!("zone {}", z.name),
+                findings: of(&|x: &Finding| port_rule(x) && in_zone(x)),
+            });
+        }
+        out.push(Check {
+            vantage: vantage.name.clone(),
+            kind: CheckKind::Scan,
+            name: "scan complete".to_owned(),
+            findings: of(&|x: &Finding| x.rule == Rule::ScanIncomplete),
+        });
+    }
+    let spec_level: Vec<usize> =
+        findings.iter().enumerate().filter(|(_, f)| f.vantage.is_none()).map(|(i, _)| i).collect();
+    if !intent.waivers.is_empty() || !spec_level.is_empty() {
+        out.push(Check {
+            vantage: String::new(),
+            kind: CheckKind::Waivers,
+            name: "waivers".to_owned(),
+            findings: spec_level,
+        });
+    }
+    out
+}
+
+/// Whether a document has an unwaived finding at or above `threshold`.
+pub fn fails(findings: &[Finding], threshold: Severity) -> bool {
+    findings.iter().any(|f| f.waived.is_none() && f.severity >= threshold)
+}
