@@ -72,3 +72,36 @@ pub fn observations(data: &[u8]) {
         Err(e) => panic!("the re-encoded file is refused: {e}"),
     }
 }
+
+/// Reads arbitrary bytes as everything a SYN scan's raw sockets can hand
+/// us: an IPv4 datagram carrying TCP or ICMP, and an IPv6 payload (TCP
+/// segment or ICMPv6 message). Whatever reads as TCP over IPv4 must read
+/// the same as the bare segment over IPv6 (one TCP reader behind both),
+/// and no ICMP error may claim a type other than destination unreachable.
+pub fn raw_reply(data: &[u8]) {
+    use std::net::{IpAddr, Ipv6Addr};
+
+    use crate::probe::packet;
+
+    let from = Ipv6Addr::LOCALHOST;
+    if let Ok(v4) = packet::v4_tcp(data) {
+        // The segment starts where the IPv4 header says it ends.
+        let ihl = usize::from(data.first().copied().unwrap_or(0) & 0x0f) * 4;
+        let segment = data.get(ihl..).unwrap_or_default();
+        match packet::v6_tcp(from, segment) {
+            Ok(v6) => assert_eq!(
+                (v6.sport, v6.dport, v6.seq, v6.ack, v6.flags, v6.from),
+                (v4.sport, v4.dport, v4.seq, v4.ack, v4.flags, IpAddr::V6(from)),
+                "one segment read two ways"
+            ),
+            Err(e) => panic!("a segment read over IPv4 is refused bare: {e}"),
+        }
+    }
+    if let Ok(Some(e)) = packet::v4_icmp(data) {
+        assert_eq!(e.icmp_type, 3, "only destination unreachable is an answer");
+    }
+    let _ = packet::v6_tcp(from, data);
+    if let Ok(Some(e)) = packet::v6_icmp(from, data) {
+        assert_eq!(e.icmp_type, 1, "only destination unreachable is an answer");
+    }
+}

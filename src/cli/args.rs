@@ -98,13 +98,22 @@ pub(crate) struct ScanArgs {
     /// Take shard K of N (K from 0); every shard of one scan must use the same --seed.
     #[arg(long, value_name = "K/N", default_value = "0/1")]
     pub(crate) shard: String,
+    /// How to probe.
+    #[command(flatten)]
+    pub(crate) probe: ProbeOpts,
+}
+
+/// How a scan probes: shared by `scan` and `check`, so both take the same
+/// flags with the same defaults and checks.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ProbeOpts {
     /// Seed of the probe order.
     #[arg(long, default_value_t = 1)]
     pub(crate) seed: u64,
     /// Probe attempts per second, all targets together.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) rate: u32,
-    /// Probe attempts per second to any one host, paced without bursts (default: --rate).
+    /// Probe attempts per second to any one host, paced to the millisecond (default: --rate).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) host_rate: Option<u32>,
     /// How many times a probe that got no answer is sent again.

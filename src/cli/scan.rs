@@ -26,8 +26,8 @@ use super::exit::Outcome;
 
 pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
     let shard: Shard = a.shard.parse().with_context(|| format!("--shard {:?}", a.shard))?;
-    if a.min_rtt > a.max_rtt {
-        anyhow::bail!("--min-rtt {} is above --max-rtt {}", a.min_rtt, a.max_rtt);
+    if a.probe.min_rtt > a.probe.max_rtt {
+        anyhow::bail!("--min-rtt {} is above --max-rtt {}", a.probe.min_rtt, a.probe.max_rtt);
     }
     let loaded = spec::load(&a.spec);
     let Some(intent) = loaded.intent else {
@@ -37,16 +37,17 @@ pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Refused);
     };
     let engine = Config {
-        rate: NonZeroU32::new(a.rate).unwrap_or(NonZeroU32::MIN),
-        host_rate: NonZeroU32::new(a.host_rate.unwrap_or(a.rate)).unwrap_or(NonZeroU32::MIN),
-        retries: a.retries,
+        rate: NonZeroU32::new(a.probe.rate).unwrap_or(NonZeroU32::MIN),
+        host_rate: NonZeroU32::new(a.probe.host_rate.unwrap_or(a.probe.rate))
+            .unwrap_or(NonZeroU32::MIN),
+        retries: a.probe.retries,
         bounds: Bounds {
-            min: Duration::from_millis(a.min_rtt),
-            max: Duration::from_millis(a.max_rtt),
-            initial: Duration::from_millis(a.max_rtt.min(1_000)),
+            min: Duration::from_millis(a.probe.min_rtt),
+            max: Duration::from_millis(a.probe.max_rtt),
+            initial: Duration::from_millis(a.probe.max_rtt.min(1_000)),
         },
         max_parallel: limits::probe_sockets(),
-        banner: Duration::from_millis(a.banner_ms),
+        banner: Duration::from_millis(a.probe.banner_ms),
     };
     let spec_name = a.spec.display().to_string();
     let mut request = Request {
@@ -54,14 +55,14 @@ pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
         spec: &spec_name,
         spec_digest: &loaded.digest,
         vantage: &a.from,
-        plan: Options { seed: a.seed, shard, allow_large: a.allow_large },
+        plan: Options { seed: a.probe.seed, shard, allow_large: a.probe.allow_large },
         engine,
         mode: ScanMode::Connect,
     };
     // SYN mode needs raw sockets; `auto` falls back to connect() when they
     // cannot be opened, and the summary line says why.
     let mut fallback: Option<String> = None;
-    let syn = match a.mode {
+    let syn = match a.probe.mode {
         Mode::Connect => false,
         Mode::Syn => {
             raw_sockets_permitted()
@@ -96,7 +97,7 @@ pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
                 on_signal.cancel();
             }
         });
-        let show = !a.quiet && std::io::stderr().is_terminal();
+        let show = !a.probe.quiet && std::io::stderr().is_terminal();
         let stop = CancellationToken::new();
         let ticker =
             show.then(|| tokio::spawn(super::progress::show(Arc::clone(&progress), stop.clone())));

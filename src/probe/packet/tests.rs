@@ -181,3 +181,24 @@ fn hostile_bytes_are_errors_never_panics() {
         let _ = v6_icmp(Ipv6Addr::LOCALHOST, &junk);
     }
 }
+
+#[test]
+fn the_fuzz_seeds_read_as_their_names_say() {
+    // The raw_reply fuzz target's seed corpus, through the target's own
+    // entry point too, in every test run.
+    let syn_ack = include_bytes!("../../../fuzz/corpus/raw_reply/syn-ack.bin");
+    let rst_ack = include_bytes!("../../../fuzz/corpus/raw_reply/rst-ack.bin");
+    let icmp = include_bytes!("../../../fuzz/corpus/raw_reply/icmp-admin-prohibited.bin");
+    let options = include_bytes!("../../../fuzz/corpus/raw_reply/ipv4-options.bin");
+    let icmp6 = include_bytes!("../../../fuzz/corpus/raw_reply/icmpv6-unreachable.bin");
+    assert!(v4_tcp(syn_ack).expect("reads").is_syn_ack());
+    assert!(v4_tcp(rst_ack).expect("reads").is_rst());
+    let e = v4_icmp(icmp).expect("reads").expect("an unreachable");
+    assert_eq!((e.code, e.dport, e.seq), (13, 443, 0xdead_beef));
+    assert_eq!(v4_tcp(options).expect("options skipped").sport, 443);
+    let e6 = v6_icmp(Ipv6Addr::LOCALHOST, icmp6).expect("reads").expect("an unreachable");
+    assert_eq!((e6.target, e6.dport), (IpAddr::V6(Ipv6Addr::LOCALHOST), 443));
+    for seed in [&syn_ack[..], rst_ack, icmp, options, icmp6] {
+        crate::fuzzing::raw_reply(seed);
+    }
+}
