@@ -18,3 +18,4 @@ mod spec_errors;
 mod tidy;
 mod util;
 mod verdict_cli;
+mod verdict_lab;
