@@ -107,12 +107,28 @@ pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
             Output::File(&a.output)
         };
         let progress = Arc::clone(&progress);
-        let report = if syn {
-            let net = SynNet::start().context("cannot open the SYN scanner's raw sockets")?;
-            request.mode = ScanMode::Syn;
-            scan_with(net, &request, output, progress, cancel.clone()).await
-        } else {
-            scan_with(SystemNet, &request, output, progress, cancel.clone()).await
+        // Raw sockets were permitted, but the scanner may still fail to
+        // start (no source ports free, an ICMP socket refused): `--mode
+        // syn` says so, `auto` scans with connect() instead and says why.
+        let net = match (syn, a.probe.mode) {
+            (false, _) => None,
+            (true, Mode::Syn) => {
+                Some(SynNet::start().context("cannot start the SYN scanner's raw sockets")?)
+            }
+            (true, _) => match SynNet::start() {
+                Ok(net) => Some(net),
+                Err(e) => {
+                    fallback = Some(e.to_string());
+                    None
+                }
+            },
+        };
+        let report = match net {
+            Some(net) => {
+                request.mode = ScanMode::Syn;
+                scan_with(net, &request, output, progress, cancel.clone()).await
+            }
+            None => scan_with(SystemNet, &request, output, progress, cancel.clone()).await,
         };
         stop.cancel();
         if let Some(t) = ticker {

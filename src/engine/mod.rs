@@ -7,8 +7,9 @@
 //!   socket budget derived from the file-descriptor limit (`limits`); the
 //!   dispatcher's `FuturesUnordered` of attempts *is* the in-flight set;
 //! - rate: a global token bucket (`--rate`) and one per host
-//!   (`--host-rate`, burst 1, so no host ever gets a burst), with governor
-//!   on tokio's clock (`pace`);
+//!   (`--host-rate`, to the millisecond), with governor on tokio's clock
+//!   (`pace`); an attempt held back by its host's bucket takes a fresh
+//!   global cell before it leaves;
 //! - time: each attempt waits a timeout derived from measured RTTs
 //!   (`timing`), so a run finishes on timers, never on a packet's arrival.
 //!
@@ -181,7 +182,15 @@ pub struct Summary {
 
 /// One attempt's outcome, protocol-independent.
 enum Attempt {
-    Answer { state: State, reason: Reason, rtt: Duration, banner: Option<Vec<u8>> },
+    Answer {
+        state: State,
+        reason: Reason,
+        rtt: Duration,
+        banner: Option<Vec<u8>>,
+        /// The attempt answered (from 1), when the probe says so; `None`
+        /// means the attempt that returned it.
+        answered: Option<u8>,
+    },
     Silent,
     Pressure,
     Local,
@@ -190,38 +199,54 @@ enum Attempt {
 impl From<TcpOutcome> for Attempt {
     fn from(o: TcpOutcome) -> Self {
         match o {
-            TcpOutcome::Open { rtt, banner } => {
-                Self::Answer { state: State::Open, reason: Reason::Connected, rtt, banner }
-            }
+            TcpOutcome::Open { rtt, banner } => Self::Answer {
+                state: State::Open,
+                reason: Reason::Connected,
+                rtt,
+                banner,
+                answered: None,
+            },
             TcpOutcome::Refused { rtt } => Self::Answer {
                 state: State::Closed,
                 reason: Reason::ConnRefused,
                 rtt,
                 banner: None,
+                answered: None,
             },
             TcpOutcome::SelfConnect => Self::Answer {
                 state: State::Closed,
                 reason: Reason::SelfConnect,
                 rtt: Duration::ZERO,
                 banner: None,
+                answered: None,
             },
             TcpOutcome::Unreachable { rtt } => Self::Answer {
                 state: State::Filtered,
                 reason: Reason::HostUnreachable,
                 rtt,
                 banner: None,
+                answered: None,
             },
-            TcpOutcome::SynAck { rtt, banner } => {
-                Self::Answer { state: State::Open, reason: Reason::SynAck, rtt, banner }
-            }
-            TcpOutcome::Rst { rtt } => {
-                Self::Answer { state: State::Closed, reason: Reason::Rst, rtt, banner: None }
-            }
-            TcpOutcome::Icmp { rtt, icmp_type, code } => Self::Answer {
+            TcpOutcome::SynAck { rtt, banner, attempt } => Self::Answer {
+                state: State::Open,
+                reason: Reason::SynAck,
+                rtt,
+                banner,
+                answered: Some(attempt),
+            },
+            TcpOutcome::Rst { rtt, attempt } => Self::Answer {
+                state: State::Closed,
+                reason: Reason::Rst,
+                rtt,
+                banner: None,
+                answered: Some(attempt),
+            },
+            TcpOutcome::Icmp { rtt, icmp_type, code, attempt } => Self::Answer {
                 state: State::Filtered,
                 reason: Reason::Icmp { icmp_type, code },
                 rtt,
                 banner: None,
+                answered: Some(attempt),
             },
             TcpOutcome::Silent => Self::Silent,
             TcpOutcome::LocalPressure(_) => Self::Pressure,
@@ -238,18 +263,21 @@ impl From<UdpOutcome> for Attempt {
                 reason: Reason::UdpResponse,
                 rtt,
                 banner: Some(bytes),
+                answered: None,
             },
             UdpOutcome::PortUnreachable { rtt } => Self::Answer {
                 state: State::Closed,
                 reason: Reason::PortUnreachable,
                 rtt,
                 banner: None,
+                answered: None,
             },
             UdpOutcome::Unreachable { rtt } => Self::Answer {
                 state: State::Filtered,
                 reason: Reason::HostUnreachable,
                 rtt,
                 banner: None,
+                answered: None,
             },
             UdpOutcome::Silent => Self::Silent,
             UdpOutcome::LocalPressure(_) => Self::Pressure,
@@ -405,7 +433,14 @@ fn attempt<N: Net>(
             let pause = PRESSURE_PAUSE * u32::from(pending.pressure.min(10));
             tokio::time::sleep(pause).await;
         }
-        pacer.host(host).await;
+        // The dispatcher took a global cell when it started this attempt;
+        // if the host's bucket then held it back, that cell is spent and
+        // the packet leaves later, so it takes a fresh one: sends in any
+        // second never exceed --rate (found in review: with a low
+        // --host-rate, held-back attempts left together with fresh ones).
+        if pacer.host(host).await {
+            pacer.global().await;
+        }
         let target = SocketAddr::new(host, pending.probe.port);
         let attempt = match pending.probe.proto {
             Proto::Tcp => Attempt::from(net.tcp(target, attempt_no, wait, banner).await),
@@ -447,20 +482,28 @@ async fn conclude(
 ) {
     let host: IpAddr = pending.probe.target.addr();
     let result = match attempt {
-        Attempt::Answer { state, reason, rtt, banner } => {
-            // Every attempt has its own 4-tuple (`Net::tcp`), so this
-            // answer is to this attempt and its round trip a clean sample,
-            // retransmission or not: Karn's ambiguity does not arise. A
-            // self-connect took no round trip.
-            if reason != Reason::SelfConnect {
+        Attempt::Answer { state, reason, rtt, banner, answered } => {
+            let answered = answered.unwrap_or(pending.sent);
+            // Every attempt has its own 4-tuple (`Net::tcp`), so an answer
+            // names the attempt it answers and its round trip is a clean
+            // sample, retransmission or not: Karn's ambiguity does not
+            // arise. A self-connect took no round trip; an ICMP error may
+            // come from a router nearer than the host, so it is no sample
+            // of the host's round trip.
+            if !matches!(
+                reason,
+                Reason::SelfConnect | Reason::Icmp { .. } | Reason::HostUnreachable
+            ) {
                 timing.sample(host, rtt);
             }
             // An answer to a retransmission proves an earlier attempt was
             // lost: that, not silence, is the congestion signal. A port
             // that never answers is filtered, and says nothing about the
             // path; treating its silence as loss would collapse the window
-            // on every firewall that drops.
-            if pending.sent > 1 {
+            // on every firewall that drops. A late answer to an earlier
+            // attempt proves nothing lost, only a timeout too short (the
+            // sample above corrects it).
+            if answered > 1 && answered == pending.sent {
                 window.on_loss();
             } else {
                 window.on_answer();

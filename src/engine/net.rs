@@ -83,14 +83,14 @@ impl Net for SynNet {
     ) -> TcpOutcome {
         let outcome = self.scanner.probe(target, attempt, wait).await;
         match outcome {
-            TcpOutcome::SynAck { rtt, .. } if !banner.is_zero() => {
+            TcpOutcome::SynAck { rtt, attempt, .. } if !banner.is_zero() => {
                 // The SYN-ACK already proved the port open; the connect is
                 // only for evidence, and its failure changes nothing.
                 let banner = match tcp::connect(target, wait, banner).await {
                     TcpOutcome::Open { banner, .. } => banner,
                     _ => None,
                 };
-                TcpOutcome::SynAck { rtt, banner }
+                TcpOutcome::SynAck { rtt, banner, attempt }
             }
             other => other,
         }

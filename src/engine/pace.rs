@@ -1,6 +1,7 @@
 //! Pacing: a global token bucket (`--rate`) and one per host
-//! (`--host-rate`, burst 1, so no host ever gets a burst), both governor
-//! GCRA limiters, read on tokio's clock.
+//! (`--host-rate`, paced to the millisecond: a host gets at most one
+//! millisecond's share of its rate at once), both governor GCRA limiters,
+//! read on tokio's clock.
 //!
 //! Why tokio's clock and not governor's default: governor's default clock
 //! reads the CPU's time-stamp counter through `quanta`, calibrated against
@@ -82,15 +83,18 @@ impl Pacer {
         }
     }
 
-    /// Waits for `host`'s bucket's next cell.
+    /// Waits for `host`'s bucket's next cell; says whether it had to wait.
     ///
     /// # Cancel safety
     ///
     /// Cancel safe: a cell is taken only when this returns.
-    pub async fn host(&self, host: IpAddr) {
+    pub async fn host(&self, host: IpAddr) -> bool {
+        let mut waited = false;
         while let Err(later) = self.per_host.check_key(&host) {
             self.wait(&later).await;
+            waited = true;
         }
+        waited
     }
 
     async fn wait(&self, later: &NotUntil<Duration>) {

@@ -27,6 +27,9 @@ enum Behaviour {
     /// Refuses after `.0` ms until `.2` ms into the run, after `.1` ms
     /// from then on (a path whose round trip jumps).
     Jump(u64, u64, u64),
+    /// The RST answering the first attempt, arriving during this one (as
+    /// the SYN scanner reports an answer that came after its timeout).
+    LateRst(u64),
 }
 
 struct FakeNet {
@@ -97,6 +100,9 @@ impl Net for FakeNet {
                 TcpOutcome::Silent
             }
             Behaviour::Pressure => TcpOutcome::LocalPressure(std::io::ErrorKind::Other),
+            Behaviour::LateRst(ms) => {
+                TcpOutcome::Rst { rtt: Duration::from_millis(ms), attempt: 1 }
+            }
             Behaviour::Jump(..) => unreachable!("`behave` resolves jumps"),
         }
     }
@@ -113,7 +119,7 @@ impl Net for FakeNet {
                 UdpOutcome::Silent
             }
             Behaviour::Pressure => UdpOutcome::LocalPressure(std::io::ErrorKind::Other),
-            Behaviour::Jump(..) => unreachable!("`behave` resolves jumps"),
+            Behaviour::LateRst(_) | Behaviour::Jump(..) => unreachable!("TCP only"),
         }
     }
 }
@@ -328,7 +334,9 @@ async fn timeouts_follow_a_rising_round_trip() {
     assert!(slow.count() > 20, "the jump came early enough to matter");
     let filtered: Vec<u16> =
         r.values().filter(|x| x.state == State::Filtered).map(|x| x.probe.port).collect();
-    assert!(filtered.len() <= 2, "ports read filtered after the jump: {filtered:?}");
+    // A few probes right after the jump are lost to it: the back-off needs a
+    // run of silence that is improbable at the host's answer rate first.
+    assert!(filtered.len() <= 3, "ports read filtered after the jump: {filtered:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -352,4 +360,22 @@ async fn receive_drops_are_congestion_not_filtering() {
     assert!(r.values().all(|x| x.state == State::Closed));
     assert!(summary.receive_drops > 0);
     assert!(summary.min_window < 64, "drops cut the window: {summary:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_late_answer_is_a_short_timeout_not_a_loss() {
+    // Found in review: a SYN-ACK or RST arriving just after its attempt's
+    // timeout used to be dropped, and the retransmission's answer then
+    // counted as a proven loss, cutting the window on a jittery path.
+    use Behaviour::*;
+    let late: Vec<(u16, &[Behaviour])> =
+        (1..=40).map(|p| (p, &[Silent, LateRst(30)][..])).collect();
+    let config = Config { max_parallel: 64, ..config() };
+    let (summary, r) = scan(FakeNet::with(&late), &plan("1-40", ""), &config).await;
+    assert!(r.values().all(|x| x.state == State::Closed && x.attempts == 2));
+    assert_eq!(summary.min_window, 64, "no cut: nothing was lost");
+    // The same answers to the retransmissions themselves prove losses.
+    let lost: Vec<(u16, &[Behaviour])> = (1..=40).map(|p| (p, &[Silent, Refuse(30)][..])).collect();
+    let (summary, _) = scan(FakeNet::with(&lost), &plan("1-40", ""), &config).await;
+    assert!(summary.min_window < 64, "{summary:?}");
 }

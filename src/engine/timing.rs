@@ -169,9 +169,12 @@ impl Timing {
         h.silent += 1;
         h.quiet_run = h.quiet_run.saturating_add(1);
         // The share of the host's attempts that were answered, the run's
-        // own attempts left out (they are what is being judged).
+        // own attempts left out (they are what is being judged), with
+        // Laplace's rule of succession: a host heard from once is not
+        // taken to answer every time (found in review: its first silent
+        // attempt backed it off).
         let before = (h.answered + h.silent).saturating_sub(u64::from(h.quiet_run));
-        let p = h.answered as f64 / before.max(1) as f64;
+        let p = (h.answered + 1) as f64 / (before + 2) as f64;
         let chance = (1.0 - p).powi(i32::try_from(h.quiet_run).unwrap_or(i32::MAX));
         if chance < SURPRISE && h.epoch == stamp.epoch && h.backoff < MAX_BACKOFF {
             h.backoff += 1;

@@ -219,7 +219,16 @@ where
                     while let Ok(record) = rx.try_recv() {
                         out.record(&record).await?;
                     }
-                    flush_at.get_or_insert_with(|| tokio::time::Instant::now() + FLUSH_AFTER);
+                    let now = tokio::time::Instant::now();
+                    // Checked here too: under a steady stream this branch
+                    // always wins the biased select, and the timer's never
+                    // would (found in review).
+                    if flush_at.is_some_and(|at| at <= now) {
+                        out.flush().await?;
+                        flush_at = None;
+                    } else {
+                        flush_at.get_or_insert(now + FLUSH_AFTER);
+                    }
                 }
                 // Every sender is gone, the writer's own included: it was
                 // dropped without `finish`, or `finish` was cancelled after

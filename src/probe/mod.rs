@@ -49,16 +49,21 @@ pub enum TcpOutcome {
     },
     /// SYN mode: the target answered our SYN with SYN-ACK: open.
     SynAck {
-        /// Time to the SYN-ACK.
+        /// Time to the SYN-ACK from the attempt it answers.
         rtt: Duration,
         /// First bytes the port sent to a follow-up connect, if one was
         /// made for the banner.
         banner: Option<Vec<u8>>,
+        /// The attempt answered (from 1): an earlier one than the current
+        /// when its answer came after its timeout.
+        attempt: u8,
     },
     /// SYN mode: the target answered with RST: closed.
     Rst {
-        /// Time to the RST.
+        /// Time to the RST from the attempt it answers.
         rtt: Duration,
+        /// The attempt answered (from 1).
+        attempt: u8,
     },
     /// SYN mode: an ICMP destination unreachable quoting our SYN came back
     /// (from the target or a router): filtered, as nmap `-sS` says, even
@@ -70,6 +75,8 @@ pub enum TcpOutcome {
         icmp_type: u8,
         /// ICMP code as sent.
         code: u8,
+        /// The attempt answered (from 1).
+        attempt: u8,
     },
     /// Nothing came back within the timeout.
     Silent,

@@ -51,6 +51,9 @@ pub const SOURCE_PORTS: u16 = 16;
 /// `net.core.rmem_max` unless we may force it).
 const RECV_BUFFER: usize = 8 << 20;
 
+/// The most targets whose source address is remembered at once.
+const SOURCE_CACHE: usize = 65_536;
+
 /// How often the receive-drop counters are read.
 const DROP_POLL: Duration = Duration::from_millis(100);
 
@@ -62,13 +65,40 @@ enum Answer {
     Icmp { icmp_type: u8, code: u8 },
 }
 
-/// An attempt waiting for its answer.
-struct Waiter {
-    tx: oneshot::Sender<(Answer, Instant)>,
+/// An answer, when it was read, and which attempt (from 0) it answers.
+#[derive(Debug, Clone, Copy)]
+struct Reply {
+    answer: Answer,
+    at: Instant,
+    attempt: usize,
 }
 
-/// (target address, target port, our source port): what an answer names.
-type Key = (IpAddr, u16, u16);
+/// Attempts whose send times are kept, so a late answer to any of them
+/// gives an exact round trip; later attempts' answers still count.
+const TRACKED: usize = 4;
+
+/// How long a probe's slot outlives its last attempt's timeout, so an
+/// answer that arrives just late is still the probe's answer (nmap keeps
+/// probes around for late answers too).
+const GRACE: Duration = Duration::from_secs(2);
+
+/// A probe's place in the pending table, from its first attempt until its
+/// answer, or `GRACE` after its last attempt timed out.
+struct Slot {
+    /// The attempt waiting now, if one is.
+    waiter: Option<oneshot::Sender<Reply>>,
+    /// When each tracked attempt left.
+    sent: [Option<Instant>; TRACKED],
+    /// An answer that came while no attempt was waiting (between a timeout
+    /// and the retry): the next attempt takes it instead of sending.
+    late: Option<Reply>,
+    /// When the last attempt stopped waiting.
+    idle_since: Instant,
+}
+
+/// (target address, target port): a probe. The source port of an answer
+/// says which of its attempts it answers.
+type Key = (IpAddr, u16);
 
 /// The raw sockets of one address family.
 struct Family {
@@ -88,7 +118,7 @@ struct Inner {
     base_port: u16,
     v4: Option<Family>,
     v6: Option<Family>,
-    pending: Mutex<HashMap<Key, Waiter>>,
+    pending: Mutex<HashMap<Key, Slot>>,
     sources: Mutex<HashMap<IpAddr, IpAddr>>,
     drops: AtomicU64,
     /// Bound, never listening: keeps our source ports ours.
@@ -164,16 +194,17 @@ impl SynScanner {
     }
 
     /// Sends attempt `attempt` (from 1) of a SYN probe to `target` and
-    /// waits at most `wait` for its answer.
+    /// waits at most `wait` for its answer, which may be the answer to an
+    /// earlier attempt that came after that attempt's timeout (then no SYN
+    /// is sent, and the outcome names the attempt answered).
     ///
     /// Errors returned by the kernel when sending (no route, a local
     /// firewall's EPERM) are local: they say nothing about the target.
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: dropping the future removes the attempt from the
-    /// pending table; a late answer is then ignored (and its SYN-ACK still
-    /// reset).
+    /// Cancel safe: dropping the future removes the probe from the pending
+    /// table; a late answer is then ignored (and its SYN-ACK still reset).
     pub async fn probe(&self, target: SocketAddr, attempt: u8, wait: Duration) -> TcpOutcome {
         self.inner.probe(target, attempt, wait).await
     }
@@ -229,6 +260,11 @@ impl Inner {
         let probe = StdUdpSocket::bind(bind)?;
         probe.connect(SocketAddr::new(target, 9))?;
         let src = probe.local_addr()?.ip();
+        // Bounded: a sweep of millions of addresses must not keep one
+        // entry each; starting over costs a lookup per address, no more.
+        if cache.len() >= SOURCE_CACHE {
+            cache.clear();
+        }
         cache.insert(target, src);
         Ok(src)
     }
@@ -247,34 +283,59 @@ impl Inner {
         let Some(syn) = packet::syn(src, sport, ip, target.port(), seq) else {
             return TcpOutcome::LocalError(io::ErrorKind::InvalidInput);
         };
-        let key = (ip, target.port(), sport);
+        let key = (ip, target.port());
+        let index = usize::from(attempt.saturating_sub(1));
         let (tx, rx) = oneshot::channel();
-        let _pending = Pending::insert(&self.pending, key, Waiter { tx });
         let sent = Instant::now();
+        let mut guard = match Pending::start(&self.pending, key, index, sent, tx) {
+            Started::Waiting(guard) => guard,
+            // An earlier attempt was answered while none was waiting.
+            Started::Answered { reply, sent } => return outcome(reply, sent),
+        };
         if let Err(e) = tcp.send_to(&syn, SocketAddr::new(ip, 0)).await {
             return local(&e);
         }
         match timeout(wait, rx).await {
-            Ok(Ok((answer, at))) => {
-                let rtt = at.saturating_duration_since(sent);
-                match answer {
-                    Answer::SynAck => TcpOutcome::SynAck { rtt, banner: None },
-                    Answer::Rst => TcpOutcome::Rst { rtt },
-                    Answer::Icmp { icmp_type, code } => TcpOutcome::Icmp { rtt, icmp_type, code },
-                }
+            Ok(Ok(reply)) => outcome(reply, guard.sent(reply.attempt).unwrap_or(sent)),
+            // Timed out: keep the slot a while for a late answer.
+            Err(_) => {
+                guard.keep();
+                TcpOutcome::Silent
             }
-            // Timed out, or the scanner is shutting down.
-            Ok(Err(_)) | Err(_) => TcpOutcome::Silent,
+            // The sender went away: only when the scanner shuts down.
+            Ok(Err(_)) => TcpOutcome::LocalError(io::ErrorKind::Interrupted),
         }
     }
 
-    /// Hands an answer to the attempt waiting for it, if any.
-    fn deliver(&self, key: Key, answer: Answer, at: Instant) {
-        let waiter = self.pending.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
-        if let Some(w) = waiter {
-            // The attempt may have just timed out; then nobody listens.
-            let _ = w.tx.send((answer, at));
+    /// Hands an answer to attempt `attempt` (from 0) of the probe `key`:
+    /// to the attempt waiting now, or, between attempts, to the slot for
+    /// the next one. An answer for an attempt never sent is ignored.
+    fn deliver(&self, key: Key, attempt: usize, answer: Answer, at: Instant) {
+        let mut table = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(slot) = table.get_mut(&key) else { return };
+        let known = attempt >= TRACKED || slot.sent.get(attempt).is_some_and(Option::is_some);
+        if !known {
+            return;
         }
+        let reply = Reply { answer, at, attempt };
+        match slot.waiter.take() {
+            Some(w) => {
+                // The attempt may be timing out this very moment; then the
+                // answer is kept for the next one instead.
+                if let Err(reply) = w.send(reply) {
+                    slot.late.get_or_insert(reply);
+                }
+            }
+            None => {
+                slot.late.get_or_insert(reply);
+            }
+        }
+    }
+
+    /// Forgets probes idle for longer than `GRACE`.
+    fn expire(&self) {
+        let mut table = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        table.retain(|_, slot| slot.waiter.is_some() || slot.idle_since.elapsed() < GRACE);
     }
 
     fn is_our_port(&self, port: u16) -> bool {
@@ -291,12 +352,12 @@ impl Inner {
         if r.ack != cookie.wrapping_add(1) {
             return;
         }
-        let key = (r.from, r.sport, r.dport);
+        let (key, attempt) = ((r.from, r.sport), self.attempt_of(r.dport));
         if r.is_rst() {
-            self.deliver(key, Answer::Rst, at);
+            self.deliver(key, attempt, Answer::Rst, at);
             return;
         }
-        self.deliver(key, Answer::SynAck, at);
+        self.deliver(key, attempt, Answer::SynAck, at);
         // Tear down the half-open connection (the kernel does too, having
         // no socket for it; ours also covers a local firewall that eats the
         // kernel's).
@@ -314,8 +375,26 @@ impl Inner {
         if !self.is_our_port(e.sport) || e.seq != self.secret.cookie(e.target, e.dport, e.sport) {
             return;
         }
+        // The codes nmap takes as "filtered" (ICMPv4: net, host, protocol,
+        // port unreachable and the three administratively prohibited;
+        // ICMPv6: no route, prohibited, beyond scope, address, port,
+        // policy, reject route). Others (fragmentation needed...) are not
+        // an answer about the port.
+        let filtered = match e.icmp_type {
+            3 => matches!(e.code, 0..=3 | 9 | 10 | 13),
+            1 => e.code <= 6,
+            _ => false,
+        };
+        if !filtered {
+            return;
+        }
         let answer = Answer::Icmp { icmp_type: e.icmp_type, code: e.code };
-        self.deliver((e.target, e.dport, e.sport), answer, at);
+        self.deliver((e.target, e.dport), self.attempt_of(e.sport), answer, at);
+    }
+
+    /// The attempt (from 0) that left from our source port `sport`.
+    fn attempt_of(&self, sport: u16) -> usize {
+        usize::from(sport.wrapping_sub(self.base_port))
     }
 }
 
@@ -365,23 +444,85 @@ mod bpf {
     ];
 }
 
-/// Removes its key from the pending table when the attempt ends, however
-/// it ends.
+/// The outcome of an answer to the attempt that left at `sent`.
+fn outcome(reply: Reply, sent: Instant) -> TcpOutcome {
+    let rtt = reply.at.saturating_duration_since(sent);
+    // At most TRACKED + SOURCE_PORTS, far below u8::MAX.
+    let attempt = u8::try_from(reply.attempt + 1).unwrap_or(u8::MAX);
+    match reply.answer {
+        Answer::SynAck => TcpOutcome::SynAck { rtt, banner: None, attempt },
+        Answer::Rst => TcpOutcome::Rst { rtt, attempt },
+        Answer::Icmp { icmp_type, code } => TcpOutcome::Icmp { rtt, icmp_type, code, attempt },
+    }
+}
+
+/// How an attempt began.
+enum Started<'a> {
+    /// It waits for its answer; the guard tidies the table when it ends.
+    Waiting(Pending<'a>),
+    /// An earlier attempt's answer was already there.
+    Answered { reply: Reply, sent: Instant },
+}
+
+/// An attempt's hold on its probe's slot: when the attempt ends, the slot
+/// goes, unless the attempt timed out (`keep`), when it stays for a late
+/// answer until `Inner::expire` forgets it.
 struct Pending<'a> {
-    table: &'a Mutex<HashMap<Key, Waiter>>,
+    table: &'a Mutex<HashMap<Key, Slot>>,
     key: Key,
+    keep: bool,
 }
 
 impl<'a> Pending<'a> {
-    fn insert(table: &'a Mutex<HashMap<Key, Waiter>>, key: Key, waiter: Waiter) -> Self {
-        table.lock().unwrap_or_else(PoisonError::into_inner).insert(key, waiter);
-        Self { table, key }
+    fn start(
+        table: &'a Mutex<HashMap<Key, Slot>>,
+        key: Key,
+        attempt: usize,
+        now: Instant,
+        tx: oneshot::Sender<Reply>,
+    ) -> Started<'a> {
+        let mut t = table.lock().unwrap_or_else(PoisonError::into_inner);
+        let slot = t.entry(key).or_insert_with(|| Slot {
+            waiter: None,
+            sent: [None; TRACKED],
+            late: None,
+            idle_since: now,
+        });
+        if let Some(reply) = slot.late.take() {
+            let sent = slot.sent.get(reply.attempt).copied().flatten().unwrap_or(now);
+            t.remove(&key);
+            return Started::Answered { reply, sent };
+        }
+        slot.waiter = Some(tx);
+        if let Some(s) = slot.sent.get_mut(attempt) {
+            *s = Some(now);
+        }
+        Started::Waiting(Self { table, key, keep: false })
+    }
+
+    /// When attempt `attempt` (from 0) of this probe left, if tracked.
+    fn sent(&self, attempt: usize) -> Option<Instant> {
+        let t = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        t.get(&self.key)?.sent.get(attempt).copied().flatten()
+    }
+
+    /// The attempt timed out: leave the slot for a late answer.
+    fn keep(&mut self) {
+        self.keep = true;
     }
 }
 
 impl Drop for Pending<'_> {
     fn drop(&mut self) {
-        self.table.lock().unwrap_or_else(PoisonError::into_inner).remove(&self.key);
+        let mut t = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.keep
+            && let Some(slot) = t.get_mut(&self.key)
+        {
+            slot.waiter = None;
+            slot.idle_since = Instant::now();
+        } else {
+            t.remove(&self.key);
+        }
     }
 }
 
@@ -478,6 +619,7 @@ async fn watch_drops(s: &Inner) {
             () = s.stop.cancelled() => return,
             () = tokio::time::sleep(DROP_POLL) => {}
         }
+        s.expire();
         let mut total = 0;
         for table in ["/proc/net/raw", "/proc/net/raw6"] {
             if let Ok(text) = tokio::fs::read_to_string(table).await {

@@ -402,3 +402,59 @@ fn assert_within_rate(samples: &[u64], mode: &str) {
         "{mode}: {worst} SYNs in one second at --rate {RATE}: {samples:?}"
     );
 }
+
+#[test]
+fn ipv6_loopback_matches_ground_truth_in_each_mode() {
+    // IPv6 takes its own paths: raw IPv6 sockets hand over the segment
+    // without its header (the source comes from recvfrom), and the TCP
+    // checksum covers an IPv6 pseudo-header.
+    let Some(mut lab) = lab::or_skip(Lab::builder("scan6").zone("out", "198.18.1.0/24").build())
+    else {
+        return;
+    };
+    // The lab turns IPv6 off in its namespaces (no router solicitations or
+    // other chatter); this test turns it back on for `lo` alone, in its own
+    // namespace, so nothing leaves it.
+    let on = lab
+        .exec("out", &["sysctl", "-qw", "net.ipv6.conf.lo.disable_ipv6=0"])
+        .expect("sysctl runs");
+    assert!(on.status.success(), "{}", String::from_utf8_lossy(&on.stderr));
+    let listener = "import socket, time
+s = socket.socket(socket.AF_INET6)
+s.bind(('::1', 1234))
+s.listen(16)
+time.sleep(120)";
+    lab.spawn("out", &["python3", "-c", listener]).expect("the listener starts");
+    let probe = "import socket, sys
+s = socket.socket(socket.AF_INET6)
+s.settimeout(1)
+sys.exit(s.connect_ex(('::1', 1234)))";
+    let mut ready = false;
+    for _ in 0..50 {
+        if lab.exec("out", &["python3", "-c", probe]).is_ok_and(|o| o.status.success()) {
+            ready = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(ready, "the IPv6 listener never came up");
+    let dir = workdir("v6");
+    std::fs::write(
+        dir.join("lab.yaml"),
+        "version: 1\nzones:\n  local: { cidrs: ['::/0'], probe: false }\n  me: { cidrs: ['::1/128'] }\nvantages:\n  outside: { zone: local }\nsweep:\n  tcp: ['1200-1300']\n",
+    )
+    .expect("spec");
+    for (mode, open, closed) in
+        [("syn", Reason::SynAck, Reason::Rst), ("connect", Reason::Connected, Reason::ConnRefused)]
+    {
+        let file = scan_once(&lab, &dir, &format!("obs-{mode}.jsonl"), &["--mode", mode]);
+        assert_eq!(file.facts.len(), 101, "{mode}: every port has a line");
+        for f in &file.facts {
+            let (state, reason) =
+                if f.port == 1234 { (PortState::Open, open) } else { (PortState::Closed, closed) };
+            assert_eq!((f.state, f.reason), (state, reason), "{mode}: port {}", f.port);
+            assert_eq!(f.target.to_string(), "::1");
+        }
+    }
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
