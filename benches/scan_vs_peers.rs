@@ -44,7 +44,7 @@ const OPEN: [u16; 20] = [
 const MEASURE: &str = "import resource, subprocess, sys, time
 t = time.monotonic()
 try:
-    r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, timeout=120)
     rc = r.returncode
 except subprocess.TimeoutExpired:
     rc = 124
@@ -61,6 +61,10 @@ fn measure(lab: &Lab, zone: &str, argv: &[&str]) -> Option<Run> {
     let mut full = vec!["python3", "-c", MEASURE];
     full.extend_from_slice(argv);
     let out = lab.exec(zone, &full).ok()?;
+    // vantage's own summary line (mode, counts, receive drops), as it said it.
+    for line in String::from_utf8_lossy(&out.stderr).lines().filter(|l| l.starts_with("vantage:")) {
+        eprintln!("    {line}");
+    }
     let text = String::from_utf8_lossy(&out.stdout);
     let mut f = text.split_whitespace();
     let rss_kib = f.next()?.parse().ok()?;
@@ -427,8 +431,13 @@ fn b_states_wrong(path: &Path, open: &BTreeSet<(String, u16)>) -> usize {
     let mut seen = 0;
     for f in &file.facts {
         seen += 1;
-        if f.state != b_truth(open, &f.target.to_string(), f.port) {
+        let truth = b_truth(open, &f.target.to_string(), f.port);
+        if f.state != truth {
             wrong += 1;
+            eprintln!(
+                "  wrong: {} tcp/{} is {:?} ({:?}), truth {truth:?}",
+                f.target, f.port, f.state, f.reason
+            );
         }
     }
     for s in &file.filtered {
@@ -440,6 +449,10 @@ fn b_states_wrong(path: &Path, open: &BTreeSet<(String, u16)>) -> usize {
                 let truth = b_truth(open, &s.target.to_string(), port);
                 if truth != vantage::observe::PortState::Filtered {
                     wrong += 1;
+                    eprintln!(
+                        "  wrong: {} tcp/{port} is filtered (silent), truth {truth:?}",
+                        s.target
+                    );
                 }
             }
         }

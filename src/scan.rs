@@ -65,6 +65,9 @@ pub struct Report {
     pub trailer: Trailer,
     /// Probes planned in this shard.
     pub planned: u64,
+    /// Answers this machine dropped in its own receive buffers (SYN mode;
+    /// they were retried, and cut the congestion window).
+    pub receive_drops: u64,
 }
 
 /// Why a scan could not run.
@@ -197,7 +200,7 @@ pub async fn run<N: Net>(
         errors: summary.local_errors,
     };
     writer.finish(trailer.clone()).await?;
-    Ok(Report { trailer, planned })
+    Ok(Report { trailer, planned, receive_drops: summary.receive_drops })
 }
 
 #[derive(Debug, Default)]

@@ -156,7 +156,7 @@ pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
     #[allow(clippy::print_stderr, reason = "the CLI's one-line summary")]
     {
         eprintln!(
-            "vantage: {} scan{}: {} of {} probes concluded: {} open, {} closed, {} filtered, {} open|filtered{}{}",
+            "vantage: {} scan{}: {} of {} probes concluded: {} open, {} closed, {} filtered, {} open|filtered{}{}{}",
             mode_name(request.mode),
             fallback.map(|why| format!(" (no raw sockets: {why})")).unwrap_or_default(),
             t.open + t.closed + t.filtered + t.open_filtered,
@@ -166,6 +166,14 @@ pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
             t.filtered,
             t.open_filtered,
             if t.errors > 0 { format!(", {} local errors", t.errors) } else { String::new() },
+            if report.receive_drops > 0 {
+                format!(
+                    " ({} answers dropped in this machine's receive buffers, and retried)",
+                    report.receive_drops
+                )
+            } else {
+                String::new()
+            },
             if t.interrupted { "; interrupted" } else { "" },
         );
     }

@@ -14,7 +14,8 @@
 //!   (`timing`), so a run finishes on timers, never on a packet's arrival.
 //!
 //! Retries: only attempts that stayed silent are sent again (with RFC 6298
-//! back-off), up to `retries` times; filtered (TCP) and open|filtered (UDP)
+//! back-off), `retries` times, and more for a host whose answers have been
+//! seen to need more (`retry`); filtered (TCP) and open|filtered (UDP)
 //! mean every attempt was silent. An answer to a retransmission (proof that
 //! an attempt was lost) and replies lost in our own receive buffers
 //! (`Net::receive_drops`) are congestion and may halve the window; silence
@@ -44,9 +45,10 @@ pub mod congestion;
 pub mod limits;
 pub mod net;
 pub mod pace;
+pub mod retry;
 pub mod timing;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -58,6 +60,7 @@ use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
 use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
@@ -67,6 +70,7 @@ use crate::spec::intent::Proto;
 use congestion::Window;
 use net::Net;
 use pace::Pacer;
+use retry::Retries;
 use timing::{Bounds, Timing};
 
 /// How to scan.
@@ -333,9 +337,11 @@ pub async fn run<N: Net>(
     let initial = usize::try_from(config.rate.get() / 10).unwrap_or(usize::MAX).max(64).min(max);
     let mut window = Window::new(initial, 1, max);
     let mut timing = Timing::new(config.bounds);
+    let mut retries = Retries::new(config.retries);
     let pacer = Arc::new(Pacer::new(config.rate, config.host_rate));
     let mut probes = probes.peekable();
-    let mut retry: VecDeque<Pending> = VecDeque::new();
+    let mut retry = Queue::default();
+    let spread = net.hears_late_answers();
     let mut inflight: FuturesUnordered<InFlight> = FuturesUnordered::new();
     let mut summary = Summary { min_window: window.size(), ..Summary::default() };
     let mut drops_seen = net.receive_drops();
@@ -346,9 +352,11 @@ pub async fn run<N: Net>(
     let cancel = cancel.child_token();
 
     loop {
-        let more = !retry.is_empty() || probes.peek().is_some();
+        retry.wake(Instant::now());
+        let more = retry.has_ready() || probes.peek().is_some();
         let room = inflight.len() < window.size().max(1);
-        if !more && inflight.is_empty() {
+        let resting = retry.next_due();
+        if !more && inflight.is_empty() && resting.is_none() {
             break;
         }
         // One event at a time: a finished attempt (reaped first, so the
@@ -375,10 +383,11 @@ pub async fn run<N: Net>(
                 }
                 conclude(
                     done,
-                    config,
                     &mut window,
                     &mut timing,
+                    &mut retries,
                     &mut retry,
+                    spread,
                     &out,
                     &mut summary,
                     &cancel,
@@ -386,8 +395,7 @@ pub async fn run<N: Net>(
                 .await;
             }
             () = pacer.global(), if more && room => {
-                let Some(pending) =
-                    retry.pop_front().or_else(|| probes.next().map(Pending::new))
+                let Some(pending) = retry.pop().or_else(|| probes.next().map(Pending::new))
                 else {
                     continue;
                 };
@@ -395,6 +403,9 @@ pub async fn run<N: Net>(
                 inflight.push(attempt(&net, &pacer, &mut timing, pending, config.banner));
                 summary.min_window = summary.min_window.min(window.size());
             }
+            // Only retries resting until their time are left (or the
+            // window is full and they will be due first): wake for them.
+            () = sleep_until(resting.unwrap_or_else(Instant::now)), if resting.is_some() => {}
         }
     }
     if cancel.is_cancelled() {
@@ -404,6 +415,48 @@ pub async fn run<N: Net>(
         summary.interrupted = true;
     }
     summary
+}
+
+/// Probes waiting for another attempt: ready now, or resting until a time.
+#[derive(Debug, Default)]
+struct Queue {
+    ready: VecDeque<Pending>,
+    resting: BTreeMap<(Instant, u64), Pending>,
+    /// Tie-breaker, so two probes resting until the same instant both stay.
+    seq: u64,
+}
+
+impl Queue {
+    fn push(&mut self, p: Pending) {
+        self.ready.push_back(p);
+    }
+
+    fn rest(&mut self, p: Pending, until: Instant) {
+        self.seq += 1;
+        self.resting.insert((until, self.seq), p);
+    }
+
+    /// Moves the probes whose rest is over to the ready queue.
+    fn wake(&mut self, now: Instant) {
+        while let Some(entry) = self.resting.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            self.ready.push_back(entry.remove());
+        }
+    }
+
+    fn has_ready(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        self.resting.keys().next().map(|(at, _)| *at)
+    }
+
+    fn pop(&mut self) -> Option<Pending> {
+        self.ready.pop_front()
+    }
 }
 
 /// An attempt in flight: a future the dispatcher polls until it yields the
@@ -422,7 +475,8 @@ fn attempt<N: Net>(
 ) -> InFlight {
     let host = pending.probe.target.addr();
     let attempt_no = pending.sent + 1;
-    let wait = timing.timeout(host, attempt_no);
+    // See `Net::hears_late_answers`.
+    let wait = timing.timeout(host, if net.hears_late_answers() { 1 } else { attempt_no });
     pending.stamp = timing.stamp(host);
     let net = Arc::clone(net);
     let pacer = Arc::clone(pacer);
@@ -472,10 +526,11 @@ const PRUNE_EVERY: u64 = 4_096;
 )]
 async fn conclude(
     (pending, attempt): (Pending, Attempt),
-    config: &Config,
     window: &mut Window,
     timing: &mut Timing,
-    retry: &mut VecDeque<Pending>,
+    retries: &mut Retries,
+    retry: &mut Queue,
+    spread: bool,
     out: &mpsc::Sender<ProbeResult>,
     summary: &mut Summary,
     cancel: &CancellationToken,
@@ -484,6 +539,7 @@ async fn conclude(
     let result = match attempt {
         Attempt::Answer { state, reason, rtt, banner, answered } => {
             let answered = answered.unwrap_or(pending.sent);
+            retries.on_answer(host, answered);
             // Every attempt has its own 4-tuple (`Net::tcp`), so an answer
             // names the attempt it answers and its round trip is a clean
             // sample, retransmission or not: Karn's ambiguity does not
@@ -519,8 +575,22 @@ async fn conclude(
         }
         Attempt::Silent => {
             timing.on_silence(host, pending.stamp);
-            if pending.sent <= config.retries {
-                retry.push_back(pending);
+            if retries.again(host, pending.sent) {
+                if spread {
+                    // The network hears late answers, so each attempt
+                    // waits one timeout; the pauses between attempts grow
+                    // instead (1, 3, 7 timeouts after the first, the
+                    // schedule RFC 6298's doubling gives), resting outside
+                    // the window: a burst of loss longer than one timeout
+                    // does not swallow every attempt, and a silent probe
+                    // holds its slot for one timeout per attempt, not for
+                    // the doubled ones.
+                    let rest =
+                        timing.timeout(host, 1).saturating_mul((1 << pending.sent.min(8)) - 2);
+                    retry.rest(pending, Instant::now() + rest / 2);
+                } else {
+                    retry.push(pending);
+                }
                 return;
             }
             let state = match pending.probe.proto {
@@ -540,7 +610,7 @@ async fn conclude(
             window.on_local_pressure();
             // Not the target's doing: try again (after a pause) without
             // counting the attempt.
-            retry.push_back(Pending {
+            retry.push(Pending {
                 sent: pending.sent.saturating_sub(1),
                 pressure: pending.pressure + 1,
                 ..pending

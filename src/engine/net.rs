@@ -36,6 +36,15 @@ pub trait Net: Send + Sync + 'static {
     fn receive_drops(&self) -> u64 {
         0
     }
+    /// Whether an answer that comes after its attempt's timeout still
+    /// reaches a later attempt of the probe (`SynNet` keeps listening; a
+    /// connect() socket is closed at its timeout). When it does, a
+    /// retransmission need not wait longer than the first attempt: a slow
+    /// answer is caught anyway, so the RFC 6298 doubling per attempt would
+    /// only hold silent probes for longer.
+    fn hears_late_answers(&self) -> bool {
+        false
+    }
 }
 
 /// The operating system's sockets: connect() for TCP.
@@ -100,5 +109,8 @@ impl Net for SynNet {
     }
     fn receive_drops(&self) -> u64 {
         self.scanner.receive_drops()
+    }
+    fn hears_late_answers(&self) -> bool {
+        true
     }
 }

@@ -57,7 +57,7 @@ impl Pacer {
     /// (a 65,535-port sweep of one host took twice as long).
     pub fn new(rate: NonZeroU32, host_rate: NonZeroU32) -> Self {
         let clock = TokioClock { start: Instant::now() };
-        let burst = NonZeroU32::new(rate.get() / 100).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(rate.get() / 1_000).unwrap_or(NonZeroU32::MIN);
         let host_burst = NonZeroU32::new(host_rate.get() / 1_000).unwrap_or(NonZeroU32::MIN);
         Self {
             clock,

@@ -40,6 +40,10 @@ struct FakeNet {
     /// One answer dropped in "our receive buffer" per this many attempts
     /// (0: none), as the drop counter reports it.
     drop_every: usize,
+    /// Whether it hears late answers (as `SynNet` does).
+    late: bool,
+    /// When each attempt started, since the fake was made.
+    starts: Mutex<Vec<Duration>>,
 }
 
 impl FakeNet {
@@ -49,10 +53,13 @@ impl FakeNet {
             scripts: scripts.iter().map(|(p, b)| (*p, Script(b.to_vec()))).collect(),
             log: Mutex::default(),
             drop_every: 0,
+            late: false,
+            starts: Mutex::default(),
         })
     }
 
     fn behave(&self, target: SocketAddr, wait: Duration) -> Behaviour {
+        self.starts.lock().expect("starts lock").push(self.start.elapsed());
         let mut log = self.log.lock().expect("log lock");
         let n = log.iter().filter(|(p, _, _)| *p == target.port()).count();
         log.push((target.port(), n + 1, wait));
@@ -68,6 +75,10 @@ impl FakeNet {
 }
 
 impl Net for FakeNet {
+    fn hears_late_answers(&self) -> bool {
+        self.late
+    }
+
     fn receive_drops(&self) -> u64 {
         let attempts = self.log.lock().expect("log lock").len();
         attempts.checked_div(self.drop_every).map_or(0, |d| d as u64)
@@ -378,4 +389,22 @@ async fn a_late_answer_is_a_short_timeout_not_a_loss() {
     let lost: Vec<(u16, &[Behaviour])> = (1..=40).map(|p| (p, &[Silent, Refuse(30)][..])).collect();
     let (summary, _) = scan(FakeNet::with(&lost), &plan("1-40", ""), &config).await;
     assert!(summary.min_window < 64, "{summary:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_late_answers_heard_retries_rest_between_attempts_instead_of_waiting_longer() {
+    use Behaviour::*;
+    let mut net = FakeNet::with(&[(7, &[Silent])]);
+    Arc::get_mut(&mut net).expect("sole owner").late = true;
+    let config = Config { retries: 3, ..config() };
+    let (_, r) = scan(Arc::clone(&net), &plan("7", ""), &config).await;
+    assert_eq!((r[&(Proto::Tcp, 7)].state, r[&(Proto::Tcp, 7)].attempts), (State::Filtered, 4));
+    let log = net.log.lock().expect("log");
+    let waits: Vec<Duration> = log.iter().map(|(_, _, w)| *w).collect();
+    assert!(waits.iter().all(|w| *w == waits[0]), "every attempt waits one timeout: {waits:?}");
+    // Attempts start at 0, T, 3T and 7T: the doubling schedule, with the
+    // pauses spent outside the window.
+    let t = waits[0];
+    let starts = net.starts.lock().expect("starts").clone();
+    assert_eq!(starts, vec![Duration::ZERO, t, t * 3, t * 7]);
 }
