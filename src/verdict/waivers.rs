@@ -3,9 +3,13 @@
 //! first matching waiver in spec order wins). A waiver applies through the
 //! end of its `expires` day in UTC. Once expired it covers nothing: the
 //! findings come back unwaived, and a `waiver-expired` finding says why.
-//! An unexpired waiver that covered nothing is `waiver-unused`, but only
-//! when a vantage its `from` names was observed (a verdict over the outside
-//! vantage alone cannot tell whether an inside waiver is used).
+//! An unexpired waiver that covered nothing is `waiver-unused`. Both are
+//! reported only when a vantage the waiver's `from` names was observed, or
+//! (expired) when it would have covered a finding of this verdict: a
+//! verdict over the outside vantage alone can neither tell whether an
+//! inside waiver is used nor be failed by one that lapsed (the outside CI
+//! job would go red for an exception it cannot see; `vantage lint` reports
+//! every expired waiver, whatever ran).
 
 use std::net::IpAddr;
 
@@ -108,7 +112,7 @@ pub(crate) fn apply(
             waived: None,
             location: (&w.at).into(),
         };
-        if today > w.expires {
+        if today > w.expires && (would[i] > 0 || observed(w, intent, merged)) {
             findings.push(Finding {
                 rule: Rule::WaiverExpired,
                 expected: format!(
@@ -121,7 +125,7 @@ pub(crate) fn apply(
                 ),
                 ..base
             });
-        } else if used[i] == 0 && observed(w, intent, merged) {
+        } else if today <= w.expires && used[i] == 0 && observed(w, intent, merged) {
             findings.push(Finding {
                 expected: format!("waiver {} covers a finding", w.id),
                 observed: "no finding matched it: the exception it approves is gone".to_owned(),
