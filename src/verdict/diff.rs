@@ -25,7 +25,7 @@ use crate::spec::Intent;
 use crate::spec::intent::{DefaultPolicy, Proto, Require};
 
 use super::Source;
-use super::merge::{VerdictError, proto};
+use super::merge::{VerdictError, proto, rank};
 use super::ports::{Addresses, Flows, doc_proto};
 
 /// What a spec expects of a port.
@@ -43,15 +43,6 @@ impl Expect {
             Self::Open => s == PortState::Open,
             Self::Shut => s != PortState::Open,
         }
-    }
-}
-
-fn rank(s: PortState) -> u8 {
-    match s {
-        PortState::Open => 3,
-        PortState::Closed => 2,
-        PortState::Filtered => 1,
-        PortState::OpenFiltered => 0,
     }
 }
 

@@ -139,8 +139,8 @@ pub(crate) fn proto(p: WireProto) -> Proto {
     }
 }
 
-/// Higher is stronger evidence of an answer.
-fn rank(s: PortState) -> u8 {
+/// Higher is stronger evidence of an answer (one SYN-ACK proves open).
+pub(super) fn rank(s: PortState) -> u8 {
     match s {
         PortState::Open => 3,
         PortState::Closed => 2,
