@@ -116,7 +116,8 @@ pub(crate) struct ProbeOpts {
     /// Probe attempts per second to any one host, paced to the millisecond (default: --rate).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) host_rate: Option<u32>,
-    /// How many times a probe that got no answer is sent again.
+    /// How many times a probe that got no answer is sent again, at least: a host whose answers
+    /// needed more attempts earns its silent probes up to two more (as nmap adapts its tries).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=10))]
     pub(crate) retries: u8,
     /// Longest wait for an answer, in milliseconds (timeouts otherwise follow measured round trips).
