@@ -18,8 +18,9 @@
 //! answers. A probe keeps its place there from its first attempt until it
 //! is answered, or `GRACE` after its last attempt timed out, so an answer
 //! that comes just after an attempt's timeout is still its answer (the
-//! next attempt takes it instead of sending). Each attempt of a probe leaves from its own source port
-//! (`base + attempt - 1`), so an answer always names the attempt it answers
+//! next attempt takes it instead of sending). Each attempt of a probe
+//! leaves from its own source port (`base + attempt - 1`), so an answer
+//! always names the attempt it answers
 //! and its round trip is exact even for retransmissions (nmap encodes its
 //! "tryno" the same way). The source ports are reserved by binding them, so
 //! the kernel never hands them to another connection; a SYN-ACK for them
