@@ -20,9 +20,9 @@
 //! that comes just after an attempt's timeout is still its answer (the
 //! next attempt takes it instead of sending). Each attempt of a probe
 //! leaves from its own source port (`base + attempt - 1`), so an answer
-//! always names the attempt it answers
-//! and its round trip is exact even for retransmissions (nmap encodes its
-//! "tryno" the same way). The source ports are reserved by binding them, so
+//! always names the attempt it answers and its round trip is exact even
+//! for retransmissions (nmap encodes its "tryno" the same way). The source
+//! ports are reserved by binding them, so
 //! the kernel never hands them to another connection; a SYN-ACK for them
 //! finds no socket, and both the kernel and we answer it with a RST, so no
 //! half-open connection is left on the target.
