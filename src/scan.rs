@@ -133,8 +133,7 @@ pub async fn run<N: Net>(
         engine::run(net, &config, engine_plan.probes(), tx, engine_cancel).await
     });
     let mut counts = Counts::default();
-    let mut silent: HashMap<(IpAddr, Proto), Silent> = HashMap::new();
-    let mut held: usize = 0;
+    let mut silent = SilentPorts::new(SILENT_BUDGET);
     while let Some(result) = rx.recv().await {
         progress.concluded.fetch_add(1, Ordering::Relaxed);
         if result.reason == Reason::LocalError {
@@ -153,19 +152,15 @@ pub async fn run<N: Net>(
             && result.reason == Reason::NoResponse
             && !on_flow;
         if aggregate {
-            let s = silent.entry((result.probe.target.addr(), result.probe.proto)).or_default();
-            s.ports.push(result.probe.port);
-            s.attempts = s.attempts.max(result.attempts);
-            held += 1;
-            if held >= SILENT_BUDGET {
-                // Memory stays bounded whatever the sweep's size: write
-                // what is held and start again (a host's silent ports then
-                // span several lines, which readers merge).
-                held = 0;
-                if write_silent(std::mem::take(&mut silent), &records).await.is_err() {
-                    cancel.cancel();
-                    break;
-                }
+            // Memory stays bounded whatever the sweep's size: when the
+            // budget fills, what is held is written and holding starts
+            // again (a host's silent ports then span several lines, which
+            // readers merge).
+            if let Some(full) = silent.add(&result)
+                && write_silent(full, &records).await.is_err()
+            {
+                cancel.cancel();
+                break;
             }
             continue;
         }
@@ -181,7 +176,7 @@ pub async fn run<N: Net>(
     // is written, and the trailer says the run is incomplete.
     let summary = engine.await.unwrap_or_default();
     // A failed writer is reported by `finish` below.
-    let _ = write_silent(silent, &records).await;
+    let _ = write_silent(silent.take(), &records).await;
     drop(records);
     let complete =
         !summary.interrupted && summary.concluded == planned && summary.local_errors == 0;
@@ -250,10 +245,41 @@ async fn write_silent(
 
 /// Silent sweep results of one host and protocol (filtered for TCP,
 /// open|filtered for UDP: the protocol says which).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 struct Silent {
     ports: Vec<u16>,
     attempts: u8,
+}
+
+/// Silent sweep results held until they are written, at most `budget`
+/// ports at a time.
+#[derive(Debug)]
+struct SilentPorts {
+    hosts: HashMap<(IpAddr, Proto), Silent>,
+    held: usize,
+    budget: usize,
+}
+
+impl SilentPorts {
+    fn new(budget: usize) -> Self {
+        Self { hosts: HashMap::new(), held: 0, budget: budget.max(1) }
+    }
+
+    /// Holds `r`'s port; when that fills the budget, hands back everything
+    /// held, to be written now.
+    fn add(&mut self, r: &ProbeResult) -> Option<HashMap<(IpAddr, Proto), Silent>> {
+        let s = self.hosts.entry((r.probe.target.addr(), r.probe.proto)).or_default();
+        s.ports.push(r.probe.port);
+        s.attempts = s.attempts.max(r.attempts);
+        self.held += 1;
+        (self.held >= self.budget).then(|| self.take())
+    }
+
+    /// Everything held, leaving nothing.
+    fn take(&mut self) -> HashMap<(IpAddr, Proto), Silent> {
+        self.held = 0;
+        std::mem::take(&mut self.hosts)
+    }
 }
 
 fn wire_proto(p: Proto) -> WireProto {
@@ -297,4 +323,48 @@ fn fact(r: &ProbeResult) -> PortFact {
 /// Now, as observation files write times.
 fn now() -> String {
     timestamp(jiff::Timestamp::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Options, Plan};
+
+    #[test]
+    fn silent_ports_are_held_within_the_budget() {
+        let spec = "version: 1\nzones:\n  out: { cidrs: [0.0.0.0/0], probe: false }\n  lab: { cidrs: [198.18.0.0/30] }\nvantages:\n  o: { zone: out }\nsweep:\n  tcp: ['1-100']\n";
+        let file: Arc<str> = Arc::from("budget.yaml");
+        let intent =
+            crate::spec::load_bytes(Path::new("budget.yaml"), &file, spec.as_bytes()).intent;
+        let plan = Plan::new(&intent.expect("valid spec"), "o", Options::default()).expect("plans");
+        let mut held = SilentPorts::new(64);
+        let mut written = Vec::new();
+        for probe in plan.probes() {
+            let r = ProbeResult {
+                probe,
+                state: State::Filtered,
+                reason: Reason::NoResponse,
+                attempts: 3,
+                rtt: None,
+                banner: None,
+            };
+            if let Some(full) = held.add(&r) {
+                assert_eq!(full.values().map(|s| s.ports.len()).sum::<usize>(), 64);
+                written.push(full);
+            }
+            assert!(held.held < 64);
+        }
+        written.push(held.take());
+        // Every silent port was handed out exactly once, whatever the
+        // budget cut.
+        let mut all: Vec<(IpAddr, u16)> = written
+            .iter()
+            .flat_map(|batch| batch.iter().flat_map(|((a, _), s)| s.ports.iter().map(|p| (*a, *p))))
+            .collect();
+        all.sort_unstable();
+        let total = all.len();
+        all.dedup();
+        assert_eq!((total, all.len()), (plan.len() as usize, plan.len() as usize));
+        assert!(written.len() > 2, "the budget cut it: {} batches", written.len());
+    }
 }
