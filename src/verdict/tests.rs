@@ -201,6 +201,17 @@ const NOW: &str = "2026-03-02T00:00:00Z";
 
 #[test]
 fn port_rules() {
+    // One view of a denied port on three hosts (RST, ICMP, silence),
+    // judged below under `deny_mode: drop` and `deny_mode: reject`.
+    let denied_ssh = vec![whole(
+        "outside",
+        &[
+            "198.18.10.10 tcp/443 open syn-ack",
+            "198.18.10.10 tcp/22 closed rst",
+            "198.18.10.11 tcp/22 filtered icmp",
+            "198.18.10.12 tcp/22 filtered no-response",
+        ],
+    )];
     let cases: Vec<(&str, &str, Vec<String>, Vec<&str>)> = vec![
         (
             "conforms",
@@ -298,15 +309,7 @@ fn port_rules() {
         (
             "deny_mode drop: RST and ICMP are answers",
             "drop",
-            vec![whole(
-                "outside",
-                &[
-                    "198.18.10.10 tcp/443 open syn-ack",
-                    "198.18.10.10 tcp/22 closed rst",
-                    "198.18.10.11 tcp/22 filtered icmp",
-                    "198.18.10.12 tcp/22 filtered no-response",
-                ],
-            )],
+            denied_ssh.clone(),
             vec![
                 "deny-mode low outside 198.18.10.10 tcp/22 - @19",
                 "deny-mode low outside 198.18.10.11 tcp/22 - @19",
@@ -315,15 +318,7 @@ fn port_rules() {
         (
             "deny_mode reject: silence is wrong",
             "reject",
-            vec![whole(
-                "outside",
-                &[
-                    "198.18.10.10 tcp/443 open syn-ack",
-                    "198.18.10.10 tcp/22 closed rst",
-                    "198.18.10.11 tcp/22 filtered icmp",
-                    "198.18.10.12 tcp/22 filtered no-response",
-                ],
-            )],
+            denied_ssh.clone(),
             vec!["deny-mode low outside 198.18.10.12 tcp/22 - @19"],
         ),
         (
