@@ -477,7 +477,7 @@ fn attempt<N: Net>(
     let attempt_no = pending.sent + 1;
     // See `Net::hears_late_answers`.
     let wait = timing.timeout(host, if net.hears_late_answers() { 1 } else { attempt_no });
-    pending.stamp = timing.stamp(host);
+    pending.stamp = timing.stamp(host, attempt_no);
     let net = Arc::clone(net);
     let pacer = Arc::clone(pacer);
     let lost = (Pending { sent: attempt_no, ..pending }, Attempt::Local);
@@ -550,7 +550,7 @@ async fn conclude(
                 reason,
                 Reason::SelfConnect | Reason::Icmp { .. } | Reason::HostUnreachable
             ) {
-                timing.sample(host, rtt);
+                timing.sample(host, rtt, answered);
             }
             // An answer to a retransmission proves an earlier attempt was
             // lost: that, not silence, is the congestion signal. A port
@@ -584,9 +584,13 @@ async fn conclude(
                     // the window: a burst of loss longer than one timeout
                     // does not swallow every attempt, and a silent probe
                     // holds its slot for one timeout per attempt, not for
-                    // the doubled ones.
+                    // the doubled ones. The pauses follow the path's round
+                    // trip, not the host's back-off: they spread attempts
+                    // over a loss burst, whose length has nothing to do
+                    // with how slowly the host answers (with the back-off,
+                    // the last probes of a lossy scan rested for seconds).
                     let rest =
-                        timing.timeout(host, 1).saturating_mul((1 << pending.sent.min(8)) - 2);
+                        timing.base_timeout(host).saturating_mul((1 << pending.sent.min(8)) - 2);
                     retry.rest(pending, Instant::now() + rest / 2);
                 } else {
                     retry.push(pending);
