@@ -13,7 +13,7 @@
 //! rejects with ICMP and drops, with 20 ms round trip and ~1 % loss from the
 //! user-space relay; nmap -sS/-sT with --min-rate 5000 and masscan.
 //!
-//! `SCAN_BENCH_SCENARIO=B` runs only scenario B, and `SCAN_BENCH_ONLY=nmap`
+//! `SCAN_BENCH_SCENARIO=A` (or `B`) runs only that scenario, and `SCAN_BENCH_ONLY=nmap`
 //! (a name prefix) only some tools.
 //!
 //! vantage runs in both modes: `--mode syn` against `nmap -sS` (and
@@ -113,7 +113,7 @@ struct Tool {
 }
 
 fn main() {
-    // SCAN_BENCH_SCENARIO=B runs only scenario B; SCAN_BENCH_ONLY=vantage
+    // SCAN_BENCH_SCENARIO=A or B runs only that scenario; SCAN_BENCH_ONLY=vantage
     // (or nmap, masscan) only the tools whose name starts with it.
     if std::env::var("SCAN_BENCH_SCENARIO").is_ok_and(|s| s == "B") {
         scenario_b();
@@ -218,6 +218,9 @@ fn main() {
     }
     let _ = std::fs::remove_dir_all(&dir);
     drop(lab);
+    if std::env::var("SCAN_BENCH_SCENARIO").is_ok_and(|s| s == "A") {
+        return;
+    }
     scenario_b();
 }
 
