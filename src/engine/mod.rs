@@ -394,7 +394,9 @@ pub async fn run<N: Net>(
                 )
                 .await;
             }
-            () = pacer.global(), if more && room => {
+            // Room in the sending path first, then the rate's cell, so no
+            // cell is spent on an attempt that would wait in memory.
+            () = async { net.ready().await; pacer.global().await }, if more && room => {
                 let Some(pending) = retry.pop().or_else(|| probes.next().map(Pending::new))
                 else {
                     continue;

@@ -45,6 +45,13 @@ pub trait Net: Send + Sync + 'static {
     fn hears_late_answers(&self) -> bool {
         false
     }
+    /// Resolves when another attempt can leave without queueing in
+    /// memory: `SynNet` hands SYNs to a sending thread through a short
+    /// queue, and attempts started faster than it sends would only wait
+    /// there, each with its timer (a loopback sweep held 100,000 of them).
+    fn ready(&self) -> impl Future<Output = ()> + Send {
+        std::future::ready(())
+    }
 }
 
 /// The operating system's sockets: connect() for TCP.
@@ -112,5 +119,8 @@ impl Net for SynNet {
     }
     fn hears_late_answers(&self) -> bool {
         true
+    }
+    fn ready(&self) -> impl Future<Output = ()> + Send {
+        self.scanner.ready()
     }
 }

@@ -16,8 +16,8 @@
 //! acknowledges (or an ICMP error quotes) the keyed-hash sequence number of
 //! a SYN we could have sent; the pending table then finds the probe it
 //! answers. A probe keeps its place there from its first attempt until it
-//! is answered, or `GRACE` after its last attempt timed out, so an answer
-//! that comes just after an attempt's timeout is still its answer (the
+//! is answered, or a while after its last attempt timed out (`linger`), so
+//! an answer that comes after an attempt's timeout is still its answer (the
 //! next attempt takes it instead of sending). Each attempt of a probe
 //! leaves from its own source port (`base + attempt - 1`), so an answer
 //! always names the attempt it answers and its round trip is exact even
@@ -27,6 +27,18 @@
 //! finds no socket, and both the kernel and we answer it with a RST, so no
 //! half-open connection is left on the target.
 //!
+//! Sending has a thread of its own: the SYNs of attempts queue (at most
+//! `SEND_QUEUE`) for a thread that makes the `sendto` calls. On loopback
+//! and veths the kernel does the whole round trip inside `sendto` (our SYN
+//! crosses the stack, the target's RST is built and queued on our raw
+//! socket), which was 57 % of a 65,535-port loopback sweep's CPU; on its
+//! own thread it runs beside the dispatcher and the receive tasks instead
+//! of between them (0.66 s to 0.5 s for that sweep on two cores). A send
+//! error (a local firewall's EPERM, no route, no buffers) reaches the
+//! attempt as its answer, as a local error. An attempt's send time is
+//! taken when it queues, so its round trip includes the queue's wait:
+//! `SEND_QUEUE` SYNs at a few microseconds each, under a millisecond.
+//!
 //! Receive-side drops (the raw sockets' `drops` counters in
 //! `/proc/net/raw{,6}`) are sampled and exposed, so the engine can treat
 //! them as congestion: a reply lost in our own buffer is not a filter.
@@ -35,12 +47,12 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket as StdUdpSocket};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use tokio::net::UdpSocket;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, timeout};
 use tokio_util::sync::CancellationToken;
 
@@ -58,6 +70,13 @@ const RECV_BUFFER: usize = 8 << 20;
 /// The most targets whose source address is remembered at once.
 const SOURCE_CACHE: usize = 65_536;
 
+/// SYNs that may wait for the sending thread (see the module's header).
+const SEND_QUEUE: usize = 128;
+
+/// How long the sending thread waits when a raw socket's send buffer is
+/// full before it tries again.
+const SEND_FULL_PAUSE: Duration = Duration::from_micros(50);
+
 /// How often the receive-drop counters are read.
 const DROP_POLL: Duration = Duration::from_millis(100);
 
@@ -66,7 +85,15 @@ const DROP_POLL: Duration = Duration::from_millis(100);
 enum Answer {
     SynAck,
     Rst,
-    Icmp { icmp_type: u8, code: u8 },
+    Icmp {
+        icmp_type: u8,
+        code: u8,
+    },
+    /// The SYN could not be sent: a local error, not the target's answer.
+    Unsent {
+        pressure: bool,
+        kind: io::ErrorKind,
+    },
 }
 
 /// An answer, when it was read, and which attempt (from 0) it answers.
@@ -81,13 +108,24 @@ struct Reply {
 /// gives an exact round trip; later attempts' answers still count.
 const TRACKED: usize = 4;
 
-/// How long a probe's slot outlives its last attempt's timeout, so an
-/// answer that arrives just late is still the probe's answer (nmap keeps
-/// probes around for late answers too).
+/// The longest a probe's slot outlives its last attempt's timeout, so an
+/// answer that arrives late is still the probe's answer (nmap keeps probes
+/// around for late answers too).
 const GRACE: Duration = Duration::from_secs(2);
 
+/// How many of its timeouts a silent attempt's slot is kept (at most
+/// `GRACE`): the engine rests a silent probe at most seven timeouts before
+/// its next attempt, which then finds an answer that came meanwhile. Kept
+/// the full `GRACE` whatever the timeout, the slots of a 64,000-probe scan
+/// through a dropping firewall (a few seconds long) nearly all lived at
+/// once, and the table grew to 131,072 entries (20 MiB). A slot forgotten
+/// too early costs one more SYN, never a wrong state.
+fn linger(wait: Duration) -> Duration {
+    wait.saturating_mul(8).min(GRACE)
+}
+
 /// A probe's place in the pending table, from its first attempt until its
-/// answer, or `GRACE` after its last attempt timed out.
+/// answer, or `linger` after its last attempt timed out.
 struct Slot {
     /// The attempt waiting now, if one is.
     waiter: Option<oneshot::Sender<Reply>>,
@@ -96,13 +134,22 @@ struct Slot {
     /// An answer that came while no attempt was waiting (between a timeout
     /// and the retry): the next attempt takes it instead of sending.
     late: Option<Reply>,
-    /// When the last attempt stopped waiting.
-    idle_since: Instant,
+    /// When an idle slot (no attempt waiting) is forgotten.
+    expires: Instant,
 }
 
 /// (target address, target port): a probe. The source port of an answer
 /// says which of its attempts it answers.
 type Key = (IpAddr, u16);
+
+/// A SYN waiting for the sending thread, with the attempt it belongs to
+/// (from 0), so a send error can be handed to it.
+struct Outgoing {
+    syn: [u8; packet::SYN_LEN],
+    to: IpAddr,
+    key: Key,
+    attempt: usize,
+}
 
 /// The raw sockets of one address family.
 struct Family {
@@ -128,6 +175,8 @@ struct Inner {
     /// Bound, never listening: keeps our source ports ours.
     _reserved: Vec<Socket>,
     stop: CancellationToken,
+    /// The sending thread's queue; it ends when this is dropped.
+    outgoing: mpsc::Sender<Outgoing>,
 }
 
 impl std::fmt::Debug for SynScanner {
@@ -169,6 +218,10 @@ impl SynScanner {
             let _ = SockRef::from(&f.tcp).attach_filter(&bpf::tcp_replies(base_port));
             let _ = SockRef::from(&f.icmp).attach_filter(&bpf::ICMP_UNREACHABLE);
         }
+        // The sending thread's own handles on the TCP sockets (`dup`s).
+        let senders =
+            [&v4, &v6].map(|f| f.as_ref().and_then(|f| SockRef::from(&f.tcp).try_clone().ok()));
+        let (outgoing, queue) = mpsc::channel(SEND_QUEUE);
         let inner = Arc::new(Inner {
             secret,
             base_port,
@@ -179,7 +232,12 @@ impl SynScanner {
             drops: AtomicU64::new(0),
             _reserved: reserved,
             stop: CancellationToken::new(),
+            outgoing,
         });
+        let (weak, stop) = (Arc::downgrade(&inner), inner.stop.clone());
+        std::thread::Builder::new()
+            .name("vantage-syn-send".into())
+            .spawn(move || send_loop(queue, &senders, &weak, &stop))?;
         // The tasks end when the scanner (the handle) is dropped.
         for (v6, icmp) in FAMILIES {
             if inner.socket(v6, icmp).is_some() {
@@ -190,6 +248,14 @@ impl SynScanner {
         let watched = Arc::clone(&inner);
         tokio::spawn(async move { watch_drops(&watched).await });
         Ok(Self { inner })
+    }
+
+    /// Waits until a SYN can be queued for sending without waiting, so a
+    /// caller starts no more attempts than the sending thread keeps up
+    /// with (they would only wait in memory, each with its timer).
+    pub async fn ready(&self) {
+        // The permit is given back at once: this only waits for room.
+        let _ = self.inner.outgoing.reserve().await;
     }
 
     /// Replies lost in our own receive buffers so far.
@@ -275,9 +341,9 @@ impl Inner {
 
     async fn probe(&self, target: SocketAddr, attempt: u8, wait: Duration) -> TcpOutcome {
         let ip = target.ip();
-        let Some(tcp) = self.socket(ip.is_ipv6(), false) else {
+        if self.socket(ip.is_ipv6(), false).is_none() {
             return TcpOutcome::LocalError(io::ErrorKind::Unsupported);
-        };
+        }
         let src = match self.source_for(ip) {
             Ok(s) => s,
             Err(e) => return local(&e),
@@ -296,14 +362,16 @@ impl Inner {
             // An earlier attempt was answered while none was waiting.
             Started::Answered { reply, sent } => return outcome(reply, sent),
         };
-        if let Err(e) = tcp.send_to(&syn, SocketAddr::new(ip, 0)).await {
-            return local(&e);
+        let queued = self.outgoing.send(Outgoing { syn, to: ip, key, attempt: index }).await;
+        if queued.is_err() {
+            // The sending thread is gone: only when the scanner shuts down.
+            return TcpOutcome::LocalError(io::ErrorKind::Interrupted);
         }
         match timeout(wait, rx).await {
             Ok(Ok(reply)) => outcome(reply, guard.sent(reply.attempt).unwrap_or(sent)),
             // Timed out: keep the slot a while for a late answer.
             Err(_) => {
-                guard.keep();
+                guard.keep(linger(wait));
                 TcpOutcome::Silent
             }
             // The sender went away: only when the scanner shuts down.
@@ -336,10 +404,11 @@ impl Inner {
         }
     }
 
-    /// Forgets probes idle for longer than `GRACE`.
+    /// Forgets idle probes whose time is up.
     fn expire(&self) {
+        let now = Instant::now();
         let mut table = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        table.retain(|_, slot| slot.waiter.is_some() || slot.idle_since.elapsed() < GRACE);
+        table.retain(|_, slot| slot.waiter.is_some() || now < slot.expires);
     }
 
     fn is_our_port(&self, port: u16) -> bool {
@@ -457,6 +526,8 @@ fn outcome(reply: Reply, sent: Instant) -> TcpOutcome {
         Answer::SynAck => TcpOutcome::SynAck { rtt, banner: None, attempt },
         Answer::Rst => TcpOutcome::Rst { rtt, attempt },
         Answer::Icmp { icmp_type, code } => TcpOutcome::Icmp { rtt, icmp_type, code, attempt },
+        Answer::Unsent { pressure: true, kind } => TcpOutcome::LocalPressure(kind),
+        Answer::Unsent { pressure: false, kind } => TcpOutcome::LocalError(kind),
     }
 }
 
@@ -474,7 +545,7 @@ enum Started<'a> {
 struct Pending<'a> {
     table: &'a Mutex<HashMap<Key, Slot>>,
     key: Key,
-    keep: bool,
+    keep: Option<Duration>,
 }
 
 impl<'a> Pending<'a> {
@@ -490,7 +561,7 @@ impl<'a> Pending<'a> {
             waiter: None,
             sent: [None; TRACKED],
             late: None,
-            idle_since: now,
+            expires: now,
         });
         if let Some(reply) = slot.late.take() {
             let sent = slot.sent.get(reply.attempt).copied().flatten().unwrap_or(now);
@@ -501,7 +572,7 @@ impl<'a> Pending<'a> {
         if let Some(s) = slot.sent.get_mut(attempt) {
             *s = Some(now);
         }
-        Started::Waiting(Self { table, key, keep: false })
+        Started::Waiting(Self { table, key, keep: None })
     }
 
     /// When attempt `attempt` (from 0) of this probe left, if tracked.
@@ -510,20 +581,21 @@ impl<'a> Pending<'a> {
         t.get(&self.key)?.sent.get(attempt).copied().flatten()
     }
 
-    /// The attempt timed out: leave the slot for a late answer.
-    fn keep(&mut self) {
-        self.keep = true;
+    /// The attempt timed out: leave the slot for a late answer, for
+    /// `linger`.
+    fn keep(&mut self, linger: Duration) {
+        self.keep = Some(linger);
     }
 }
 
 impl Drop for Pending<'_> {
     fn drop(&mut self) {
         let mut t = self.table.lock().unwrap_or_else(PoisonError::into_inner);
-        if self.keep
+        if let Some(linger) = self.keep
             && let Some(slot) = t.get_mut(&self.key)
         {
             slot.waiter = None;
-            slot.idle_since = Instant::now();
+            slot.expires = Instant::now() + linger;
         } else {
             t.remove(&self.key);
         }
@@ -534,6 +606,41 @@ fn local(e: &io::Error) -> TcpOutcome {
     match classify_local(e) {
         ErrorMeaning::Pressure => TcpOutcome::LocalPressure(e.kind()),
         _ => TcpOutcome::LocalError(e.kind()),
+    }
+}
+
+/// The sending thread: sends queued SYNs on `sockets` (IPv4, IPv6) until
+/// the scanner is gone, handing each send error to its attempt. What is
+/// still queued when the scan stops is not sent.
+fn send_loop(
+    mut queue: mpsc::Receiver<Outgoing>,
+    sockets: &[Option<Socket>; 2],
+    scanner: &Weak<Inner>,
+    stop: &CancellationToken,
+) {
+    while let Some(out) = queue.blocking_recv() {
+        if stop.is_cancelled() {
+            return;
+        }
+        let Some(socket) = &sockets[usize::from(out.to.is_ipv6())] else { continue };
+        let to = SocketAddr::new(out.to, 0).into();
+        // The sockets are non-blocking (the receive tasks share them): a
+        // full send buffer is waited out here.
+        let sent = loop {
+            match socket.send_to(&out.syn, &to) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(SEND_FULL_PAUSE)
+                }
+                other => break other,
+            }
+        };
+        let Err(e) = sent else { continue };
+        let Some(inner) = scanner.upgrade() else { return };
+        let answer = Answer::Unsent {
+            pressure: matches!(classify_local(&e), ErrorMeaning::Pressure),
+            kind: e.kind(),
+        };
+        inner.deliver(out.key, out.attempt, answer, Instant::now());
     }
 }
 
