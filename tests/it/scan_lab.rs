@@ -206,6 +206,41 @@ fn scan_matches_ground_truth_under_delay_and_loss_in_each_mode() {
 }
 
 #[test]
+fn a_probe_our_own_firewall_refuses_is_a_local_error_not_a_filtered_port() {
+    // A SYN this host's own firewall refuses never left, so nothing is
+    // known about the port: it gets no state, the trailer counts an error
+    // and says incomplete, and the scan exits 3. The refusal (EPERM) comes
+    // back from the sending thread, after the attempt was queued. SYN mode
+    // only: a connect() whose SYN the output hook drops gets no error (the
+    // kernel keeps retransmitting in SYN_SENT), so connect mode, like
+    // nmap -sT, cannot tell it from a remote drop.
+    let Some(lab) = lab("scanlocal", None) else { return };
+    let rules = "table inet local {
+    chain output {
+        type filter hook output priority 0; policy accept;
+        ip daddr 198.18.2.10 tcp dport 8086 drop
+    }
+}";
+    let nft = lab.exec("out", &["nft", rules]).expect("nft runs");
+    assert!(nft.status.success(), "{}", String::from_utf8_lossy(&nft.stderr));
+    let dir = workdir("local");
+    let mode = "syn";
+    let out = dir.join(format!("obs-{mode}.jsonl")).display().to_string();
+    let args = scan_args(&dir, &out, &["--mode", mode]);
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = lab.exec("out", &argv).expect("the scan runs in the lab");
+    assert_eq!(run.status.code(), Some(3), "{mode}: {}", String::from_utf8_lossy(&run.stderr));
+    let file = vantage::observe::read(Path::new(&out)).expect("a valid observation file");
+    let trailer = file.trailer.as_ref().expect("a trailer");
+    assert!(!trailer.complete && !trailer.interrupted, "{mode}: {trailer:?}");
+    assert_eq!(trailer.errors, 1, "{mode}: {trailer:?}");
+    let mut want = ground_truth(mode);
+    want.remove(&(Proto::Tcp, 8086));
+    assert_eq!(states(&file), want, "{mode}: the refused port has no state, the rest are right");
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
 fn an_interrupted_scan_leaves_a_valid_file_saying_incomplete() {
     let Some(lab) = lab("scanint", None) else { return };
     let dir = workdir("int");
