@@ -17,6 +17,7 @@ pub mod packet;
 pub mod payloads;
 pub mod syn;
 pub mod tcp;
+pub mod tls;
 pub mod udp;
 
 use std::io;

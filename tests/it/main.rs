@@ -3,6 +3,8 @@
 
 #[path = "../lab/mod.rs"]
 mod lab;
+#[path = "../tlsbed/mod.rs"]
+mod tlsbed;
 
 mod check_cli;
 mod cli;
@@ -16,6 +18,7 @@ mod scan_lab;
 mod schema;
 mod spec_errors;
 mod tidy;
+mod tls_probe;
 mod util;
 mod verdict_cli;
 mod verdict_lab;
