@@ -54,7 +54,17 @@ pub async fn connect(target: SocketAddr, wait: Duration, banner_wait: Duration) 
     let start = Instant::now();
     match socket.connect(&target.into()) {
         Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(EINPROGRESS) => {}
+        Err(e) if e.raw_os_error() == Some(EINPROGRESS) => {
+            // On loopback the kernel has usually handled the target's RST
+            // before connect() returned (the segment is processed when the
+            // call releases the socket): read the answer now, without
+            // registering the socket with the reactor and waiting for a
+            // wake-up that is already due (a 65,535-port loopback sweep
+            // made that round trip 65,515 times).
+            if let Ok(Some(e)) = socket.take_error() {
+                return remote(&e, start.elapsed());
+            }
+        }
         // Only a RST makes ECONNREFUSED, even when it comes back at once
         // (loopback).
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
@@ -74,14 +84,7 @@ pub async fn connect(target: SocketAddr, wait: Duration, banner_wait: Duration) 
     let rtt = start.elapsed();
     match stream.take_error() {
         Ok(None) => {}
-        Ok(Some(e)) => {
-            return match classify_remote(&e) {
-                ErrorMeaning::Refused => TcpOutcome::Refused { rtt },
-                ErrorMeaning::Unreachable => TcpOutcome::Unreachable { rtt },
-                ErrorMeaning::Pressure => TcpOutcome::LocalPressure(e.kind()),
-                ErrorMeaning::Local => TcpOutcome::LocalError(e.kind()),
-            };
-        }
+        Ok(Some(e)) => return remote(&e, rtt),
         Err(e) => return local(&e),
     }
     if stream.local_addr().is_ok_and(|local| local == target) {
@@ -107,6 +110,16 @@ async fn read_banner(mut stream: TcpStream, wait: Duration) -> Option<Vec<u8>> {
     }
     buf.truncate(filled);
     (!buf.is_empty()).then_some(buf)
+}
+
+/// An error the connection attempt ended with, `rtt` after it started.
+fn remote(e: &std::io::Error, rtt: Duration) -> TcpOutcome {
+    match classify_remote(e) {
+        ErrorMeaning::Refused => TcpOutcome::Refused { rtt },
+        ErrorMeaning::Unreachable => TcpOutcome::Unreachable { rtt },
+        ErrorMeaning::Pressure => TcpOutcome::LocalPressure(e.kind()),
+        ErrorMeaning::Local => TcpOutcome::LocalError(e.kind()),
+    }
 }
 
 fn local(e: &std::io::Error) -> TcpOutcome {
