@@ -9,7 +9,8 @@
 
 use super::MAX_BANNER_CHARS;
 use super::observation::{
-    FilteredSummary, Header, MAX_LINE_BYTES, PortFact, Record, SCHEMA_VERSION, Trailer,
+    FilteredSummary, Header, MAX_CHAIN_CERTS, MAX_CHAIN_TEXT, MAX_LINE_BYTES, PortFact, Record,
+    SCHEMA_VERSION, TlsFact, Trailer,
 };
 use super::ports::{self, MAX_PORTS_TEXT};
 
@@ -47,6 +48,7 @@ impl Record {
             Self::Header(h) => check_header(h),
             Self::Port(p) => check_port(p),
             Self::Filtered(f) => check_filtered(f),
+            Self::Tls(t) => check_tls(t),
             Self::Trailer(t) => check_trailer(t),
         }
     }
@@ -158,6 +160,75 @@ fn check_filtered(f: &FilteredSummary) -> Result<(), InvalidRecord> {
     Ok(())
 }
 
+fn check_tls(t: &TlsFact) -> Result<(), InvalidRecord> {
+    use base64::Engine as _;
+    if t.port == 0 {
+        return Err(InvalidRecord::new("port", "is 0, expected 1-65535"));
+    }
+    if let Some(sni) = &t.sni
+        && (sni.is_empty() || sni.len() > MAX_NAME_BYTES)
+    {
+        return Err(InvalidRecord::new(
+            "sni",
+            format!("is empty or longer than {MAX_NAME_BYTES} bytes"),
+        ));
+    }
+    if t.plaintext.as_ref().is_some_and(|p| p.chars().count() > MAX_BANNER_CHARS) {
+        return Err(InvalidRecord::new(
+            "plaintext",
+            format!("is longer than {MAX_BANNER_CHARS} characters"),
+        ));
+    }
+    if t.speaks_tls && t.plaintext.is_some() {
+        return Err(InvalidRecord::new("plaintext", "is set while speaks_tls is true"));
+    }
+    let mut seen = Vec::new();
+    for v in &t.versions {
+        if seen.contains(&v.version) || t.refused.contains(&v.version) {
+            return Err(InvalidRecord::new(
+                "versions",
+                format!(
+                    "names {} twice (or also as refused)",
+                    serde_json::to_string(&v.version).unwrap_or_default()
+                ),
+            ));
+        }
+        seen.push(v.version);
+        for s in &v.suites {
+            let digits = s.code.strip_prefix("0x").unwrap_or_default();
+            let hex = digits.chars().all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c));
+            if !(hex && (digits.len() == 4 || digits.len() == 6)) {
+                return Err(InvalidRecord::new(
+                    "suites",
+                    format!("has code {:?}, expected 0x and 4 or 6 upper-case hex digits", s.code),
+                ));
+            }
+            if s.name.as_ref().is_some_and(|n| n.is_empty() || n.len() > MAX_NAME_BYTES) {
+                return Err(InvalidRecord::new("suites", "has an empty or overlong name"));
+            }
+        }
+    }
+    if t.chain.len() > MAX_CHAIN_CERTS
+        || t.chain.iter().map(String::len).sum::<usize>() > MAX_CHAIN_TEXT
+    {
+        return Err(InvalidRecord::new(
+            "chain",
+            format!(
+                "holds more than {MAX_CHAIN_CERTS} certificates or {MAX_CHAIN_TEXT} characters"
+            ),
+        ));
+    }
+    for (i, c) in t.chain.iter().enumerate() {
+        if base64::engine::general_purpose::STANDARD.decode(c).is_err() {
+            return Err(InvalidRecord::new("chain", format!("certificate {i} is not base64")));
+        }
+    }
+    if t.error.as_ref().is_some_and(|e| e.len() > MAX_NAME_BYTES) {
+        return Err(InvalidRecord::new("error", format!("is longer than {MAX_NAME_BYTES} bytes")));
+    }
+    check_time("at", &t.at)
+}
+
 fn check_trailer(t: &Trailer) -> Result<(), InvalidRecord> {
     if t.complete && t.interrupted {
         return Err(InvalidRecord::new(
@@ -194,6 +265,7 @@ pub(super) fn quote(value: &str) -> String {
 mod tests {
     use super::*;
     use crate::observe::observation::{Proto, Reason, ScanMode};
+    use crate::observe::{TlsSuite, TlsVersion, TlsVersionFact};
 
     fn header() -> Header {
         Header {
@@ -222,6 +294,30 @@ mod tests {
             attempts: 1,
             rtt_us: Some(10),
             banner: Some("SSH-2.0\\r\\n".into()),
+            at: "2026-03-01T12:00:00.000Z".into(),
+        }
+    }
+
+    fn tls() -> TlsFact {
+        TlsFact {
+            target: "198.18.10.10".parse().expect("literal address"),
+            port: 443,
+            sni: Some("www.example.test".into()),
+            speaks_tls: true,
+            plaintext: None,
+            versions: vec![TlsVersionFact {
+                version: TlsVersion::Tls13,
+                suites: vec![
+                    TlsSuite { code: "0x1301".into(), name: Some("TLS_AES_128_GCM_SHA256".into()) },
+                    TlsSuite { code: "0x0700C0".into(), name: None },
+                ],
+                server_order: Some(false),
+            }],
+            refused: vec![TlsVersion::Ssl3],
+            chain: vec!["MIIB".into()],
+            chain_truncated: false,
+            ocsp_stapled: false,
+            error: None,
             at: "2026-03-01T12:00:00.000Z".into(),
         }
     }
@@ -320,7 +416,52 @@ mod tests {
                 }),
                 Some("interrupted"),
             ),
+            (Record::Tls(tls()), None),
+            (Record::Tls(TlsFact { port: 0, ..tls() }), Some("port")),
+            (Record::Tls(TlsFact { sni: Some(String::new()), ..tls() }), Some("sni")),
+            (
+                Record::Tls(TlsFact { plaintext: Some("HTTP/1.0".into()), ..tls() }),
+                Some("plaintext"),
+            ),
+            (
+                Record::Tls(TlsFact {
+                    speaks_tls: false,
+                    plaintext: Some("HTTP/1.0".into()),
+                    ..tls()
+                }),
+                None,
+            ),
+            (Record::Tls(TlsFact { refused: vec![TlsVersion::Tls13], ..tls() }), Some("versions")),
+            (Record::Tls(TlsFact { chain: vec!["not base64!".into()], ..tls() }), Some("chain")),
+            (Record::Tls(TlsFact { chain: vec!["AAAA".into(); 11], ..tls() }), Some("chain")),
+            (Record::Tls(TlsFact { at: "2026-03-01T13:00:00+01:00".into(), ..tls() }), Some("at")),
+            (
+                Record::Tls(TlsFact {
+                    versions: vec![TlsVersionFact {
+                        version: TlsVersion::Tls12,
+                        suites: vec![TlsSuite { code: "0xc02f".into(), name: None }],
+                        server_order: None,
+                    }],
+                    ..tls()
+                }),
+                Some("suites"),
+            ),
         ]
+    }
+
+    #[test]
+    fn a_chain_is_kept_whole_certificate_by_certificate_within_the_limits() {
+        let small = vec![vec![0x30, 0x82, 1, 2]; 3];
+        let (chain, cut) = TlsFact::encode_chain(&small);
+        assert_eq!((chain.len(), cut), (3, false));
+        assert_eq!(TlsFact { chain, ..tls() }.chain_der(), small);
+        // Too many certificates: the first ten are kept.
+        let (chain, cut) = TlsFact::encode_chain(&vec![vec![1u8; 10]; MAX_CHAIN_CERTS + 2]);
+        assert_eq!((chain.len(), cut), (MAX_CHAIN_CERTS, true));
+        // A huge certificate after the leaf: the leaf is kept, the line valid.
+        let (chain, cut) = TlsFact::encode_chain(&[vec![1u8; 100], vec![2u8; MAX_CHAIN_TEXT]]);
+        assert_eq!((chain.len(), cut), (1, true));
+        assert_eq!(Record::Tls(TlsFact { chain, chain_truncated: cut, ..tls() }).check(), Ok(()));
     }
 
     #[test]

@@ -37,8 +37,9 @@ pub use banner::{MAX_BANNER_BYTES, MAX_BANNER_CHARS, printable_banner};
 pub use check::{InvalidRecord, MAX_NAME_BYTES, encode_line};
 pub use error::ObserveError;
 pub use observation::{
-    FilteredSummary, Header, MAX_LINE_BYTES, PortFact, PortState, Proto, Reason, Record,
-    SCHEMA_VERSION, ScanMode, TOOL, Trailer, timestamp,
+    FilteredSummary, Header, MAX_CHAIN_CERTS, MAX_CHAIN_TEXT, MAX_LINE_BYTES, PortFact, PortState,
+    Proto, Reason, Record, SCHEMA_VERSION, ScanMode, TOOL, TlsFact, TlsSuite, TlsVersion,
+    TlsVersionFact, Trailer, timestamp,
 };
 pub use ports::MAX_PORTS_TEXT;
 pub use reader::{ObservationFile, parse, read};

@@ -18,6 +18,8 @@
 //!    /16 sweep does not write millions of lines. A host may have several
 //!    `filtered` lines (one per protocol, and long port lists are split);
 //!    their port sets never overlap.
+//!    `tls` lines ([`TlsFact`]) come among them: what one TLS endpoint
+//!    speaks and presents.
 //! 3. at most one `trailer` line, last ([`Trailer`]): counts and whether the
 //!    run finished. A file without a trailer comes from a run that was
 //!    killed; its last line may then be cut off, which readers tolerate and
@@ -38,6 +40,7 @@
 //!     r#"{"kind":"port","target":"198.18.10.10","proto":"tcp","port":22,"state":"open","reason":"syn-ack","attempts":1,"rtt_us":5120,"banner":"SSH-2.0-OpenSSH_9.6\\r\\n","at":"2026-03-01T12:00:01.250Z"}"#,
 //!     r#"{"kind":"port","target":"198.18.10.10","proto":"tcp","port":3306,"state":"filtered","reason":{"icmp-unreachable":{"type":3,"code":13}},"attempts":1,"rtt_us":20250,"banner":null,"at":"2026-03-01T12:00:01.300Z"}"#,
 //!     r#"{"kind":"filtered","target":"198.18.10.10","proto":"tcp","count":1021,"ports":"1-21,23-79,81-442,444-1024","attempts":2,"reason":"no-response"}"#,
+//!     r#"{"kind":"tls","target":"198.18.10.10","port":443,"sni":"www.example.test","speaks_tls":true,"plaintext":null,"versions":[{"version":"TLSv1.2","suites":[{"code":"0xC02F","name":"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}],"server_order":true},{"version":"TLSv1.3","suites":[{"code":"0x1301","name":"TLS_AES_128_GCM_SHA256"}],"server_order":null}],"refused":["SSLv2","SSLv3","TLSv1.0","TLSv1.1"],"chain":["MIIB"],"chain_truncated":false,"ocsp_stapled":false,"error":null,"at":"2026-03-01T12:00:02.100Z"}"#,
 //!     r#"{"kind":"trailer","ended":"2026-03-01T12:04:10.512Z","complete":true,"interrupted":false,"probes_sent":2090,"open":2,"closed":1,"filtered":1023,"open_filtered":0,"errors":0}"#,
 //! ];
 //! for line in lines {
@@ -90,6 +93,8 @@ pub enum Record {
     Port(PortFact),
     /// The silent ports of one host, aggregated.
     Filtered(FilteredSummary),
+    /// What one TLS endpoint speaks and presents.
+    Tls(TlsFact),
     /// The last line of a run that ended (finished or interrupted).
     Trailer(Trailer),
 }
@@ -101,6 +106,7 @@ impl Record {
             Self::Header(_) => "header",
             Self::Port(_) => "port",
             Self::Filtered(_) => "filtered",
+            Self::Tls(_) => "tls",
             Self::Trailer(_) => "trailer",
         }
     }
@@ -306,6 +312,135 @@ pub struct FilteredSummary {
     /// or `icmp-unreachable` when a router said so.
     pub reason: Reason,
 }
+
+/// What one TLS endpoint speaks and presents, as probed from this vantage:
+/// the raw evidence, not a judgement. `verdict` judges it against the
+/// endpoint's policy (with its own `now`), so a saved file can be judged
+/// again later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFact {
+    /// The probed address.
+    pub target: IpAddr,
+    /// The TCP port, 1-65535.
+    pub port: u16,
+    /// The server name sent as SNI; `null` when none was.
+    pub sni: Option<String>,
+    /// Whether the endpoint answered a ClientHello as a TLS (or SSL)
+    /// server; `false` with `plaintext` set when it answered with
+    /// something else, `false` with `error` set when it did not answer.
+    pub speaks_tls: bool,
+    /// What it sent instead of TLS, made printable like a banner; `null`
+    /// otherwise.
+    pub plaintext: Option<String>,
+    /// Every protocol version it accepted, oldest first, with its suites.
+    pub versions: Vec<TlsVersionFact>,
+    /// Versions offered and refused, oldest first (a version in neither
+    /// list was not probed).
+    pub refused: Vec<TlsVersion>,
+    /// The certificate chain as presented, leaf first: base64 DER (standard
+    /// alphabet, padded), at most [`MAX_CHAIN_CERTS`] certificates and
+    /// [`MAX_CHAIN_TEXT`] characters in all.
+    pub chain: Vec<String>,
+    /// The chain was longer than the limits and was cut.
+    pub chain_truncated: bool,
+    /// An OCSP response was stapled.
+    pub ocsp_stapled: bool,
+    /// Why the probe could not finish (a timeout, a reset); `null` when it
+    /// did. What was learnt before is still here.
+    pub error: Option<String>,
+    /// When the probe ended (RFC 3339, UTC, milliseconds).
+    pub at: String,
+}
+
+impl TlsFact {
+    /// A chain (DER, leaf first) as the `chain` field holds it, and whether
+    /// it had to be cut to [`MAX_CHAIN_CERTS`] and [`MAX_CHAIN_TEXT`]
+    /// (whole certificates are kept, from the leaf on).
+    pub fn encode_chain(ders: &[Vec<u8>]) -> (Vec<String>, bool) {
+        use base64::Engine as _;
+        let mut out = Vec::new();
+        let mut text = 0;
+        for der in ders.iter().take(MAX_CHAIN_CERTS) {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+            if text + b64.len() > MAX_CHAIN_TEXT {
+                return (out, true);
+            }
+            text += b64.len();
+            out.push(b64);
+        }
+        let cut = ders.len() > out.len();
+        (out, cut)
+    }
+
+    /// The chain's certificates as DER (entries that are not base64, which
+    /// `Record::check` refuses, are skipped).
+    pub fn chain_der(&self) -> Vec<Vec<u8>> {
+        use base64::Engine as _;
+        self.chain
+            .iter()
+            .filter_map(|c| base64::engine::general_purpose::STANDARD.decode(c).ok())
+            .collect()
+    }
+}
+
+/// One protocol version an endpoint accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsVersionFact {
+    /// The version.
+    pub version: TlsVersion,
+    /// The cipher suites accepted with it, in the server's order of
+    /// preference when it has one, else as found.
+    pub suites: Vec<TlsSuite>,
+    /// Whether the server imposes its own order (`null`: not determined,
+    /// e.g. one suite only).
+    pub server_order: Option<bool>,
+}
+
+/// A cipher suite: its code point, always, and its IANA name when known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSuite {
+    /// The code point in upper-case hex with `0x`: four digits for TLS and
+    /// SSLv3 (`0x1301`), six for an SSLv2 cipher spec (`0x0700C0`).
+    pub code: String,
+    /// The IANA name (`TLS_AES_128_GCM_SHA256`); `null` for a code point
+    /// the registry does not name, which is kept as its number.
+    pub name: Option<String>,
+}
+
+/// A protocol version, as the reports name it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+pub enum TlsVersion {
+    /// SSL 2.0.
+    #[serde(rename = "SSLv2")]
+    Ssl2,
+    /// SSL 3.0.
+    #[serde(rename = "SSLv3")]
+    Ssl3,
+    /// TLS 1.0.
+    #[serde(rename = "TLSv1.0")]
+    Tls10,
+    /// TLS 1.1.
+    #[serde(rename = "TLSv1.1")]
+    Tls11,
+    /// TLS 1.2.
+    #[serde(rename = "TLSv1.2")]
+    Tls12,
+    /// TLS 1.3.
+    #[serde(rename = "TLSv1.3")]
+    Tls13,
+}
+
+/// The most certificates a `tls` line keeps of a chain.
+pub const MAX_CHAIN_CERTS: usize = 10;
+
+/// The most base64 characters a `tls` line keeps of a chain, so the line
+/// stays under [`MAX_LINE_BYTES`] with room for the suites.
+pub const MAX_CHAIN_TEXT: usize = 40 * 1024;
 
 /// The last line: how the run ended, and what it found in numbers.
 ///

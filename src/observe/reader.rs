@@ -29,7 +29,7 @@ use serde_json::error::Category;
 use super::check::quote;
 use super::error::ObserveError;
 use super::observation::{
-    FilteredSummary, Header, MAX_LINE_BYTES, PortFact, Record, SCHEMA_VERSION, Trailer,
+    FilteredSummary, Header, MAX_LINE_BYTES, PortFact, Record, SCHEMA_VERSION, TlsFact, Trailer,
 };
 
 /// One observation file, read and checked.
@@ -41,6 +41,8 @@ pub struct ObservationFile {
     pub facts: Vec<PortFact>,
     /// Every `filtered` line, in file order.
     pub filtered: Vec<FilteredSummary>,
+    /// Every `tls` line, in file order.
+    pub tls: Vec<TlsFact>,
     /// The trailer, or `None` when the run was killed before writing it.
     pub trailer: Option<Trailer>,
     /// The 1-based number of a cut-off last line that was skipped, if any.
@@ -110,6 +112,7 @@ struct Parser<'a> {
     header: Option<Header>,
     facts: Vec<PortFact>,
     filtered: Vec<FilteredSummary>,
+    tls: Vec<TlsFact>,
     trailer: Option<(Trailer, usize)>,
     truncated: Option<usize>,
 }
@@ -122,6 +125,7 @@ impl<'a> Parser<'a> {
             header: None,
             facts: Vec::new(),
             filtered: Vec::new(),
+            tls: Vec::new(),
             trailer: None,
             truncated: None,
         }
@@ -223,6 +227,7 @@ impl<'a> Parser<'a> {
             Record::Header(_) => {}
             Record::Port(p) => self.facts.push(p),
             Record::Filtered(f) => self.filtered.push(f),
+            Record::Tls(t) => self.tls.push(t),
             Record::Trailer(t) => self.trailer = Some((t, self.line)),
         }
         Ok(())
@@ -252,6 +257,7 @@ impl<'a> Parser<'a> {
             header,
             facts: self.facts,
             filtered: self.filtered,
+            tls: self.tls,
             trailer: self.trailer.map(|(t, _)| t),
             truncated_last_line: self.truncated,
         })

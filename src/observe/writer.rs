@@ -60,6 +60,8 @@ pub struct WriteSummary {
     pub facts: u64,
     /// `filtered` lines.
     pub filtered: u64,
+    /// `tls` lines written.
+    pub tls: u64,
     /// Bytes written.
     pub bytes: u64,
 }
@@ -309,6 +311,7 @@ impl<W: AsyncWrite + Unpin> Output<W> {
         match record {
             Record::Port(_) => self.summary.facts += 1,
             Record::Filtered(_) => self.summary.filtered += 1,
+            Record::Tls(_) => self.summary.tls += 1,
             Record::Header(_) | Record::Trailer(_) => {}
         }
         Ok(())
