@@ -212,11 +212,15 @@ impl SynScanner {
         };
         let secret = Secret::new();
         let (base_port, reserved) = reserve_ports(&secret, v6.is_some())?;
+        // Best effort: without the filters, the same packets are read and
+        // dropped in user space instead.
         if let Some(f) = &v4 {
-            // Best effort: without the filters, the same packets are read
-            // and dropped in user space instead.
             let _ = SockRef::from(&f.tcp).attach_filter(&bpf::tcp_replies(base_port));
             let _ = SockRef::from(&f.icmp).attach_filter(&bpf::ICMP_UNREACHABLE);
+        }
+        if let Some(f) = &v6 {
+            let _ = SockRef::from(&f.tcp).attach_filter(&bpf::tcp6_replies(base_port));
+            let _ = SockRef::from(&f.icmp).attach_filter(&bpf::ICMP6_UNREACHABLE);
         }
         // The sending thread's own handles on the TCP sockets (`dup`s).
         let senders =
@@ -471,11 +475,13 @@ impl Inner {
     }
 }
 
-/// Classic BPF programs for the IPv4 raw sockets, so the kernel drops what
-/// could never be an answer before it is copied to us. On loopback the raw
-/// TCP socket otherwise reads every one of our own SYNs too, doubling the
-/// receive work of a sweep. The programs see the packet from its IPv4
-/// header on; the user-space checks stay (these only narrow).
+/// Classic BPF programs for the raw sockets, so the kernel drops what could
+/// never be an answer before it is copied to us. On loopback the raw TCP
+/// socket otherwise reads every one of our own SYNs too, doubling the
+/// receive work of a sweep. The IPv4 programs see the packet from its IPv4
+/// header on, the IPv6 ones from the transport header (a raw IPv6 socket
+/// never sees the IPv6 header); the user-space checks stay (these only
+/// narrow).
 mod bpf {
     use socket2::SockFilter;
 
@@ -483,6 +489,8 @@ mod bpf {
     const LDX_B_MSH: u16 = 0xb1; // X = 4 * (P[k] & 0xf): the IP header length
     const LD_H_IND: u16 = 0x48; // A = P[X + k], 16 bits
     const LD_B_IND: u16 = 0x50; // A = P[X + k], 8 bits
+    const LD_H_ABS: u16 = 0x28; // A = P[k], 16 bits
+    const LD_B_ABS: u16 = 0x30; // A = P[k], 8 bits
     const JGE_K: u16 = 0x35;
     const JGT_K: u16 = 0x25;
     const JEQ_K: u16 = 0x15;
@@ -506,6 +514,29 @@ mod bpf {
             SockFilter::new(RET_K, 0, 0, 0),
         ]
     }
+
+    /// As `tcp_replies`, for a raw IPv6 socket: the TCP header is at 0.
+    pub(super) fn tcp6_replies(base: u16) -> [SockFilter; 7] {
+        let last = u32::from(base) + u32::from(super::SOURCE_PORTS) - 1;
+        [
+            SockFilter::new(LD_H_ABS, 0, 0, 2), // TCP destination port
+            SockFilter::new(JGE_K, 0, 4, u32::from(base)),
+            SockFilter::new(JGT_K, 3, 0, last),
+            SockFilter::new(LD_B_ABS, 0, 0, 13), // TCP flags
+            SockFilter::new(JSET_K, 0, 1, 0x10), // ACK
+            SockFilter::new(RET_K, 0, 0, KEEP),
+            SockFilter::new(RET_K, 0, 0, 0),
+        ]
+    }
+
+    /// ICMPv6 destination unreachable (type 1) only; the ICMPv6 header is
+    /// at 0.
+    pub(super) const ICMP6_UNREACHABLE: [SockFilter; 4] = [
+        SockFilter::new(LD_B_ABS, 0, 0, 0), // ICMPv6 type
+        SockFilter::new(JEQ_K, 0, 1, 1),
+        SockFilter::new(RET_K, 0, 0, KEEP),
+        SockFilter::new(RET_K, 0, 0, 0),
+    ];
 
     /// ICMP destination unreachable (type 3) only.
     pub(super) const ICMP_UNREACHABLE: [SockFilter; 5] = [
