@@ -17,13 +17,16 @@
 //! checks it).
 
 mod codes;
+mod hello;
 mod reader;
+pub mod sslv2;
 mod suites;
 
 pub use codes::{
     AlertDescription, AlertLevel, ExtensionType, HandshakeType, NamedGroup, ProtocolVersion,
     SignatureScheme,
 };
+pub use hello::{HelloOptions, client_hello};
 pub use suites::{
     Authentication, Cipher, CipherMode, CipherSuite, KeyExchange, Mac, Ssl2CipherSpec, SuiteInfo,
     candidates, registry,
