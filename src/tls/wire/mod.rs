@@ -18,6 +18,7 @@
 
 mod codes;
 mod hello;
+mod parse;
 mod reader;
 pub mod sslv2;
 mod suites;
@@ -27,6 +28,10 @@ pub use codes::{
     SignatureScheme,
 };
 pub use hello::{HelloOptions, client_hello};
+pub use parse::{
+    Alert, EVIDENCE_BYTES, FlightReader, KeyExchangeParams, MAX_CERTIFICATE_MESSAGE, MAX_CHAIN,
+    MAX_FLIGHT, MAX_OTHER_MESSAGE, MAX_RECORD, ServerAnswer, ServerHello, Ssl2ServerHello,
+};
 pub use suites::{
     Authentication, Cipher, CipherMode, CipherSuite, KeyExchange, Mac, Ssl2CipherSpec, SuiteInfo,
     candidates, registry,
@@ -76,3 +81,6 @@ pub enum WireError {
     },
 }
 
+
+#[cfg(test)]
+mod tests;

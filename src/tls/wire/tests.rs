@@ -1,0 +1,372 @@
+//! Tests of the flight reader against hand-built server answers (and the
+//! recorded ones in `tests/data/tls/`). Test-only: declared `#[cfg(test)]`
+//! from `mod.rs`.
+
+use super::*;
+
+const SSLV3_FLIGHT: &[u8] = include_bytes!("../../../tests/data/tls/sslv3-server-hello.bin");
+const SSLV2_HELLO: &[u8] = include_bytes!("../../../tests/data/tls/sslv2-server-hello.bin");
+const SSLV2_ERROR: &[u8] = include_bytes!("../../../tests/data/tls/sslv2-no-cipher-error.bin");
+
+// ---- builders for server answers ----
+
+fn record(ty: u8, version: u16, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![ty];
+    out.extend_from_slice(&version.to_be_bytes());
+    out.extend_from_slice(&u16::try_from(payload.len()).expect("small").to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+fn u24(n: usize) -> [u8; 3] {
+    let [_, a, b, c] = u32::try_from(n).expect("small").to_be_bytes();
+    [a, b, c]
+}
+
+fn handshake(ty: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![ty];
+    out.extend_from_slice(&u24(body.len()));
+    out.extend_from_slice(body);
+    out
+}
+
+fn ext(ty: u16, data: &[u8]) -> Vec<u8> {
+    let mut out = ty.to_be_bytes().to_vec();
+    out.extend_from_slice(&u16::try_from(data.len()).expect("small").to_be_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+fn server_hello_body(version: u16, random: [u8; 32], suite: u16, exts: &[Vec<u8>]) -> Vec<u8> {
+    let mut b = version.to_be_bytes().to_vec();
+    b.extend_from_slice(&random);
+    b.push(4);
+    b.extend_from_slice(b"sess");
+    b.extend_from_slice(&suite.to_be_bytes());
+    b.push(0);
+    let all: Vec<u8> = exts.concat();
+    b.extend_from_slice(&u16::try_from(all.len()).expect("small").to_be_bytes());
+    b.extend_from_slice(&all);
+    b
+}
+
+fn certificate(chain: &[&[u8]]) -> Vec<u8> {
+    let mut list = Vec::new();
+    for c in chain {
+        list.extend_from_slice(&u24(c.len()));
+        list.extend_from_slice(c);
+    }
+    let mut body = u24(list.len()).to_vec();
+    body.extend_from_slice(&list);
+    handshake(11, &body)
+}
+
+fn ecdhe_ske(group: u16) -> Vec<u8> {
+    let mut b = vec![3];
+    b.extend_from_slice(&group.to_be_bytes());
+    b.push(65);
+    b.extend_from_slice(&[4; 65]);
+    b.extend_from_slice(&[4, 1, 0, 2, 0xaa, 0xbb]); // a signature
+    handshake(12, &b)
+}
+
+/// A TLS 1.2 flight: ServerHello, Certificate, ServerKeyExchange,
+/// ServerHelloDone, all in one handshake message stream.
+fn tls12_messages(suite: u16) -> Vec<u8> {
+    let sh = server_hello_body(0x0303, [7; 32], suite, &[ext(0xff01, &[0]), ext(11, &[1, 0])]);
+    [
+        handshake(2, &sh),
+        certificate(&[b"leaf-der", b"intermediate-der"]),
+        ecdhe_ske(0x0017),
+        handshake(14, &[]),
+    ]
+    .concat()
+}
+
+fn tls13_server_hello(suite: u16, hrr: bool, group: u16) -> Vec<u8> {
+    let random = if hrr { HRR } else { [9; 32] };
+    let key_share = if hrr {
+        group.to_be_bytes().to_vec()
+    } else {
+        let mut k = group.to_be_bytes().to_vec();
+        k.extend_from_slice(&[0, 32]);
+        k.extend_from_slice(&[1; 32]);
+        k
+    };
+    let body = server_hello_body(0x0303, random, suite, &[ext(43, &[3, 4]), ext(51, &key_share)]);
+    record(22, 0x0303, &handshake(2, &body))
+}
+
+const HRR: [u8; 32] = [
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+];
+
+/// Feeds `bytes` in pieces of `chunk` bytes; returns the first answer or
+/// error, or what `close()` says at the end.
+fn read_in_chunks(bytes: &[u8], chunk: usize) -> Result<Option<ServerAnswer>, WireError> {
+    let mut r = FlightReader::new();
+    for piece in bytes.chunks(chunk) {
+        if let Some(a) = r.push(piece)? {
+            return Ok(Some(a));
+        }
+    }
+    r.close()
+}
+
+fn hello_of(answer: Result<Option<ServerAnswer>, WireError>) -> Box<ServerHello> {
+    match answer {
+        Ok(Some(ServerAnswer::ServerHello(h))) => h,
+        other => panic!("expected a ServerHello, got {other:?}"),
+    }
+}
+
+// ---- the flight reader ----
+
+#[test]
+fn tls12_flight_reads_the_same_whole_or_byte_by_byte() {
+    let flight = record(22, 0x0303, &tls12_messages(0xc02f));
+    let whole = read_in_chunks(&flight, flight.len());
+    for chunk in [1, 2, 3, 5, 7, 64] {
+        assert_eq!(read_in_chunks(&flight, chunk), whole, "pieces of {chunk}");
+    }
+    let h = hello_of(whole);
+    assert_eq!(h.version, ProtocolVersion::TLS12);
+    assert_eq!(h.suite, CipherSuite(0xc02f));
+    assert_eq!(h.session_id, b"sess");
+    assert_eq!(h.chain, vec![b"leaf-der".to_vec(), b"intermediate-der".to_vec()]);
+    assert_eq!(h.key_exchange, Some(KeyExchangeParams::Ecdh { group: NamedGroup::SECP256R1 }));
+    assert_eq!(h.selected_group, Some(NamedGroup::SECP256R1));
+    assert_eq!(
+        h.extensions,
+        vec![ExtensionType::RENEGOTIATION_INFO, ExtensionType::EC_POINT_FORMATS]
+    );
+    assert!(h.complete && !h.is_hello_retry && h.error_after.is_none());
+}
+
+#[test]
+fn handshake_messages_split_across_records() {
+    // Every handshake message cut into records of 3 bytes, then pushed one
+    // byte at a time: messages span records and records span pushes.
+    let msgs = tls12_messages(0xc013);
+    let mut flight = Vec::new();
+    for piece in msgs.chunks(3) {
+        flight.extend_from_slice(&record(22, 0x0303, piece));
+    }
+    let h = hello_of(read_in_chunks(&flight, 1));
+    assert_eq!(h.suite, CipherSuite(0xc013));
+    assert_eq!(h.chain.len(), 2);
+    assert!(h.complete);
+}
+
+#[test]
+fn dhe_key_exchange_reports_the_prime_size() {
+    let sh = server_hello_body(0x0303, [7; 32], 0x0033, &[]);
+    let mut ske = Vec::new();
+    ske.extend_from_slice(&[0x00, 0x81, 0x00, 0x80]); // 129-byte p with a zero byte: 1024 bits
+    ske.extend_from_slice(&[0xff; 127]);
+    ske.extend_from_slice(&[0, 1, 2, 0, 1, 5]); // g = 2, Ys = 5
+    let flight =
+        record(22, 0x0303, &[handshake(2, &sh), handshake(12, &ske), handshake(14, &[])].concat());
+    let h = hello_of(read_in_chunks(&flight, 10));
+    assert_eq!(h.key_exchange, Some(KeyExchangeParams::Dh { prime_bits: 1024 }));
+}
+
+#[test]
+fn stapled_ocsp_and_certificate_request() {
+    let sh = server_hello_body(0x0303, [7; 32], 0x002f, &[ext(5, &[])]);
+    let mut status = vec![1];
+    status.extend_from_slice(&u24(4));
+    status.extend_from_slice(b"ocsp");
+    let msgs = [
+        handshake(2, &sh),
+        certificate(&[b"leaf"]),
+        handshake(22, &status),
+        handshake(13, &[1, 1, 0, 0, 0, 0]),
+        handshake(14, &[]),
+    ]
+    .concat();
+    let h = hello_of(read_in_chunks(&record(22, 0x0303, &msgs), 4));
+    assert_eq!(h.ocsp_response.as_deref(), Some(&b"ocsp"[..]));
+    assert!(h.certificate_requested && h.complete);
+}
+
+#[test]
+fn tls13_stops_at_the_server_hello() {
+    let mut flight = tls13_server_hello(0x1301, false, 0x001d);
+    // What follows is encrypted; the reader must not need or read it.
+    flight.extend_from_slice(&record(20, 0x0303, &[1]));
+    flight.extend_from_slice(&record(23, 0x0303, &[0xee; 40]));
+    let h = hello_of(read_in_chunks(&flight, 1));
+    assert_eq!((h.version, h.legacy_version), (ProtocolVersion::TLS13, ProtocolVersion::TLS12));
+    assert_eq!(h.selected_group, Some(NamedGroup::X25519));
+    assert!(h.complete && !h.is_hello_retry);
+}
+
+#[test]
+fn hello_retry_request_names_the_group() {
+    let h = hello_of(read_in_chunks(&tls13_server_hello(0x1302, true, 0x0018), 2));
+    assert!(h.is_hello_retry);
+    assert_eq!(h.selected_group, Some(NamedGroup::SECP384R1));
+    assert_eq!(h.suite, CipherSuite(0x1302));
+}
+
+#[test]
+fn alerts_before_and_after_the_hello() {
+    let alert = record(21, 0x0303, &[2, 40]);
+    let expected =
+        Alert { level: AlertLevel::FATAL, description: AlertDescription::HANDSHAKE_FAILURE };
+    assert_eq!(read_in_chunks(&alert, 1), Ok(Some(ServerAnswer::Alert(expected))));
+    let sh = server_hello_body(0x0303, [7; 32], 0x002f, &[]);
+    let mut flight = record(22, 0x0303, &handshake(2, &sh));
+    flight.extend_from_slice(&record(21, 0x0303, &[2, 80]));
+    let h = hello_of(read_in_chunks(&flight, 1));
+    assert_eq!(h.alert_after.map(|a| a.description), Some(AlertDescription::INTERNAL_ERROR));
+    assert!(!h.complete);
+    // An alert record with trailing bytes is malformed.
+    let bad = record(21, 0x0303, &[2, 40, 0]);
+    assert!(matches!(read_in_chunks(&bad, 1), Err(WireError::Malformed { what: "alert", .. })));
+}
+
+#[test]
+fn recorded_sslv3_server_hello() {
+    let h = hello_of(read_in_chunks(SSLV3_FLIGHT, 1));
+    assert_eq!((h.record_version, h.version), (ProtocolVersion::SSL3, ProtocolVersion::SSL3));
+    assert_eq!(h.suite, CipherSuite(0x000a));
+    assert!(h.extensions.is_empty() && h.complete);
+    assert_eq!(h.session_id.len(), 32);
+    assert_eq!(h.chain.len(), 1);
+    assert_eq!(h.chain.first().and_then(|c| c.first()), Some(&0x30), "a DER SEQUENCE");
+}
+
+#[test]
+fn recorded_sslv2_server_hello_and_error() {
+    let Ok(Some(ServerAnswer::Ssl2ServerHello(h))) = read_in_chunks(SSLV2_HELLO, 1) else {
+        panic!("an SSLv2 server hello");
+    };
+    assert_eq!(h.version, ProtocolVersion::SSL2);
+    assert_eq!(
+        h.cipher_specs,
+        vec![Ssl2CipherSpec(0x01_0080), Ssl2CipherSpec(0x07_00c0), Ssl2CipherSpec(0x02_0080)]
+    );
+    assert_eq!(h.certificate.first(), Some(&0x30));
+    assert!(!h.session_id_hit);
+    assert_eq!(read_in_chunks(SSLV2_ERROR, 1), Ok(Some(ServerAnswer::Ssl2Error { code: 1 })));
+}
+
+#[test]
+fn plaintext_answers_are_not_tls_and_kept_as_evidence() {
+    let http = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+    let Ok(Some(ServerAnswer::NotTls { first_bytes })) = read_in_chunks(http, 1) else {
+        panic!("not TLS");
+    };
+    assert_eq!(first_bytes, b"HTTP/1.1 400 Bad Request\r\n");
+    let ssh = b"SSH-2.0-OpenSSH_9.6";
+    assert_eq!(
+        read_in_chunks(ssh, 3),
+        Ok(Some(ServerAnswer::NotTls { first_bytes: ssh.to_vec() })),
+        "a banner without a newline is reported on close"
+    );
+    // A handshake type byte followed by something other than version 3.
+    assert!(matches!(read_in_chunks(b"\x16\x48\x54", 1), Ok(Some(ServerAnswer::NotTls { .. }))));
+    // Garbage with the high bit set that is not an SSLv2 message.
+    assert!(matches!(
+        read_in_chunks(&[0x85, 0x00, 0x09, 1], 1),
+        Ok(Some(ServerAnswer::NotTls { .. }))
+    ));
+}
+
+#[test]
+fn silence_and_truncation() {
+    assert_eq!(read_in_chunks(&[], 1), Ok(None));
+    let flight = record(22, 0x0303, &tls12_messages(0xc02f));
+    // Cut inside the ServerHello record: nothing to report but truncation.
+    let e = read_in_chunks(flight.get(..20).expect("short"), 1).expect_err("truncated");
+    assert!(matches!(e, WireError::Truncated { what: "record", .. }), "{e:?}");
+    // Cut after the ServerHello's own record: the hello is still
+    // reported, incomplete.
+    let msgs = tls12_messages(0xc02f);
+    let sh_len = 4 + 2 + 32 + 5 + 2 + 1 + 2 + 5 + 6;
+    let (sh, rest) = msgs.split_at(sh_len);
+    let mut flight = record(22, 0x0303, sh);
+    flight.extend_from_slice(record(22, 0x0303, rest).get(..30).expect("short"));
+    let h = hello_of(read_in_chunks(&flight, 1));
+    assert!(!h.complete && h.chain.is_empty());
+    // A handshake message split across records, then the connection ends.
+    let partial = record(22, 0x0303, &[2, 0, 0, 80, 3, 3]);
+    let e = read_in_chunks(&partial, 1).expect_err("truncated");
+    assert!(matches!(e, WireError::Truncated { what: "handshake message", have: 6 }), "{e:?}");
+}
+
+#[test]
+fn oversized_lengths_are_errors_not_allocations() {
+    // A record announcing 65 535 bytes.
+    let e = read_in_chunks(&[22, 3, 3, 0xff, 0xff], 1).expect_err("oversized");
+    assert!(matches!(e, WireError::Oversized { what: "record", len: 65_535, .. }), "{e:?}");
+    // A ServerHello announcing 16 MB.
+    let e = read_in_chunks(&record(22, 0x0303, &[2, 0xff, 0xff, 0xff]), 1).expect_err("oversized");
+    assert!(matches!(e, WireError::Oversized { what: "handshake message", .. }), "{e:?}");
+    // A 16 MB Certificate after a good ServerHello: the hello survives.
+    let sh = server_hello_body(0x0303, [7; 32], 0x002f, &[]);
+    let mut msgs = handshake(2, &sh);
+    msgs.extend_from_slice(&[11, 0xff, 0xff, 0xff]);
+    let h = hello_of(read_in_chunks(&record(22, 0x0303, &msgs), 1));
+    assert!(matches!(h.error_after, Some(WireError::Oversized { .. })), "{:?}", h.error_after);
+    // The whole flight is capped, however it is cut into records.
+    let mut r = FlightReader::new();
+    let junk = record(22, 0x0303, &[0; 16_000]);
+    let mut last = Ok(None);
+    for _ in 0..20 {
+        last = r.push(&junk);
+        if !matches!(last, Ok(None)) {
+            break;
+        }
+    }
+    // Zero bytes read as HelloRequest messages (type 0, length 0), so the
+    // cap, not a parse error, ends it.
+    assert!(matches!(last, Err(WireError::Oversized { what: "server flight", .. })), "{last:?}");
+}
+
+#[test]
+fn length_fields_that_lie_are_malformed_with_an_offset() {
+    // Session id length 40: over 32.
+    let mut sh = server_hello_body(0x0303, [7; 32], 0x002f, &[]);
+    if let Some(b) = sh.get_mut(34) {
+        *b = 40;
+    }
+    let e = read_in_chunks(&record(22, 0x0303, &handshake(2, &sh)), 1).expect_err("malformed");
+    assert!(matches!(e, WireError::Malformed { what: "ServerHello", .. }), "{e:?}");
+    // An extension claiming more bytes than the extensions block holds.
+    let sh = server_hello_body(0x0303, [7; 32], 0x002f, &[vec![0, 43, 0, 9, 3, 4]]);
+    let e = read_in_chunks(&record(22, 0x0303, &handshake(2, &sh)), 1).expect_err("malformed");
+    assert!(
+        matches!(
+            e,
+            WireError::Malformed { what: "ServerHello", offset: 48, expected: "extension data" }
+        ),
+        "{e:?}"
+    );
+    // A duplicate extension.
+    let sh = server_hello_body(0x0303, [7; 32], 0x002f, &[ext(11, &[1, 0]), ext(11, &[1, 0])]);
+    let e = read_in_chunks(&record(22, 0x0303, &handshake(2, &sh)), 1).expect_err("malformed");
+    assert!(matches!(e, WireError::Malformed { expected: "each extension at most once", .. }));
+    // A certificate list whose inner length runs past the list.
+    let sh = server_hello_body(0x0303, [7; 32], 0x002f, &[]);
+    let bad_cert = handshake(11, &[0, 0, 5, 0, 0, 9, 1, 2]);
+    let h =
+        hello_of(read_in_chunks(&record(22, 0x0303, &[handshake(2, &sh), bad_cert].concat()), 1));
+    assert!(matches!(h.error_after, Some(WireError::Malformed { what: "Certificate", .. })));
+    // A message other than ServerHello first.
+    let e = read_in_chunks(&record(22, 0x0303, &handshake(11, &[0, 0, 0])), 1).expect_err("order");
+    assert!(matches!(e, WireError::Unexpected { expected: "ServerHello", .. }), "{e:?}");
+}
+
+#[test]
+fn the_reader_is_done_after_an_answer() {
+    let mut r = FlightReader::new();
+    let alert = record(21, 0x0303, &[2, 70]);
+    assert!(matches!(r.push(&alert), Ok(Some(ServerAnswer::Alert(_)))));
+    assert_eq!(r.push(&alert), Ok(None));
+    assert_eq!(r.close(), Ok(None));
+}
+
