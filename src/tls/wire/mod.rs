@@ -17,6 +17,7 @@
 //! checks it).
 
 mod codes;
+pub mod enumerate;
 mod hello;
 mod parse;
 mod reader;
@@ -27,6 +28,7 @@ pub use codes::{
     AlertDescription, AlertLevel, ExtensionType, HandshakeType, NamedGroup, ProtocolVersion,
     SignatureScheme,
 };
+pub use enumerate::{Answer, Enumeration, Refusal, ServerBug, VersionProbe, VersionResult};
 pub use hello::{HelloOptions, client_hello};
 pub use parse::{
     Alert, EVIDENCE_BYTES, FlightReader, KeyExchangeParams, MAX_CERTIFICATE_MESSAGE, MAX_CHAIN,
@@ -80,7 +82,6 @@ pub enum WireError {
         have: usize,
     },
 }
-
 
 #[cfg(test)]
 mod tests;

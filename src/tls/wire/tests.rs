@@ -1,7 +1,8 @@
-//! Tests of the flight reader against hand-built server answers (and the
-//! recorded ones in `tests/data/tls/`). Test-only: declared `#[cfg(test)]`
-//! from `mod.rs`.
+//! Tests of the flight reader and the enumerator against hand-built server
+//! answers (and the recorded ones in `tests/data/tls/`). Test-only:
+//! declared `#[cfg(test)]` from `mod.rs`.
 
+use super::reader::Reader;
 use super::*;
 
 const SSLV3_FLIGHT: &[u8] = include_bytes!("../../../tests/data/tls/sslv3-server-hello.bin");
@@ -370,3 +371,257 @@ fn the_reader_is_done_after_an_answer() {
     assert_eq!(r.close(), Ok(None));
 }
 
+// ---- a fake server for the enumerator ----
+
+/// What a test server sees in one of our ClientHellos.
+struct Offer {
+    suites: Vec<CipherSuite>,
+    version: ProtocolVersion,
+}
+
+/// Reads our own ClientHello back (test-only; the codec never reads hellos).
+fn read_offer(rec: &[u8]) -> Offer {
+    let mut r = Reader::new(rec, "test record");
+    assert_eq!(r.u8("type").expect("type"), 22);
+    r.u16("version").expect("version");
+    let mut msg = r.sub_u16("record").expect("record");
+    assert_eq!(msg.u8("type").expect("type"), 1);
+    let mut body = msg.sub_u24("hello").expect("hello");
+    let legacy = ProtocolVersion(body.u16("version").expect("v"));
+    body.take(32, "random").expect("random");
+    body.sub_u8("session").expect("session");
+    let mut s = body.sub_u16("suites").expect("suites");
+    let mut suites = Vec::new();
+    while !s.is_empty() {
+        suites.push(CipherSuite(s.u16("suite").expect("suite")));
+    }
+    body.sub_u8("compression").expect("compression");
+    let mut version = legacy;
+    if !body.is_empty() {
+        let mut exts = body.sub_u16("exts").expect("exts");
+        while !exts.is_empty() {
+            let ty = exts.u16("ty").expect("ty");
+            let mut data = exts.sub_u16("data").expect("data");
+            if ty == 43 {
+                let mut list = data.sub_u8("versions").expect("versions");
+                version = ProtocolVersion(list.u16("v").expect("v"));
+            }
+        }
+    }
+    Offer { suites, version }
+}
+
+/// A server that speaks `versions`, accepts `accepted` (in its order of
+/// preference) and either imposes that order or follows the client's.
+struct FakeServer {
+    versions: Vec<ProtocolVersion>,
+    accepted: Vec<CipherSuite>,
+    server_order: bool,
+}
+
+impl FakeServer {
+    fn answer(&self, hello: &[u8]) -> Answer {
+        let offer = read_offer(hello);
+        if !self.versions.contains(&offer.version) {
+            return flight(&record(21, 0x0301, &[2, 70]));
+        }
+        let choice = if self.server_order {
+            self.accepted.iter().find(|s| offer.suites.contains(s))
+        } else {
+            offer.suites.iter().find(|s| self.accepted.contains(s))
+        };
+        let Some(suite) = choice else { return flight(&record(21, 0x0303, &[2, 40])) };
+        if offer.version == ProtocolVersion::TLS13 {
+            return flight(&tls13_server_hello(suite.0, false, 0x001d));
+        }
+        let sh = server_hello_body(offer.version.0, [1; 32], suite.0, &[]);
+        let msgs = [handshake(2, &sh), certificate(&[b"cert"]), handshake(14, &[])].concat();
+        flight(&record(22, offer.version.0, &msgs))
+    }
+}
+
+fn flight(bytes: &[u8]) -> Answer {
+    match read_in_chunks(bytes, 7) {
+        Ok(Some(a)) => Answer::Flight(a),
+        Ok(None) => Answer::Closed,
+        Err(e) => Answer::Malformed(e),
+    }
+}
+
+fn run(mut e: Enumeration, answer: impl Fn(&[u8]) -> Answer) -> VersionResult {
+    let mut guard = 0;
+    while let Some(hello) = e.next_hello() {
+        e = e.on_answer(answer(&hello));
+        guard += 1;
+        assert!(guard < 1_000, "the enumeration must end");
+    }
+    e.finish()
+}
+
+fn suites(codes: &[u16]) -> Vec<CipherSuite> {
+    codes.iter().map(|c| CipherSuite(*c)).collect()
+}
+
+#[test]
+fn elimination_finds_every_accepted_suite_in_server_order() {
+    let accepted = suites(&[0xc030, 0x009d, 0xc02f, 0x002f]);
+    let server = FakeServer {
+        versions: vec![ProtocolVersion::TLS12],
+        accepted: accepted.clone(),
+        server_order: true,
+    };
+    let e = Enumeration::new(ProtocolVersion::TLS12, &candidates(ProtocolVersion::TLS12));
+    let r = run(e, |h| server.answer(h));
+    assert_eq!(r.accepted, accepted, "server preference order");
+    assert_eq!(r.server_order, Some(true));
+    // accepted + one refusal per bundle of 128, plus two order probes.
+    let bundles = candidates(ProtocolVersion::TLS12).len().div_ceil(128);
+    assert_eq!(r.handshakes, accepted.len() + bundles + 2);
+    assert_eq!(r.chain, vec![b"cert".to_vec()]);
+    assert!(r.bugs.is_empty());
+    assert!(r.alerts.iter().all(|a| a.description == AlertDescription::HANDSHAKE_FAILURE));
+}
+
+#[test]
+fn elimination_sees_a_server_that_follows_the_client() {
+    let server = FakeServer {
+        versions: vec![ProtocolVersion::TLS12],
+        accepted: suites(&[0x002f, 0xc02f, 0x0035]),
+        server_order: false,
+    };
+    let r = run(
+        Enumeration::new(ProtocolVersion::TLS12, &suites(&[0xc02f, 0x0035, 0x002f, 0x000a])),
+        |h| server.answer(h),
+    );
+    assert_eq!(r.accepted, suites(&[0xc02f, 0x0035, 0x002f]), "our order");
+    assert_eq!(r.server_order, Some(false));
+    assert_eq!(r.handshakes, 3 + 1 + 2);
+}
+
+#[test]
+fn accepted_suites_beyond_the_first_bundle_are_found() {
+    let all = candidates(ProtocolVersion::TLS12);
+    let late = *all.get(200).expect("more than 200 candidates");
+    let server = FakeServer {
+        versions: vec![ProtocolVersion::TLS12],
+        accepted: vec![late, CipherSuite(0xc02f)],
+        server_order: true,
+    };
+    let r = run(Enumeration::new(ProtocolVersion::TLS12, &all), |h| server.answer(h));
+    assert_eq!(r.accepted.len(), 2);
+    assert!(r.accepted.contains(&late) && r.accepted.contains(&CipherSuite(0xc02f)));
+}
+
+#[test]
+fn tls13_enumeration_and_group() {
+    let server = FakeServer {
+        versions: vec![ProtocolVersion::TLS12, ProtocolVersion::TLS13],
+        accepted: suites(&[0x1302, 0x1301, 0x1303]),
+        server_order: true,
+    };
+    let r =
+        run(Enumeration::new(ProtocolVersion::TLS13, &candidates(ProtocolVersion::TLS13)), |h| {
+            server.answer(h)
+        });
+    assert_eq!(r.accepted, suites(&[0x1302, 0x1301, 0x1303]));
+    assert_eq!(r.group, Some(NamedGroup::X25519));
+    assert_eq!(r.server_order, Some(true));
+}
+
+#[test]
+fn an_unoffered_choice_is_a_server_bug_not_an_acceptance() {
+    let r = run(Enumeration::new(ProtocolVersion::TLS12, &suites(&[0x002f, 0x0035])), |_| {
+        let sh = server_hello_body(0x0303, [1; 32], 0x0005, &[]);
+        flight(&record(22, 0x0303, &[handshake(2, &sh), handshake(14, &[])].concat()))
+    });
+    assert!(r.accepted.is_empty());
+    assert_eq!(r.bugs, vec![ServerBug::UnofferedSuite(CipherSuite(0x0005))]);
+    assert_eq!(r.handshakes, 1);
+}
+
+#[test]
+fn refusals_end_each_bundle() {
+    for (answer, refusal) in [
+        (Answer::Closed, Refusal::Closed),
+        (Answer::TimedOut, Refusal::TimedOut),
+        (
+            flight(&[22, 3, 3, 0xff, 0xff]),
+            Refusal::Malformed(WireError::Oversized {
+                what: "record",
+                len: 65_535,
+                limit: MAX_RECORD,
+            }),
+        ),
+    ] {
+        let r = run(
+            Enumeration::new(ProtocolVersion::TLS12, &candidates(ProtocolVersion::TLS12)),
+            |_| answer.clone(),
+        );
+        let bundles = candidates(ProtocolVersion::TLS12).len().div_ceil(128);
+        assert_eq!(r.handshakes, bundles);
+        assert!(r.refusals.iter().all(|x| *x == refusal), "{:?}", r.refusals);
+        assert!(!r.supported());
+    }
+}
+
+#[test]
+fn a_lower_version_answer_means_the_version_is_refused() {
+    let r =
+        run(Enumeration::new(ProtocolVersion::TLS12, &candidates(ProtocolVersion::TLS12)), |_| {
+            let sh = server_hello_body(0x0301, [1; 32], 0x002f, &[]);
+            flight(&record(22, 0x0301, &[handshake(2, &sh), handshake(14, &[])].concat()))
+        });
+    assert_eq!(r.handshakes, 1);
+    assert_eq!(r.refusals, vec![Refusal::LowerVersion(ProtocolVersion::TLS10)]);
+    assert!(!r.supported());
+}
+
+#[test]
+fn a_plaintext_server_ends_everything_at_once() {
+    let mut p = VersionProbe::new(&ProtocolVersion::ALL, HelloOptions::default());
+    let mut n = 0;
+    while p.next_hello().is_some() {
+        p = p.on_answer(flight(b"HTTP/1.0 400 Bad Request\r\n\r\n"));
+        n += 1;
+    }
+    assert_eq!(n, 1);
+    let results = p.finish();
+    assert_eq!(results.len(), 1);
+    assert_eq!(
+        results.first().and_then(|r| r.not_tls.clone()),
+        Some(b"HTTP/1.0 400 Bad Request\r\n".to_vec())
+    );
+}
+
+#[test]
+fn sslv2_enumeration_reads_the_listed_specs() {
+    let e = Enumeration::new(ProtocolVersion::SSL2, &[]);
+    let hello = e.next_hello().expect("one hello");
+    assert_eq!(hello.first().map(|b| b & 0x80), Some(0x80), "an SSLv2 record");
+    let r = run(e, |_| flight(SSLV2_HELLO));
+    assert_eq!(r.ssl2_cipher_specs.len(), 3);
+    assert!(r.supported() && r.chain.len() == 1);
+    let r = run(Enumeration::new(ProtocolVersion::SSL2, &[]), |_| flight(SSLV2_ERROR));
+    assert_eq!(r.refusals, vec![Refusal::Ssl2Error(1)]);
+}
+
+#[test]
+fn version_probe_finds_the_spoken_versions() {
+    let server = FakeServer {
+        versions: vec![ProtocolVersion::TLS12, ProtocolVersion::TLS13],
+        accepted: suites(&[0x1301, 0xc02f, 0x002f]),
+        server_order: true,
+    };
+    let mut p = VersionProbe::new(&ProtocolVersion::ALL, HelloOptions::default());
+    while let Some(hello) = p.next_hello() {
+        let answer = if p.version() == Some(ProtocolVersion::SSL2) {
+            Answer::Closed
+        } else {
+            server.answer(&hello)
+        };
+        p = p.on_answer(answer);
+    }
+    let supported: Vec<ProtocolVersion> =
+        p.finish().iter().filter(|r| r.supported()).map(|r| r.version).collect();
+    assert_eq!(supported, vec![ProtocolVersion::TLS12, ProtocolVersion::TLS13]);
+}
