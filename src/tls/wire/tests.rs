@@ -241,6 +241,21 @@ fn recorded_sslv3_server_hello() {
 }
 
 #[test]
+fn the_fuzz_corpus_runs_through_the_fuzz_entry_point() {
+    // The tls_server_flight target's seeds, through its own function, in
+    // every test run.
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/tls_server_flight");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("the corpus folder") {
+        let data = std::fs::read(entry.expect("an entry").path()).expect("a seed");
+        crate::fuzzing::tls_server_flight(&data);
+        n += 1;
+    }
+    assert!(n >= 8, "seeds in {}", dir.display());
+}
+
+#[test]
 fn recorded_sslv2_server_hello_and_error() {
     let Ok(Some(ServerAnswer::Ssl2ServerHello(h))) = read_in_chunks(SSLV2_HELLO, 1) else {
         panic!("an SSLv2 server hello");
