@@ -1,6 +1,7 @@
 //! Tests of the flight reader and the enumerator against hand-built server
-//! answers (and the recorded ones in `tests/data/tls/`). Test-only:
-//! declared `#[cfg(test)]` from `mod.rs`.
+//! answers (and the recorded ones in `tests/data/tls/`), plus a live check
+//! against `openssl s_server` on 127.0.0.1 that skips when openssl is
+//! missing. Test-only: declared `#[cfg(test)]` from `mod.rs`.
 
 use super::reader::Reader;
 use super::*;
@@ -8,6 +9,9 @@ use super::*;
 const SSLV3_FLIGHT: &[u8] = include_bytes!("../../../tests/data/tls/sslv3-server-hello.bin");
 const SSLV2_HELLO: &[u8] = include_bytes!("../../../tests/data/tls/sslv2-server-hello.bin");
 const SSLV2_ERROR: &[u8] = include_bytes!("../../../tests/data/tls/sslv2-no-cipher-error.bin");
+const OPENSSL_TLS12: &[u8] = include_bytes!("../../../tests/data/tls/tls12-openssl-flight.bin");
+const OPENSSL_TLS13: &[u8] =
+    include_bytes!("../../../tests/data/tls/tls13-openssl-server-hello.bin");
 
 // ---- builders for server answers ----
 
@@ -238,6 +242,20 @@ fn recorded_sslv3_server_hello() {
     assert_eq!(h.session_id.len(), 32);
     assert_eq!(h.chain.len(), 1);
     assert_eq!(h.chain.first().and_then(|c| c.first()), Some(&0x30), "a DER SEQUENCE");
+}
+
+#[test]
+fn recorded_openssl_answers() {
+    // openssl s_server 3.0.19 (-serverpref) answering our TLS 1.2 hello,
+    // and our TLS 1.3 hello.
+    let h = hello_of(read_in_chunks(OPENSSL_TLS12, 1));
+    assert_eq!((h.version, h.suite), (ProtocolVersion::TLS12, CipherSuite(0xc030)));
+    assert!(h.complete && h.chain.len() == 1);
+    assert_eq!(h.key_exchange, Some(KeyExchangeParams::Ecdh { group: NamedGroup::X25519 }));
+    let h = hello_of(read_in_chunks(OPENSSL_TLS13, 1));
+    assert_eq!(h.version, ProtocolVersion::TLS13);
+    assert_eq!(h.selected_group, Some(NamedGroup::X25519));
+    assert_eq!(h.session_id, [0x5a; 32], "our legacy session id, echoed");
 }
 
 #[test]
@@ -639,4 +657,191 @@ fn version_probe_finds_the_spoken_versions() {
     let supported: Vec<ProtocolVersion> =
         p.finish().iter().filter(|r| r.supported()).map(|r| r.version).collect();
     assert_eq!(supported, vec![ProtocolVersion::TLS12, ProtocolVersion::TLS13]);
+}
+
+// ---- live: our hellos against openssl s_server on 127.0.0.1 ----
+
+mod live {
+    //! Starts `openssl s_server` on 127.0.0.1 (never anything else), runs a
+    //! version probe and a TLS 1.2 and 1.3 enumeration against it over real
+    //! TCP, and stops it by its process handle. Skips when openssl is
+    //! missing or cannot start. Set `VANTAGE_TLS_CAPTURE_DIR` to keep the
+    //! raw answers (that is how `tests/data/tls/tls1*-openssl-*.bin` were
+    //! made).
+
+    use std::io::{Read, Write};
+    use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+    use std::process::{Child, Command, Stdio};
+    use std::time::Duration;
+
+    use super::super::*;
+
+    struct Server {
+        child: Child,
+        dir: std::path::PathBuf,
+        addr: SocketAddr,
+    }
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn openssl(args: &[&str], dir: &std::path::Path) -> bool {
+        Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    fn start(extra: &[&str]) -> Option<Server> {
+        let dir = std::env::temp_dir().join(format!(
+            "vantage-tls-live-{}-{}",
+            std::process::id(),
+            extra.len()
+        ));
+        std::fs::create_dir_all(&dir).ok()?;
+        let key_ok = openssl(
+            &[
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=test", "-keyout",
+                "k.pem", "-out", "c.pem", "-days", "2",
+            ],
+            &dir,
+        );
+        if !key_ok {
+            let _ = std::fs::remove_dir_all(&dir);
+            return None;
+        }
+        // A free port on loopback: bind, read it, release it.
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).ok()?.local_addr().ok()?.port();
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let accept = addr.to_string();
+        let mut args = vec!["s_server", "-accept", &accept, "-cert", "c.pem", "-key", "k.pem"];
+        args.extend_from_slice(extra);
+        args.push("-www");
+        let child = Command::new("openssl")
+            .args(&args)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let server = Server { child, dir, addr };
+        for _ in 0..100 {
+            if TcpStream::connect_timeout(&server.addr, Duration::from_millis(100)).is_ok() {
+                return Some(server);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// One hello on a fresh connection; the answer and the raw bytes.
+    fn exchange(addr: SocketAddr, hello: &[u8]) -> (Answer, Vec<u8>) {
+        let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
+            return (Answer::Closed, Vec::new());
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+        if s.write_all(hello).is_err() {
+            return (Answer::Closed, Vec::new());
+        }
+        let mut reader = FlightReader::new();
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) => {
+                    let a = match reader.close() {
+                        Ok(Some(a)) => Answer::Flight(a),
+                        Ok(None) => Answer::Closed,
+                        Err(e) => Answer::Malformed(e),
+                    };
+                    return (a, raw);
+                }
+                Ok(n) => {
+                    let piece = buf.get(..n).unwrap_or_default();
+                    raw.extend_from_slice(piece);
+                    match reader.push(piece) {
+                        Ok(None) => {}
+                        Ok(Some(a)) => return (Answer::Flight(a), raw),
+                        Err(e) => return (Answer::Malformed(e), raw),
+                    }
+                }
+                Err(_) => return (Answer::TimedOut, raw),
+            }
+        }
+    }
+
+    fn capture(name: &str, raw: &[u8]) {
+        if let Some(dir) = std::env::var_os("VANTAGE_TLS_CAPTURE_DIR") {
+            let _ = std::fs::write(std::path::Path::new(&dir).join(name), raw);
+        }
+    }
+
+    fn enumerate(addr: SocketAddr, version: ProtocolVersion, tag: &str) -> VersionResult {
+        let mut e = Enumeration::new(version, &candidates(version));
+        let mut first = true;
+        while let Some(hello) = e.next_hello() {
+            let (answer, raw) = exchange(addr, &hello);
+            if first {
+                capture(&format!("{version}-{tag}-first-answer.bin"), &raw);
+                first = false;
+            }
+            e = e.on_answer(answer);
+        }
+        e.finish()
+    }
+
+    #[test]
+    fn openssl_s_server_answers_our_hellos() {
+        let Some(server) = start(&["-cipher", "ALL:@SECLEVEL=0"]) else {
+            return; // no openssl here: nothing to check against
+        };
+        let t13 = enumerate(server.addr, ProtocolVersion::TLS13, "client-order");
+        assert_eq!(t13.accepted.len(), 3, "{t13:?}");
+        assert!(t13.accepted.contains(&CipherSuite::TLS13_AES_128_GCM_SHA256));
+        assert_eq!(t13.group, Some(NamedGroup::X25519));
+
+        let t12 = enumerate(server.addr, ProtocolVersion::TLS12, "client-order");
+        assert!(t12.accepted.contains(&CipherSuite::ECDHE_RSA_WITH_AES_128_GCM_SHA256), "{t12:?}");
+        assert!(t12.accepted.contains(&CipherSuite::RSA_WITH_AES_128_CBC_SHA));
+        assert!(t12.bugs.is_empty(), "{:?}", t12.bugs);
+        assert_eq!(t12.chain.len(), 1, "the self-signed certificate");
+        assert_eq!(t12.server_order, Some(false), "s_server follows the client by default");
+        // Only RSA-authenticated or anonymous suites: the certificate is RSA.
+        for s in &t12.accepted {
+            let info = s.info().expect("a registry suite");
+            assert!(
+                matches!(info.auth, Authentication::Rsa | Authentication::Anonymous),
+                "{s} needs a key we do not have"
+            );
+        }
+    }
+
+    #[test]
+    fn openssl_s_server_version_probe() {
+        let Some(server) =
+            start(&["-cipher", "ALL:@SECLEVEL=0", "-no_tls1", "-no_tls1_1", "-serverpref"])
+        else {
+            return;
+        };
+        let mut p = VersionProbe::new(&ProtocolVersion::ALL, HelloOptions::default());
+        while let Some(hello) = p.next_hello() {
+            let (answer, _) = exchange(server.addr, &hello);
+            p = p.on_answer(answer);
+        }
+        let results = p.finish();
+        let supported: Vec<ProtocolVersion> =
+            results.iter().filter(|r| r.supported()).map(|r| r.version).collect();
+        assert_eq!(supported, vec![ProtocolVersion::TLS12, ProtocolVersion::TLS13], "{results:?}");
+        let t12 = enumerate(server.addr, ProtocolVersion::TLS12, "serverpref");
+        assert_eq!(t12.server_order, Some(true), "-serverpref");
+    }
 }
