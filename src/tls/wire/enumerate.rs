@@ -55,6 +55,8 @@ pub enum ServerBug {
         /// What the server answered.
         got: ProtocolVersion,
     },
+    /// The server chose a group we did not offer.
+    UnofferedGroup(NamedGroup),
     /// The server chose a suite we did not offer.
     UnofferedSuite(CipherSuite),
 }

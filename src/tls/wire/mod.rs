@@ -10,6 +10,7 @@
 //! - `sslv2`: SSLv2-format ClientHellos.
 //! - `parse`: the incremental reader of a server's first flight.
 //! - `enumerate`: suite elimination, server order, version probing.
+//! - `groups`: group elimination (TLS 1.3 key shares, TLS 1.2 ECDHE curves).
 //!
 //! Invariants: peer bytes are read only through the bounded `reader`
 //! cursor, never indexed; every size is capped before it is allocated;
@@ -18,6 +19,7 @@
 
 mod codes;
 pub mod enumerate;
+mod groups;
 mod hello;
 mod parse;
 mod reader;
@@ -29,6 +31,7 @@ pub use codes::{
     SignatureScheme,
 };
 pub use enumerate::{Answer, Enumeration, Refusal, ServerBug, VersionProbe, VersionResult};
+pub use groups::{GroupEnumeration, GroupResult};
 pub use hello::{HelloOptions, client_hello};
 pub use parse::{
     Alert, EVIDENCE_BYTES, FlightReader, KeyExchangeParams, MAX_CERTIFICATE_MESSAGE, MAX_CHAIN,

@@ -410,6 +410,7 @@ fn the_reader_is_done_after_an_answer() {
 struct Offer {
     suites: Vec<CipherSuite>,
     version: ProtocolVersion,
+    groups: Vec<NamedGroup>,
 }
 
 /// Reads our own ClientHello back (test-only; the codec never reads hellos).
@@ -430,6 +431,7 @@ fn read_offer(rec: &[u8]) -> Offer {
     }
     body.sub_u8("compression").expect("compression");
     let mut version = legacy;
+    let mut groups = Vec::new();
     if !body.is_empty() {
         let mut exts = body.sub_u16("exts").expect("exts");
         while !exts.is_empty() {
@@ -439,9 +441,15 @@ fn read_offer(rec: &[u8]) -> Offer {
                 let mut list = data.sub_u8("versions").expect("versions");
                 version = ProtocolVersion(list.u16("v").expect("v"));
             }
+            if ty == 10 {
+                let mut list = data.sub_u16("groups").expect("groups");
+                while !list.is_empty() {
+                    groups.push(NamedGroup(list.u16("group").expect("group")));
+                }
+            }
         }
     }
-    Offer { suites, version }
+    Offer { suites, version, groups }
 }
 
 /// A server that speaks `versions`, accepts `accepted` (in its order of
@@ -659,6 +667,75 @@ fn version_probe_finds_the_spoken_versions() {
     assert_eq!(supported, vec![ProtocolVersion::TLS12, ProtocolVersion::TLS13]);
 }
 
+// ---- group enumeration ----
+
+/// A server speaking `version` with `groups` in its order of preference.
+fn group_server(version: ProtocolVersion, groups: &[u16]) -> impl Fn(&[u8]) -> Answer {
+    let groups: Vec<NamedGroup> = groups.iter().map(|g| NamedGroup(*g)).collect();
+    move |hello| {
+        let offer = read_offer(hello);
+        assert_eq!(offer.version, version);
+        let Some(g) = groups.iter().find(|g| offer.groups.contains(g)) else {
+            return flight(&record(21, 0x0303, &[2, 40]));
+        };
+        let suite = offer.suites.first().expect("a suite").0;
+        if version == ProtocolVersion::TLS13 {
+            // A HelloRetryRequest when our key share is not for its group.
+            let hrr = !matches!(g.0, 0x001d | 0x0017);
+            return flight(&tls13_server_hello(suite, hrr, g.0));
+        }
+        let sh = server_hello_body(0x0303, [1; 32], suite, &[]);
+        flight(&record(
+            22,
+            0x0303,
+            &[handshake(2, &sh), ecdhe_ske(g.0), handshake(14, &[])].concat(),
+        ))
+    }
+}
+
+fn run_groups(mut e: GroupEnumeration, answer: impl Fn(&[u8]) -> Answer) -> GroupResult {
+    let mut guard = 0;
+    while let Some(hello) = e.next_hello() {
+        e = e.on_answer(answer(&hello));
+        guard += 1;
+        assert!(guard < 100, "the enumeration must end");
+    }
+    e.finish()
+}
+
+#[test]
+fn tls13_groups_by_elimination_through_hello_retry_requests() {
+    let v = ProtocolVersion::TLS13;
+    let server = group_server(v, &[0x0018, 0x001d, 0x0100]);
+    let e = GroupEnumeration::new(v, &GroupEnumeration::known(v), HelloOptions::default());
+    let r = run_groups(e, server);
+    assert_eq!(r.accepted, vec![NamedGroup::SECP384R1, NamedGroup::X25519, NamedGroup::FFDHE2048]);
+    assert_eq!(r.handshakes, 4);
+    assert!(matches!(r.refusals.as_slice(), [Refusal::Alert(_)]));
+}
+
+#[test]
+fn tls12_curves_from_the_server_key_exchange() {
+    let v = ProtocolVersion::TLS12;
+    let server = group_server(v, &[0x0017, 0x0019]);
+    let known = GroupEnumeration::known(v);
+    assert!(known.iter().all(|g| g.0 < 0x0100), "no finite-field groups in 1.2");
+    let r = run_groups(GroupEnumeration::new(v, &known, HelloOptions::default()), server);
+    assert_eq!(r.accepted, vec![NamedGroup::SECP256R1, NamedGroup::SECP521R1]);
+    assert!(r.bugs.is_empty());
+}
+
+#[test]
+fn an_unoffered_group_is_a_bug() {
+    let v = ProtocolVersion::TLS13;
+    let r = run_groups(
+        GroupEnumeration::new(v, &[NamedGroup::X25519], HelloOptions::default()),
+        |_| flight(&tls13_server_hello(0x1301, true, 0x0018)),
+    );
+    assert!(r.accepted.is_empty());
+    assert_eq!(r.bugs, vec![ServerBug::UnofferedGroup(NamedGroup::SECP384R1)]);
+}
+
 // ---- live: our hellos against openssl s_server on 127.0.0.1 ----
 
 mod live {
@@ -808,6 +885,17 @@ mod live {
         assert_eq!(t13.accepted.len(), 3, "{t13:?}");
         assert!(t13.accepted.contains(&CipherSuite::TLS13_AES_128_GCM_SHA256));
         assert_eq!(t13.group, Some(NamedGroup::X25519));
+
+        let v = ProtocolVersion::TLS13;
+        let mut g = GroupEnumeration::new(v, &GroupEnumeration::known(v), HelloOptions::default());
+        while let Some(hello) = g.next_hello() {
+            g = g.on_answer(exchange(server.addr, &hello).0);
+        }
+        let groups = g.finish();
+        for want in [NamedGroup::X25519, NamedGroup::SECP256R1, NamedGroup::SECP384R1] {
+            assert!(groups.accepted.contains(&want), "{want} in {groups:?}");
+        }
+        assert!(groups.bugs.is_empty(), "{groups:?}");
 
         let t12 = enumerate(server.addr, ProtocolVersion::TLS12, "client-order");
         assert!(t12.accepted.contains(&CipherSuite::ECDHE_RSA_WITH_AES_128_GCM_SHA256), "{t12:?}");
