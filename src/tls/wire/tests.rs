@@ -932,4 +932,20 @@ mod live {
         let t12 = enumerate(server.addr, ProtocolVersion::TLS12, "serverpref");
         assert_eq!(t12.server_order, Some(true), "-serverpref");
     }
+
+    #[test]
+    fn openssl_s_server_tls10() {
+        // OpenSSL 3 still speaks TLS 1.0 at security level 0 when told to.
+        let Some(server) = start(&["-cipher", "ALL:@SECLEVEL=0", "-tls1"]) else {
+            return;
+        };
+        let t10 = enumerate(server.addr, ProtocolVersion::TLS10, "tls1");
+        assert!(t10.accepted.contains(&CipherSuite::RSA_WITH_AES_128_CBC_SHA), "{t10:?}");
+        for s in &t10.accepted {
+            let info = s.info().expect("a registry suite");
+            assert!(info.usable_in(ProtocolVersion::TLS10), "{s} is not a TLS 1.0 suite");
+        }
+        let t12 = enumerate(server.addr, ProtocolVersion::TLS12, "tls1");
+        assert!(!t12.supported(), "{t12:?}");
+    }
 }
