@@ -114,7 +114,8 @@ pub fn raw_reply(data: &[u8]) {
 /// must end, accept only suites it offered, and accept each at most once.
 pub fn tls_server_flight(data: &[u8]) {
     use crate::tls::wire::{
-        Answer, Enumeration, FlightReader, ProtocolVersion, ServerAnswer, WireError, candidates,
+        Answer, Enumeration, FlightReader, GroupEnumeration, HelloOptions, ProtocolVersion,
+        ServerAnswer, WireError, candidates,
     };
 
     let (Some(&pick), Some(sizes)) = (data.first(), data.get(1..5)) else { return };
@@ -182,5 +183,21 @@ pub fn tls_server_flight(data: &[u8]) {
     for (i, s) in result.accepted.iter().enumerate() {
         assert!(offered.contains(s), "accepted {s}, which was never offered");
         assert!(!result.accepted.get(..i).unwrap_or_default().contains(s), "{s} accepted twice");
+    }
+
+    // The same for groups (SSLv2 has none: probe 1.3 instead).
+    let version = if version == ProtocolVersion::SSL2 { ProtocolVersion::TLS13 } else { version };
+    let groups = GroupEnumeration::known(version);
+    let mut g = GroupEnumeration::new(version, &groups, HelloOptions::default());
+    let mut rounds = 0;
+    while g.next_hello().is_some() {
+        g = g.on_answer(answer.clone());
+        rounds += 1;
+        assert!(rounds <= groups.len() + 1, "the group enumeration does not end");
+    }
+    let result = g.finish();
+    for (i, x) in result.accepted.iter().enumerate() {
+        assert!(groups.contains(x), "accepted {x}, which was never offered");
+        assert!(!result.accepted.get(..i).unwrap_or_default().contains(x), "{x} accepted twice");
     }
 }

@@ -251,6 +251,10 @@ impl FlightReader {
         match mode {
             Mode::Done => Ok(None),
             Mode::Start if self.raw.is_empty() => Ok(None),
+            // One byte that could start a record, then nothing.
+            Mode::Start if matches!(self.raw.as_slice(), [22 | 21]) => {
+                Err(WireError::Truncated { what: "record", have: 1 })
+            }
             Mode::Start | Mode::NotTls => Ok(Some(self.not_tls())),
             Mode::Ssl2 => Err(WireError::Truncated { what: "SSLv2 record", have: self.raw.len() }),
             Mode::Tls if !self.handshake.is_empty() => {

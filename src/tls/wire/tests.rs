@@ -313,6 +313,7 @@ fn plaintext_answers_are_not_tls_and_kept_as_evidence() {
 #[test]
 fn silence_and_truncation() {
     assert_eq!(read_in_chunks(&[], 1), Ok(None));
+    assert_eq!(read_in_chunks(&[22], 1), Err(WireError::Truncated { what: "record", have: 1 }));
     let flight = record(22, 0x0303, &tls12_messages(0xc02f));
     // Cut inside the ServerHello record: nothing to report but truncation.
     let e = read_in_chunks(flight.get(..20).expect("short"), 1).expect_err("truncated");
