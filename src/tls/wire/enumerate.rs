@@ -32,6 +32,12 @@ use super::suites::{CipherSuite, Ssl2CipherSpec, candidates};
 /// (testssl.sh offers at most 128 at a time).
 pub const BUNDLE: usize = 128;
 
+/// The most suites in one SSLv3 hello. SSLv3 hellos carry no extensions,
+/// so they cannot be padded past the 256-511 byte handshake lengths that
+/// hang F5 devices; 100 suites plus the renegotiation SCSV keep the
+/// message at 245 bytes.
+pub const BUNDLE_SSL3: usize = 100;
+
 /// What became of one hello, as the prober saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
@@ -285,7 +291,8 @@ impl Enumeration {
         if self.remaining.is_empty() {
             return self.order_phase();
         }
-        let n = self.remaining.len().min(BUNDLE);
+        let cap = if self.result.version == ProtocolVersion::SSL3 { BUNDLE_SSL3 } else { BUNDLE };
+        let n = self.remaining.len().min(cap);
         State::ExpectChoice { offered: self.remaining.iter().take(n).copied().collect() }
     }
 

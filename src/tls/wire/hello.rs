@@ -278,6 +278,16 @@ mod tests {
     }
 
     #[test]
+    fn sslv3_bundles_stay_below_the_f5_lengths() {
+        use crate::tls::wire::enumerate::{BUNDLE_SSL3, Enumeration};
+        let all = candidates(ProtocolVersion::SSL3);
+        assert!(all.len() > BUNDLE_SSL3, "more candidates than one bundle");
+        let e = Enumeration::new(ProtocolVersion::SSL3, &all);
+        let rec = e.next_hello().expect("a hello");
+        assert!(msg_len(&rec) < 256, "{} bytes", msg_len(&rec));
+    }
+
+    #[test]
     fn record_and_legacy_versions() {
         let opts = HelloOptions { server_name: Some("example.test".into()), ..Default::default() };
         let h13 = client_hello(ProtocolVersion::TLS13, &[CipherSuite(0x1301)], &opts);
