@@ -105,3 +105,99 @@ pub fn raw_reply(data: &[u8]) {
         assert_eq!(e.icmp_type, 1, "only destination unreachable is an answer");
     }
 }
+
+/// Reads arbitrary bytes as a server's answer to a ClientHello, the way
+/// the TLS prober will: the first byte picks the version being probed, the
+/// next four the sizes of the pieces the rest arrives in (as TCP might cut
+/// it). Whatever the cut, the reader must give the same answer as for the
+/// bytes in one piece; and an `Enumeration` fed that answer over and over
+/// must end, accept only suites it offered, and accept each at most once.
+pub fn tls_server_flight(data: &[u8]) {
+    use crate::tls::wire::{
+        Answer, Enumeration, FlightReader, GroupEnumeration, HelloOptions, ProtocolVersion,
+        ServerAnswer, WireError, candidates,
+    };
+
+    let (Some(&pick), Some(sizes)) = (data.first(), data.get(1..5)) else { return };
+    let flight = data.get(5..).unwrap_or_default();
+
+    let read = |pieces: &mut dyn Iterator<Item = &[u8]>| {
+        let mut reader = FlightReader::new();
+        for piece in pieces {
+            match reader.push(piece) {
+                Ok(None) => {}
+                other => return other,
+            }
+        }
+        reader.close()
+    };
+    // The flight cap's error says how many bytes had arrived, which does
+    // depend on the cut; everything else must not.
+    let same = |r: Result<Option<ServerAnswer>, WireError>| match r {
+        Err(WireError::Oversized { what: "server flight", limit, .. }) => {
+            Err(WireError::Oversized { what: "server flight", len: 0, limit })
+        }
+        Ok(Some(ServerAnswer::ServerHello(mut h))) => {
+            if let Some(WireError::Oversized { what: "server flight", limit, .. }) = h.error_after {
+                h.error_after = Some(WireError::Oversized { what: "server flight", len: 0, limit });
+            }
+            Ok(Some(ServerAnswer::ServerHello(h)))
+        }
+        other => other,
+    };
+    let whole = same(read(&mut std::iter::once(flight)));
+    let mut rest = flight;
+    let mut cut = sizes.iter().cycle().map(|s| usize::from(*s).max(1));
+    let mut pieces = std::iter::from_fn(|| {
+        if rest.is_empty() {
+            return None;
+        }
+        let n = cut.next().unwrap_or(1).min(rest.len());
+        let (piece, tail) = rest.split_at(n);
+        rest = tail;
+        Some(piece)
+    });
+    let chunked = same(read(&mut pieces));
+    assert_eq!(whole, chunked, "the answer depends on how the bytes were cut");
+
+    let version = match pick % 4 {
+        0 => ProtocolVersion::SSL2,
+        1 => ProtocolVersion::TLS10,
+        2 => ProtocolVersion::TLS12,
+        _ => ProtocolVersion::TLS13,
+    };
+    let answer = match whole {
+        Ok(Some(a)) => Answer::Flight(a),
+        Ok(None) => Answer::Closed,
+        Err(e) => Answer::Malformed(e),
+    };
+    let offered = candidates(version);
+    let mut e = Enumeration::new(version, &offered);
+    let mut rounds = 0;
+    while e.next_hello().is_some() {
+        e = e.on_answer(answer.clone());
+        rounds += 1;
+        assert!(rounds <= offered.len() + 8, "the enumeration does not end");
+    }
+    let result = e.finish();
+    for (i, s) in result.accepted.iter().enumerate() {
+        assert!(offered.contains(s), "accepted {s}, which was never offered");
+        assert!(!result.accepted.get(..i).unwrap_or_default().contains(s), "{s} accepted twice");
+    }
+
+    // The same for groups (SSLv2 has none: probe 1.3 instead).
+    let version = if version == ProtocolVersion::SSL2 { ProtocolVersion::TLS13 } else { version };
+    let groups = GroupEnumeration::known(version);
+    let mut g = GroupEnumeration::new(version, &groups, HelloOptions::default());
+    let mut rounds = 0;
+    while g.next_hello().is_some() {
+        g = g.on_answer(answer.clone());
+        rounds += 1;
+        assert!(rounds <= groups.len() + 1, "the group enumeration does not end");
+    }
+    let result = g.finish();
+    for (i, x) in result.accepted.iter().enumerate() {
+        assert!(groups.contains(x), "accepted {x}, which was never offered");
+        assert!(!result.accepted.get(..i).unwrap_or_default().contains(x), "{x} accepted twice");
+    }
+}
