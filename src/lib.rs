@@ -29,6 +29,7 @@ pub mod report;
 pub mod scan;
 pub mod schema;
 pub mod spec;
+pub mod tls;
 pub mod verdict;
 
 /// The tool's version, as recorded in every output document.
