@@ -7,4 +7,5 @@
 
 pub mod cert;
 pub mod names;
+pub mod policy;
 pub mod profile;
