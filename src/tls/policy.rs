@@ -21,8 +21,9 @@ use jiff::Timestamp;
 
 use super::cert::{self, CertContext, CertProblem, TrustAnchors, UntrustedReason};
 use super::names::{self, ProtocolVersion, SuiteNames};
-use super::profile::Profile;
+use super::profile::{Profile, ProfileError};
 use crate::report::document::{Rule, Severity};
+use crate::spec::intent::TlsPolicy;
 
 /// The RSA key size a policy requires when neither the profile nor the
 /// spec sets one (Mozilla's modern profile leaves it null: it has no RSA).
@@ -69,6 +70,25 @@ impl Policy {
             min_days_left: DEFAULT_MIN_DAYS_LEFT,
             require_ocsp_staple: false,
         }
+    }
+
+    /// The effective policy of a spec's TLS policy: its guideline's
+    /// profile with its overrides. The caller reads `trusted_ca` into
+    /// `anchors` (`TrustAnchors::from_pem`), or passes
+    /// `TrustAnchors::webpki_roots()` when the policy names none.
+    pub fn from_intent(p: &TlsPolicy, anchors: TrustAnchors) -> Result<Self, ProfileError> {
+        let mut policy = Self::new(p.guideline.profile(p.profile.as_str())?);
+        policy.min_version = p.min_version;
+        policy.allow.clone_from(&p.ciphers_allow);
+        policy.deny.clone_from(&p.ciphers_deny);
+        if let Some(bits) = p.min_rsa_bits {
+            policy.min_rsa_bits = bits;
+        }
+        policy.hostname = p.hostname;
+        policy.anchors = anchors;
+        policy.min_days_left = p.min_days_left;
+        policy.require_ocsp_staple = p.require_ocsp_staple;
+        Ok(policy)
     }
 
     /// Whether the policy lets an endpoint accept this version.

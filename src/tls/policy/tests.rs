@@ -159,3 +159,31 @@ fn plaintext_and_ocsp() {
     assert_eq!(v, [Violation::Missing]);
     assert_eq!((v[0].rule(), v[0].severity()), (Rule::TlsMissing, Severity::High));
 }
+
+#[test]
+fn a_spec_policy_becomes_an_effective_policy() {
+    let yaml = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/good-specs/tls-overrides.yaml"),
+    )
+    .expect("fixture");
+    let file: std::sync::Arc<str> = std::sync::Arc::from("tls-overrides.yaml");
+    let loaded = crate::spec::load_bytes(std::path::Path::new("/nonexistent/x.yaml"), &file, &yaml);
+    let intent = loaded.intent.expect("a valid spec");
+    let web = Policy::from_intent(&intent.tls_policies[0], TrustAnchors::default()).expect("web");
+    assert_eq!((web.profile.name.as_str(), web.profile.guideline_version), ("intermediate", "6.0"));
+    assert_eq!(web.min_version, Some(ProtocolVersion::TLS12));
+    assert_eq!(web.deny, ["TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"]);
+    assert!(
+        !web.allows_suite(ProtocolVersion::TLS12, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256")
+    );
+    assert_eq!((web.min_rsa_bits, web.require_ocsp_staple, web.hostname), (3072, true, true));
+    let legacy =
+        Policy::from_intent(&intent.tls_policies[1], TrustAnchors::default()).expect("legacy");
+    assert_eq!((legacy.profile.name.as_str(), legacy.profile.guideline_version), ("old", "5.7"));
+    // Written as OpenSSL's name, kept as IANA's.
+    assert_eq!(legacy.allow, ["TLS_RSA_WITH_3DES_EDE_CBC_SHA"]);
+    assert!(legacy.allows_version(ProtocolVersion::TLS11));
+    assert!(!legacy.allows_version(ProtocolVersion::TLS10));
+    assert_eq!((legacy.min_rsa_bits, legacy.hostname), (2048, false));
+}
