@@ -16,6 +16,7 @@ mod scan_lab;
 mod schema;
 mod spec_errors;
 mod tidy;
+mod tls;
 mod util;
 mod verdict_cli;
 mod verdict_lab;
