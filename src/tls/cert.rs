@@ -15,7 +15,12 @@
 //! wrong order alike) while a finding must say which it is and show every
 //! problem at once. Signatures ring cannot check (MD5, DSA, RSA keys under
 //! 2048 bits with SHA-2) are "unverifiable", not "bad": the weakness is
-//! reported as such, not as an untrusted chain.
+//! reported as such, not as an untrusted chain. The price: such a link is
+//! accepted on names alone (ring also lacks ecdsa-with-SHA512 and P-521),
+//! so a forged chain using those algorithms reads as trusted. Not checked
+//! at all: basic constraints and path length, key and extended key usage,
+//! name constraints, revocation; issuers are matched by subject name, not
+//! by key identifier.
 
 use std::fmt;
 use std::net::IpAddr;
