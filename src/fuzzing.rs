@@ -201,3 +201,74 @@ pub fn tls_server_flight(data: &[u8]) {
         assert!(!result.accepted.get(..i).unwrap_or_default().contains(x), "{x} accepted twice");
     }
 }
+
+/// Reads arbitrary bytes as a certificate chain and classifies it, as the
+/// TLS policy does with what a server sent. The bytes are split into chain
+/// elements by `tls_cert_chain`; the last element doubles as the trust
+/// anchor when it parses, so paths that reach an anchor are explored too.
+/// The leaf summary must exist exactly when the first element parses, and
+/// every problem must name a certificate that was sent.
+pub fn tls_cert(data: &[u8]) {
+    use crate::tls::cert::{self, CertContext, CertProblem, TrustAnchors};
+
+    let chain = tls_cert_chain(data);
+    let anchors = chain
+        .last()
+        .and_then(|last| TrustAnchors::from_der(std::slice::from_ref(last)).ok())
+        .unwrap_or_default();
+    let names = ["www.example.test".to_owned()];
+    let addresses = [std::net::IpAddr::from([198, 18, 10, 10])];
+    let ctx = CertContext {
+        now: jiff::Timestamp::from_second(1_767_225_600).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+        names: &names,
+        addresses: &addresses,
+        check_hostname: true,
+        anchors: &anchors,
+        min_days_left: 14,
+        min_rsa_bits: 2048,
+        max_lifetime_days: Some(366),
+    };
+    let report = cert::classify(&chain, &ctx);
+    let leaf_malformed =
+        report.problems.iter().any(|p| matches!(p, CertProblem::Malformed { position: 0, .. }));
+    assert_eq!(
+        report.leaf.is_some(),
+        !chain.is_empty() && !leaf_malformed,
+        "a leaf summary exists exactly when the leaf parses"
+    );
+    for p in &report.problems {
+        let position = match p {
+            CertProblem::Expired { cert }
+            | CertProblem::Expiring { cert, .. }
+            | CertProblem::HostnameInCommonNameOnly { cert, .. }
+            | CertProblem::HostnameMismatch { cert, .. }
+            | CertProblem::LifetimeTooLong { cert, .. }
+            | CertProblem::MissingIntermediate { cert }
+            | CertProblem::NotYetValid { cert }
+            | CertProblem::SelfSigned { cert }
+            | CertProblem::UntrustedIssuer { cert, .. }
+            | CertProblem::WeakKey { cert, .. }
+            | CertProblem::WeakSignature { cert, .. } => cert.position,
+            CertProblem::Malformed { position, .. } => *position,
+            CertProblem::WrongOrder { path } => path.iter().copied().max().unwrap_or(0),
+            _ => 0,
+        };
+        assert!(position < chain.len().max(1), "{p:?} names a certificate not sent");
+    }
+    assert_eq!(cert::classify(&chain, &ctx), report, "classification is deterministic");
+}
+
+/// Splits fuzz bytes into chain elements: each is a big-endian `u16`
+/// length and that many bytes; a length past the end takes the rest. At
+/// most eight elements, as a server's chain is short.
+pub fn tls_cert_chain(mut data: &[u8]) -> Vec<Vec<u8>> {
+    let mut chain = Vec::new();
+    while chain.len() < 8 {
+        let Some((len, rest)) = data.split_first_chunk::<2>() else { break };
+        let len = usize::from(u16::from_be_bytes(*len));
+        let (element, rest) = rest.split_at(len.min(rest.len()));
+        chain.push(element.to_vec());
+        data = rest;
+    }
+    chain
+}

@@ -305,19 +305,44 @@ pub enum TlsProfile {
     Old,
 }
 
-/// A TLS policy.
+impl TlsProfile {
+    /// The name Mozilla's guidelines give it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Intermediate => "intermediate",
+            Self::Modern => "modern",
+            Self::Old => "old",
+        }
+    }
+}
+
+/// A TLS policy: a Mozilla profile of one guideline version, and the
+/// spec's overrides (`tls::policy::Policy::from_intent` makes it usable).
 #[derive(Debug, Clone)]
 pub struct TlsPolicy {
     /// Its name.
     pub name: String,
     /// The profile.
     pub profile: TlsProfile,
+    /// The guideline version the profile is taken from (default: current);
+    /// `resolve` checked that it has the profile.
+    pub guideline: crate::tls::profile::Guideline,
     /// Check the certificate against the host's names.
     pub hostname: bool,
     /// CA file, resolved against the spec's folder.
     pub trusted_ca: Option<PathBuf>,
     /// Days of validity that must remain.
     pub min_days_left: u32,
+    /// Lowest version allowed, replacing the profile's list.
+    pub min_version: Option<crate::tls::names::ProtocolVersion>,
+    /// Suites allowed besides the profile's, as IANA names.
+    pub ciphers_allow: Vec<String>,
+    /// Suites denied despite the profile, as IANA names.
+    pub ciphers_deny: Vec<String>,
+    /// Smallest RSA key in bits, when the spec sets one.
+    pub min_rsa_bits: Option<u32>,
+    /// Whether an OCSP response must be stapled.
+    pub require_ocsp_staple: bool,
     /// Where it is declared.
     pub at: Location,
 }

@@ -20,6 +20,8 @@ use super::intent::{
 };
 use super::ports::{PortSet, port_number, port_range};
 use super::shape::{L, PortItem, RawInclude, RawSpec};
+use crate::tls::names::{self as tls_names, ProtocolVersion};
+use crate::tls::profile::Guideline;
 
 /// DNS record types an expectation may name.
 const DNS_TYPES: &[&str] = &["A", "AAAA", "CNAME", "MX", "TXT", "NS", "CAA", "PTR", "SRV", "SOA"];
@@ -510,13 +512,90 @@ pub(crate) fn resolve(
                 }
             },
         };
-        if let Some(profile) = profile {
+        let guideline = match &p.guideline {
+            None => Some(Guideline::CURRENT),
+            Some(g) => {
+                let versions: Vec<(&str, Guideline)> =
+                    Guideline::ALL.iter().map(|g| (g.version, *g)).collect();
+                let text = L { value: g.value.0.clone(), at: g.at.clone() };
+                r.enum_value(&text, "Mozilla guideline version", &versions)
+            }
+        };
+        // "old" left the guidelines in 6.0: say so where the profile is named.
+        if let (Some(profile), Some(guideline)) = (profile, guideline)
+            && let Err(e) = guideline.profile(profile.as_str())
+        {
+            let d = r.err("bad-value", &p.profile.at, e.to_string());
+            d.value = Some(p.profile.value.clone());
+            d.expected = Some(format!(
+                "one of {} (or `guideline: \"5.7\"` for `old`)",
+                guideline.profile_names().join(", ")
+            ));
+        }
+        let min_version = p.min_version.as_ref().and_then(|v| {
+            let found = ProtocolVersion::from_name(&v.value.0);
+            if found.is_none() {
+                let d = r.err(
+                    "bad-value",
+                    &v.at,
+                    format!("`{}` is not a TLS protocol version", v.value.0),
+                );
+                d.value = Some(v.value.0.clone());
+                d.expected = Some("one of 1.0, 1.1, 1.2, 1.3 (or TLSv1.2 etc., SSLv3)".to_owned());
+            }
+            found
+        });
+        let mut suites = |list: &[L<String>]| -> Vec<String> {
+            let mut out: Vec<String> = Vec::new();
+            for name in list {
+                match tls_names::to_iana(&name.value) {
+                    Some(iana) if !out.iter().any(|o| o == iana) => out.push(iana.to_owned()),
+                    Some(_) => {}
+                    None => {
+                        let hint = did_you_mean(&name.value, tls_names::all_names())
+                            .map(|s| format!(" (did you mean `{s}`?)"))
+                            .unwrap_or_default();
+                        let d = r.err(
+                            "unknown-cipher",
+                            &name.at,
+                            format!("`{}` is not a cipher suite we know{hint}", name.value),
+                        );
+                        d.value = Some(name.value.clone());
+                        d.expected = Some(
+                            "an IANA name (TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256) or an \
+                             OpenSSL name (ECDHE-RSA-AES128-GCM-SHA256)"
+                                .to_owned(),
+                        );
+                    }
+                }
+            }
+            out
+        };
+        let ciphers = p.ciphers.as_ref().map(|c| &c.value);
+        let ciphers_allow = suites(ciphers.map_or(&[][..], |c| &c.allow));
+        let ciphers_deny = suites(ciphers.map_or(&[][..], |c| &c.deny));
+        let min_rsa_bits = p.min_rsa_bits.as_ref().and_then(|v| match u32::try_from(v.value) {
+            Ok(b) if (1024..=16384).contains(&b) => Some(b),
+            _ => {
+                let d = r.err("bad-value", &v.at, "min_rsa_bits is out of range".to_owned());
+                d.value = Some(v.value.to_string());
+                d.expected = Some("a number of bits from 1024 to 16384".to_owned());
+                None
+            }
+        });
+        if let (Some(profile), Some(guideline)) = (profile, guideline) {
             tls_policies.push(TlsPolicy {
                 name: name.value.clone(),
                 profile,
+                guideline,
                 hostname: p.hostname.as_ref().is_none_or(|h| h.value),
                 trusted_ca,
                 min_days_left,
+                min_version,
+                ciphers_allow,
+                ciphers_deny,
+                min_rsa_bits,
+                require_ocsp_staple: p.require_ocsp_staple.as_ref().is_some_and(|b| b.value),
                 at: name.at.clone(),
             });
         }

@@ -111,6 +111,39 @@ impl JsonSchema for PortItem {
     }
 }
 
+/// A version written as a number or a string (`guideline: 6.0` or
+/// `"6.0"`, `min_version: 1.2`): YAML reads the bare form as a float, so
+/// the text is rebuilt from it ("6.0", never "6").
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionText<const GUIDELINE: bool>(pub String);
+
+/// A Mozilla guideline version.
+pub type GuidelineText = VersionText<true>;
+/// A TLS protocol version.
+pub type TlsVersionText = VersionText<false>;
+
+impl<const GUIDELINE: bool> JsonSchema for VersionText<GUIDELINE> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        if GUIDELINE { "GuidelineVersion".into() } else { "TlsVersion".into() }
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        if GUIDELINE {
+            json_schema!({ "anyOf": [ { "enum": ["5.7", "6.0"] }, { "enum": [5.7, 6.0] } ] })
+        } else {
+            json_schema!({
+                "anyOf": [
+                    { "enum": ["SSLv3", "TLSv1", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3",
+                               "1.0", "1.1", "1.2", "1.3"] },
+                    { "enum": [1.0, 1.1, 1.2, 1.3] }
+                ]
+            })
+        }
+    }
+}
+
 /// A spec file: `version: 1` and the sections of the intent.
 #[derive(Debug, Clone, Default, JsonSchema)]
 #[schemars(deny_unknown_fields, title = "vantage intent spec")]
@@ -281,18 +314,41 @@ pub struct RawTls {
 #[derive(Debug, Clone, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RawTlsPolicy {
-    /// Mozilla Server Side TLS profile: modern, intermediate or old.
+    /// Mozilla Server Side TLS profile: modern, intermediate or old (old only with guideline 5.7; 6.0 withdrew it).
     #[schemars(extend("enum" = ["modern", "intermediate", "old"]))]
     pub profile: L<String>,
     /// Whether the certificate must match the host's declared names (default true).
     pub hostname: Option<L<bool>>,
-    /// PEM file of the CA(s) to trust, relative to the spec; system roots when omitted.
+    /// PEM file of the CA(s) to trust, relative to the spec; Mozilla's root program (as compiled into vantage) when omitted.
     pub trusted_ca: Option<L<String>>,
     /// Minimum days of certificate validity left before a warning finding (default 14).
     #[schemars(range(min = 0, max = 3650))]
     pub min_days_left: Option<L<i128>>,
+    /// Mozilla guideline version the profile comes from: "5.7" or "6.0" (the default, current one).
+    pub guideline: Option<L<GuidelineText>>,
+    /// Lowest protocol version allowed ("1.2", "TLSv1.2"); every version from it up is then allowed, replacing the profile's list.
+    pub min_version: Option<L<TlsVersionText>>,
+    /// Cipher suites (IANA or OpenSSL names) allowed besides, or denied despite, the profile's.
+    pub ciphers: Option<L<RawTlsCiphers>>,
+    /// Smallest RSA key in bits (default: the profile's, else 2048).
+    #[schemars(range(min = 1024, max = 16384))]
+    pub min_rsa_bits: Option<L<i128>>,
+    /// Whether the endpoint must staple an OCSP response (default false).
+    pub require_ocsp_staple: Option<L<bool>>,
     /// Free text.
     pub description: Option<L<String>>,
+}
+
+/// Cipher suite overrides of a TLS policy.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RawTlsCiphers {
+    /// Suites allowed besides the profile's (IANA or OpenSSL names).
+    #[schemars(default)]
+    pub allow: Vec<L<String>>,
+    /// Suites denied even when the profile allows them; deny wins over allow.
+    #[schemars(default)]
+    pub deny: Vec<L<String>>,
 }
 
 /// DNS section.
@@ -796,8 +852,41 @@ impl<'d> Walker<'d> {
             hostname: self.opt_bool(&f, "hostname", what),
             trusted_ca: self.opt_string(&f, "trusted_ca", what),
             min_days_left: self.opt_int(&f, "min_days_left", what),
+            guideline: self.opt_version(&f, "guideline", what),
+            min_version: self.opt_version(&f, "min_version", what),
+            ciphers: self.section(&f, "ciphers", |w, n| {
+                let what = format!("`ciphers` of {what}");
+                let c = w.fields(n, &what, RawTlsCiphers::KEYS, &[])?;
+                Some(RawTlsCiphers {
+                    allow: w.strings(&c, "allow", &what),
+                    deny: w.strings(&c, "deny", &what),
+                })
+            }),
+            min_rsa_bits: self.opt_int(&f, "min_rsa_bits", what),
+            require_ocsp_staple: self.opt_bool(&f, "require_ocsp_staple", what),
             description: self.opt_string(&f, "description", what),
         })
+    }
+
+    /// A version written as a string or a bare number (`6.0`, `1.2`).
+    fn opt_version<const G: bool>(
+        &mut self,
+        f: &Fields<'_>,
+        key: &str,
+        what: &str,
+    ) -> Option<L<VersionText<G>>> {
+        let node = f.get(key)?;
+        let text = match &node.value {
+            Value::Str(s) => s.clone(),
+            Value::Int(i) => i.to_string(),
+            // `{:?}` keeps the fraction: 6.0 -> "6.0", 1.2 -> "1.2".
+            Value::Float(x) => format!("{x:?}"),
+            _ => {
+                self.wrong_type(node, &format!("`{key}` of {what}"), "a version such as \"1.2\"");
+                return None;
+            }
+        };
+        Some(L { value: VersionText(text), at: self.at(node) })
     }
 
     fn dns(&mut self, node: &Node) -> Option<RawDns> {
@@ -915,7 +1004,8 @@ keys! {
     RawVantage => ["zone", "agent", "description"];
     RawSweep => ["tcp", "udp"];
     RawTls => ["policies"];
-    RawTlsPolicy => ["profile", "hostname", "trusted_ca", "min_days_left", "description"];
+    RawTlsPolicy => ["profile", "hostname", "trusted_ca", "min_days_left", "guideline", "min_version", "ciphers", "min_rsa_bits", "require_ocsp_staple", "description"];
+    RawTlsCiphers => ["allow", "deny"];
     RawDns => ["servers", "expect", "forbid"];
     RawDnsExpect => ["name", "type", "values", "from", "absent", "description"];
     RawWaiver => ["id", "match", "reason", "approved_by", "expires", "description"];

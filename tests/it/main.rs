@@ -18,6 +18,7 @@ mod scan_lab;
 mod schema;
 mod spec_errors;
 mod tidy;
+mod tls;
 mod tls_probe;
 mod util;
 mod verdict_cli;
