@@ -62,6 +62,21 @@ impl ProtocolVersion {
     /// Every version vantage can probe, oldest first.
     pub const ALL: [Self; 6] =
         [Self::SSL2, Self::SSL3, Self::TLS10, Self::TLS11, Self::TLS12, Self::TLS13];
+
+    /// The version a guideline or a spec names: Mozilla's `TLSv1`,
+    /// `TLSv1.1`, `TLSv1.2`, `TLSv1.3`, `SSLv3`, `SSLv2`, and the spellings
+    /// `1.0`..`1.3`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "SSLv2" => Some(Self::SSL2),
+            "SSLv3" => Some(Self::SSL3),
+            "TLSv1" | "TLSv1.0" | "1.0" => Some(Self::TLS10),
+            "TLSv1.1" | "1.1" => Some(Self::TLS11),
+            "TLSv1.2" | "1.2" => Some(Self::TLS12),
+            "TLSv1.3" | "1.3" => Some(Self::TLS13),
+            _ => None,
+        }
+    }
 }
 
 wire_code! {
