@@ -15,7 +15,13 @@
 //! that speaks only those, the chain comes from its cleartext Certificate
 //! message there.
 //!
-//! Every handshake is bounded: one deadline covers connect and handshake.
+//! The other half, [`probe_endpoint`], runs the `tls::wire` enumerations
+//! (every version from SSLv2 to TLS 1.3, concurrently, one connection per
+//! hello) and gathers what they and the handshake learnt into one
+//! observation line ([`TlsFact`]).
+//!
+//! Every exchange is bounded: one deadline covers connect and handshake
+//! (or hello and answer), and another the whole endpoint.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -25,10 +31,16 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
-use tokio::io::AsyncWriteExt as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_rustls::TlsConnector;
+
+use crate::observe::{TlsFact, TlsSuite, TlsVersion, TlsVersionFact, printable_banner, timestamp};
+use crate::tls::wire::{
+    Answer, Enumeration, FlightReader, HelloOptions, ProtocolVersion, Refusal, VersionResult,
+    candidates,
+};
 
 /// What the server presented during one handshake.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -184,4 +196,175 @@ impl ServerCertVerifier for Recorder {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.provider.signature_verification_algorithms.supported_schemes()
     }
+}
+
+/// Bounds of one endpoint's probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// One connection: connect, send the hello, read the answer.
+    pub exchange: Duration,
+    /// The whole endpoint: every version and the handshake.
+    pub endpoint: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { exchange: Duration::from_secs(5), endpoint: Duration::from_secs(60) }
+    }
+}
+
+/// Sends `hello` on a fresh connection to `target` and reads the server's
+/// answer (one flight, bounded by `FlightReader`) within `wait`.
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping it closes the connection.
+pub async fn exchange(target: SocketAddr, hello: &[u8], wait: Duration) -> Answer {
+    let run = async {
+        let Ok(mut tcp) = TcpStream::connect(target).await else { return Answer::Closed };
+        let _ = tcp.set_nodelay(true);
+        if tcp.write_all(hello).await.is_err() {
+            return Answer::Closed;
+        }
+        let mut reader = FlightReader::new();
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            // A reset reads as the end of the stream: what came is judged.
+            let n = tcp.read(&mut buf).await.unwrap_or(0);
+            let step = match buf.get(..n) {
+                Some(bytes) if n > 0 => reader.push(bytes),
+                _ => reader.close(),
+            };
+            match step {
+                Ok(Some(answer)) => return Answer::Flight(answer),
+                Ok(None) if n == 0 => return Answer::Closed,
+                Ok(None) => {}
+                Err(e) => return Answer::Malformed(e),
+            }
+        }
+    };
+    timeout(wait, run).await.unwrap_or(Answer::TimedOut)
+}
+
+/// Runs `e` to its end against `target`, one connection per hello.
+async fn enumerate(target: SocketAddr, mut e: Enumeration, wait: Duration) -> VersionResult {
+    while let Some(hello) = e.next_hello() {
+        let answer = exchange(target, &hello, wait).await;
+        e = e.on_answer(answer);
+    }
+    e.finish()
+}
+
+/// Everything one TLS endpoint speaks and presents, as an observation:
+/// every version from SSLv2 to TLS 1.3 enumerated suite by suite
+/// (concurrently, each over its own connections), then, when no cleartext
+/// Certificate message gave the chain (TLS 1.3 encrypts it), a rustls
+/// handshake for it. `sni` is sent as the server name when given.
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping it closes every connection.
+pub async fn probe_endpoint(target: SocketAddr, sni: Option<&str>, limits: Limits) -> TlsFact {
+    let opts = HelloOptions {
+        server_name: sni.map(str::to_owned),
+        status_request: true,
+        ..HelloOptions::default()
+    };
+    let work = async {
+        let versions = ProtocolVersion::ALL.map(|v| {
+            let e = Enumeration::new(v, &candidates(v)).with_options(opts.clone());
+            enumerate(target, e, limits.exchange)
+        });
+        let results = futures_util::future::join_all(versions).await;
+        let raw_chain = results.iter().find(|r| !r.chain.is_empty()).map(|r| r.chain.clone());
+        let tls13 = results.iter().any(|r| r.version == ProtocolVersion::TLS13 && r.supported());
+        let presented = match raw_chain {
+            Some(chain) => Presented { chain, ocsp: None },
+            None if tls13 => match handshake(target, sni, limits.exchange).await {
+                Handshake::Done { presented, .. } | Handshake::Failed { presented, .. } => {
+                    presented
+                }
+                Handshake::Unreachable(_) | Handshake::TimedOut => Presented::default(),
+            },
+            None => Presented::default(),
+        };
+        (results, presented)
+    };
+    let at = || timestamp(jiff::Timestamp::now());
+    let Ok((results, presented)) = timeout(limits.endpoint, work).await else {
+        return TlsFact {
+            error: Some(format!("no conclusion within {} s", limits.endpoint.as_secs())),
+            ..fact(target, sni, &[], Presented::default(), at())
+        };
+    };
+    fact(target, sni, &results, presented, at())
+}
+
+/// The observation line for what the enumerations and the handshake found.
+fn fact(
+    target: SocketAddr,
+    sni: Option<&str>,
+    results: &[VersionResult],
+    presented: Presented,
+    at: String,
+) -> TlsFact {
+    let plaintext = results.iter().find_map(|r| r.not_tls.as_deref()).map(printable_banner);
+    let mut versions = Vec::new();
+    let mut refused = Vec::new();
+    let mut silent = true;
+    for r in results {
+        let Some(version) = observed_version(r.version) else { continue };
+        let answered = r.refusals.iter().any(|x| !matches!(x, Refusal::TimedOut | Refusal::Closed));
+        silent &= !answered && !r.supported();
+        if r.supported() {
+            let mut suites: Vec<TlsSuite> = r
+                .accepted
+                .iter()
+                .map(|s| TlsSuite {
+                    code: format!("0x{:04X}", s.0),
+                    name: s.name().map(str::to_owned),
+                })
+                .collect();
+            suites.extend(r.ssl2_cipher_specs.iter().map(|s| TlsSuite {
+                code: format!("0x{:06X}", s.0),
+                name: s.name().map(str::to_owned),
+            }));
+            versions.push(TlsVersionFact { version, suites, server_order: r.server_order });
+        } else if plaintext.is_none() && !r.refusals.is_empty() {
+            refused.push(version);
+        }
+    }
+    let ocsp_stapled =
+        presented.ocsp.is_some() || results.iter().any(|r| r.ocsp_response.is_some());
+    let (chain, chain_truncated) = TlsFact::encode_chain(&presented.chain);
+    let speaks_tls = plaintext.is_none() && !versions.is_empty();
+    let error = (plaintext.is_none() && versions.is_empty() && silent && !results.is_empty())
+        .then(|| "no answer to any ClientHello (closed or silent)".to_owned());
+    TlsFact {
+        target: target.ip(),
+        port: target.port(),
+        sni: sni.map(str::to_owned),
+        speaks_tls,
+        plaintext,
+        versions,
+        refused,
+        chain,
+        chain_truncated,
+        ocsp_stapled,
+        error,
+        at,
+    }
+}
+
+/// The observation's name for a version the wire probes.
+fn observed_version(v: ProtocolVersion) -> Option<TlsVersion> {
+    Some(match v {
+        ProtocolVersion::SSL2 => TlsVersion::Ssl2,
+        ProtocolVersion::SSL3 => TlsVersion::Ssl3,
+        ProtocolVersion::TLS10 => TlsVersion::Tls10,
+        ProtocolVersion::TLS11 => TlsVersion::Tls11,
+        ProtocolVersion::TLS12 => TlsVersion::Tls12,
+        ProtocolVersion::TLS13 => TlsVersion::Tls13,
+        _ => return None,
+    })
 }

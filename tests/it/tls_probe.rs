@@ -146,3 +146,122 @@ async fn a_closed_port_and_a_silent_server_are_told_apart() {
     assert_eq!(handshake(addr, None, Duration::from_millis(300)).await, Handshake::TimedOut);
     drop(silent);
 }
+
+/// Whether `openssl s_client` completes a handshake with `addr` offering
+/// only `cipher` in TLS 1.2 (the reference the enumeration is held to).
+fn openssl_accepts_tls12(addr: SocketAddr, cipher: &str) -> bool {
+    let out = Command::new("openssl")
+        .args(["s_client", "-connect", &addr.to_string(), "-tls1_2", "-cipher"])
+        .arg(format!("{cipher}:@SECLEVEL=0"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("s_client runs");
+    String::from_utf8_lossy(&out.stdout).contains(&format!("Cipher is {cipher}"))
+}
+
+/// Every TLS 1.2 suite this OpenSSL knows: (code point, OpenSSL name).
+fn openssl_tls12_suites() -> Vec<(u16, String)> {
+    let out = Command::new("openssl")
+        .args(["ciphers", "-V", "ALL:COMPLEMENTOFALL:@SECLEVEL=0"])
+        .output()
+        .expect("openssl ciphers runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.contains("TLSv1.3"))
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let code = w.next()?.replace(",0x", "").replace("0x", "");
+            let name = w.nth(1)?.to_owned();
+            Some((u16::from_str_radix(&code, 16).ok()?, name))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_enumeration_finds_exactly_what_openssl_s_client_finds() {
+    use vantage::observe::TlsVersion;
+    use vantage::probe::tls::{Limits, probe_endpoint};
+    let Some(certs) = Certs::make("enum") else { return };
+    // TLS 1.2 only, a few suites of different kinds, the server's order.
+    let suites =
+        "ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA:DHE-RSA-AES256-SHA256:ECDHE-RSA-CHACHA20-POLY1305";
+    let tls12 = Server::start(
+        &certs,
+        "leaf-good",
+        Some("intermediate.pem"),
+        &[
+            "-no_tls1",
+            "-no_tls1_1",
+            "-no_tls1_3",
+            "-serverpref",
+            "-cipher",
+            &format!("{suites}:@SECLEVEL=0"),
+        ],
+    );
+    let fact = probe_endpoint(tls12.addr, Some("good.test"), Limits::default()).await;
+    assert!(fact.speaks_tls && fact.error.is_none(), "{fact:?}");
+    let found: Vec<TlsVersion> = fact.versions.iter().map(|v| v.version).collect();
+    assert_eq!(found, [TlsVersion::Tls12], "only TLS 1.2: {fact:?}");
+    let v12 = &fact.versions[0];
+    let mut ours: Vec<u16> = v12
+        .suites
+        .iter()
+        .map(|s| u16::from_str_radix(s.code.trim_start_matches("0x"), 16).expect("hex"))
+        .collect();
+    ours.sort_unstable();
+    let mut theirs: Vec<u16> = openssl_tls12_suites()
+        .into_iter()
+        .filter(|(_, name)| openssl_accepts_tls12(tls12.addr, name))
+        .map(|(code, _)| code)
+        .collect();
+    theirs.sort_unstable();
+    assert_eq!(ours, theirs, "vantage and s_client agree suite by suite");
+    assert_eq!(ours.len(), 4);
+    assert_eq!(v12.server_order, Some(true), "-serverpref");
+    assert_eq!(fact.chain_der(), certs.ders("leaf-good-chain.pem"), "the cleartext chain");
+    for v in [
+        TlsVersion::Ssl2,
+        TlsVersion::Ssl3,
+        TlsVersion::Tls10,
+        TlsVersion::Tls11,
+        TlsVersion::Tls13,
+    ] {
+        assert!(fact.refused.contains(&v), "{v:?} refused: {fact:?}");
+    }
+
+    // TLS 1.3 only: the suites in the clear, the chain from the handshake.
+    let tls13 = Server::start(&certs, "leaf-good", Some("intermediate.pem"), &["-tls1_3"]);
+    let fact = probe_endpoint(tls13.addr, Some("good.test"), Limits::default()).await;
+    assert_eq!(fact.versions.len(), 1, "{fact:?}");
+    assert_eq!(fact.versions[0].version, TlsVersion::Tls13);
+    let codes: Vec<&str> = fact.versions[0].suites.iter().map(|s| s.code.as_str()).collect();
+    let mut sorted = codes.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, ["0x1301", "0x1302", "0x1303"], "OpenSSL's default TLS 1.3 suites");
+    assert_eq!(fact.chain_der(), certs.ders("leaf-good-chain.pem"), "the chain, via rustls");
+
+    // Plaintext where TLS was expected: evidence, and no versions.
+    let plain = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = plain.local_addr().expect("addr");
+    let server = std::thread::spawn(move || {
+        use std::io::{Read as _, Write as _};
+        // Every hello gets an HTTP error, as a plaintext web server answers.
+        while let Ok((mut c, _)) = plain.accept() {
+            let mut buf = [0u8; 512];
+            let _ = c.read(&mut buf);
+            if c.write_all(b"HTTP/1.0 400 Bad Request\r\n\r\n").is_err() {
+                break;
+            }
+            if buf.starts_with(b"STOP") {
+                break;
+            }
+        }
+    });
+    let fact = probe_endpoint(addr, None, Limits::default()).await;
+    assert!(!fact.speaks_tls && fact.versions.is_empty(), "{fact:?}");
+    assert_eq!(fact.plaintext.as_deref().map(|p| p.starts_with("HTTP/1.0 400")), Some(true));
+    let mut stop = std::net::TcpStream::connect(addr).expect("connect");
+    std::io::Write::write_all(&mut stop, b"STOP").expect("stop");
+    drop(stop);
+    server.join().expect("the plaintext server ends");
+}
