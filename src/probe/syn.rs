@@ -33,7 +33,7 @@
 //! crosses the stack, the target's RST is built and queued on our raw
 //! socket), which was 57 % of a 65,535-port loopback sweep's CPU; on its
 //! own thread it runs beside the dispatcher and the receive tasks instead
-//! of between them (0.66 s to 0.5 s for that sweep on two cores). A send
+//! of between them (0.66 s to 0.47 s for that sweep on two cores). A send
 //! error (a local firewall's EPERM, no route, no buffers) reaches the
 //! attempt as its answer, as a local error. An attempt's send time is
 //! taken when it queues, so its round trip includes the queue's wait:

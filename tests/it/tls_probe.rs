@@ -265,3 +265,35 @@ async fn the_enumeration_finds_exactly_what_openssl_s_client_finds() {
     drop(stop);
     server.join().expect("the plaintext server ends");
 }
+
+#[test]
+fn the_bed_serves_every_endpoint_it_declares() {
+    // The bed of the TLS lab tests and benchmark: every server answers a
+    // TLS handshake from inside its namespace (openssl s_client at security
+    // level 0, which still speaks the legacy endpoints' suites).
+    let bed = match crate::tlsbed::Bed::start("serves") {
+        Ok(b) => b,
+        Err(crate::tlsbed::BedError::Missing(why))
+            if std::env::var_os("VANTAGE_REQUIRE_LAB").is_none() =>
+        {
+            eprintln!("skipped: {why}");
+            return;
+        }
+        Err(e) => panic!("the TLS bed did not start: {e:?}"),
+    };
+    assert_eq!(bed.endpoints().len(), 10);
+    for e in bed.endpoints() {
+        let addr = e.addr.to_string();
+        let out = bed.exec(&[
+            "sh",
+            "-c",
+            &format!("openssl s_client -connect {addr} -cipher 'ALL:@SECLEVEL=0' </dev/null"),
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("Cipher is") && !text.contains("Cipher is (NONE)"),
+            "{}: {text}",
+            e.name
+        );
+    }
+}
