@@ -340,6 +340,11 @@ fn fact(
     let speaks_tls = plaintext.is_none() && !versions.is_empty();
     let error = (plaintext.is_none() && versions.is_empty() && silent && !results.is_empty())
         .then(|| "no answer to any ClientHello (closed or silent)".to_owned());
+    if error.is_some() {
+        // Nothing answered, so nothing was refused either: the versions
+        // are unknown, not refused.
+        refused.clear();
+    }
     TlsFact {
         target: target.ip(),
         port: target.port(),

@@ -259,7 +259,12 @@ async fn the_enumeration_finds_exactly_what_openssl_s_client_finds() {
     });
     let fact = probe_endpoint(addr, None, Limits::default()).await;
     assert!(!fact.speaks_tls && fact.versions.is_empty(), "{fact:?}");
+    assert!(fact.error.is_none(), "a plaintext answer is an answer: {fact:?}");
     assert_eq!(fact.plaintext.as_deref().map(|p| p.starts_with("HTTP/1.0 400")), Some(true));
+    // A closed port: an error, and no version called refused.
+    let closed = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a port");
+    let fact = probe_endpoint(closed, None, Limits::default()).await;
+    assert!(fact.error.is_some() && fact.refused.is_empty() && !fact.speaks_tls, "{fact:?}");
     let mut stop = std::net::TcpStream::connect(addr).expect("connect");
     std::io::Write::write_all(&mut stop, b"STOP").expect("stop");
     drop(stop);
