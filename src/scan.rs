@@ -10,11 +10,12 @@
 //! it observed and a trailer saying so.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -25,8 +26,9 @@ use crate::observe::{
     printable_banner, timestamp,
 };
 use crate::plan::{Options, Plan, PlanError};
+use crate::probe::tls;
 use crate::spec::Intent;
-use crate::spec::intent::Proto;
+use crate::spec::intent::{Action, Endpoint, Proto};
 
 /// Live counters a progress display may read while a scan runs.
 #[derive(Debug, Default)]
@@ -134,6 +136,8 @@ pub async fn run<N: Net>(
     });
     let mut counts = Counts::default();
     let mut silent = SilentPorts::new(SILENT_BUDGET);
+    let tls_endpoints = tls_endpoints(request.intent);
+    let mut tls_open: Vec<(SocketAddr, Option<String>)> = Vec::new();
     while let Some(result) = rx.recv().await {
         progress.concluded.fetch_add(1, Ordering::Relaxed);
         if result.reason == Reason::LocalError {
@@ -144,6 +148,12 @@ pub async fn run<N: Net>(
         counts.add(result.state);
         if result.state == State::Open {
             progress.open.fetch_add(1, Ordering::Relaxed);
+            let at = (result.probe.target.addr(), result.probe.port);
+            if result.probe.proto == Proto::Tcp
+                && let Some(sni) = tls_endpoints.get(&at)
+            {
+                tls_open.push((SocketAddr::new(at.0, at.1), sni.clone()));
+            }
         }
         let on_flow = plan
             .group_of(&result.probe.target)
@@ -177,6 +187,28 @@ pub async fn run<N: Net>(
     let summary = engine.await.unwrap_or_default();
     // A failed writer is reported by `finish` below.
     let _ = write_silent(silent.take(), &records).await;
+    // The TLS endpoints found open, each probed for what it speaks and
+    // presents (a few at a time: each runs its versions concurrently).
+    if !cancel.is_cancelled() {
+        let probes =
+            futures_util::stream::iter(tls_open.iter().map(|(addr, sni)| {
+                tls::probe_endpoint(*addr, sni.as_deref(), tls::Limits::default())
+            }))
+            .buffer_unordered(TLS_PARALLEL);
+        let mut probes = std::pin::pin!(probes);
+        loop {
+            let fact = tokio::select! {
+                () = cancel.cancelled() => break,
+                next = probes.next() => match next {
+                    Some(fact) => fact,
+                    None => break,
+                },
+            };
+            if records.send(Record::Tls(fact)).await.is_err() {
+                break;
+            }
+        }
+    }
     drop(records);
     let complete =
         !summary.interrupted && summary.concluded == planned && summary.local_errors == 0;
@@ -193,6 +225,39 @@ pub async fn run<N: Net>(
     };
     writer.finish(trailer.clone()).await?;
     Ok(Report { trailer, planned, receive_drops: summary.receive_drops })
+}
+
+/// TLS endpoints probed at once.
+const TLS_PARALLEL: usize = 4;
+
+/// The (address, TCP port) pairs the spec says speak TLS (a service with a
+/// `tls:` policy that an allowing flow opens to a host), with the name to
+/// send as SNI: the host's first DNS name.
+fn tls_endpoints(intent: &Intent) -> HashMap<(IpAddr, u16), Option<String>> {
+    let mut out = HashMap::new();
+    for flow in intent.flows.iter().filter(|f| f.action == Action::Allow) {
+        let tls_services = flow
+            .services
+            .iter()
+            .filter_map(|s| intent.services.get(s.0))
+            .filter(|s| s.tls.is_some());
+        for service in tls_services {
+            for host in &intent.hosts {
+                let reached = flow.to.iter().any(|to| match *to {
+                    Endpoint::Host(h) => {
+                        intent.hosts.get(h.0).is_some_and(|x| x.address == host.address)
+                    }
+                    Endpoint::Zone(z) => host.zone == Some(z),
+                });
+                if reached {
+                    for port in service.tcp.iter() {
+                        out.insert((host.address, port), host.names.first().cloned());
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 #[derive(Debug, Default)]

@@ -302,3 +302,51 @@ fn the_bed_serves_every_endpoint_it_declares() {
         );
     }
 }
+
+#[test]
+fn a_scan_writes_a_tls_line_for_each_open_tls_endpoint() {
+    // `vantage scan` probes the TLS posture of the open ports the spec
+    // says speak TLS (and only those), and writes it as observations.
+    let Some(certs) = Certs::make("scan") else { return };
+    let server = Server::start(&certs, "leaf-good", Some("intermediate.pem"), &["-tls1_3"]);
+    let port = server.addr.port();
+    let spec = certs.0.join("tls.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "version: 1
+zones:
+  local: {{ cidrs: [127.0.0.0/8], probe: false }}
+  me: {{ cidrs: [127.0.0.1/32] }}
+hosts:
+  web: {{ address: 127.0.0.1, names: [good.test] }}
+services:
+  https: {{ tcp: [{port}], tls: web }}
+flows:
+  - {{ from: local, to: web, allow: [https] }}
+vantages:
+  here: {{ zone: local }}
+tls:
+  policies:
+    web: {{ profile: modern }}
+"
+        ),
+    )
+    .expect("spec");
+    let out = certs.0.join("obs.jsonl");
+    let run = Command::new(env!("CARGO_BIN_EXE_vantage"))
+        .args(["scan"])
+        .arg(&spec)
+        .args(["--from", "here", "--mode", "connect", "--quiet", "-o"])
+        .arg(&out)
+        .output()
+        .expect("the scan runs");
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let file = vantage::observe::read(&out).expect("a valid observation file");
+    assert_eq!(file.tls.len(), 1, "{:?}", file.tls);
+    let fact = &file.tls[0];
+    assert_eq!((fact.port, fact.sni.as_deref()), (port, Some("good.test")));
+    assert!(fact.speaks_tls);
+    assert_eq!(fact.versions.len(), 1);
+    assert_eq!(fact.chain_der(), certs.ders("leaf-good-chain.pem"));
+}
