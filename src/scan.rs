@@ -28,7 +28,7 @@ use crate::observe::{
 use crate::plan::{Options, Plan, PlanError};
 use crate::probe::tls;
 use crate::spec::Intent;
-use crate::spec::intent::{Action, Endpoint, Proto};
+use crate::spec::intent::{Action, Endpoint, HostId, Proto};
 
 /// Live counters a progress display may read while a scan runs.
 #[derive(Debug, Default)]
@@ -242,14 +242,9 @@ fn tls_endpoints(intent: &Intent) -> HashMap<(IpAddr, u16), Option<String>> {
             .filter_map(|s| intent.services.get(s.0))
             .filter(|s| s.tls.is_some());
         for service in tls_services {
-            for host in &intent.hosts {
-                let reached = flow.to.iter().any(|to| match *to {
-                    Endpoint::Host(h) => {
-                        intent.hosts.get(h.0).is_some_and(|x| x.address == host.address)
-                    }
-                    Endpoint::Zone(z) => host.zone == Some(z),
-                });
-                if reached {
+            for (i, host) in intent.hosts.iter().enumerate() {
+                let here = Endpoint::Host(HostId(i));
+                if flow.to.iter().any(|to| intent.covers(*to, here)) {
                     for port in service.tcp.iter() {
                         out.insert((host.address, port), host.names.first().cloned());
                     }
