@@ -4,7 +4,7 @@
 #![allow(clippy::print_stderr, reason = "a test without its servers says it skipped")]
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -23,9 +23,7 @@ impl Certs {
             return None;
         }
         let dir = std::env::temp_dir().join(format!("vantage-tlshs-{tag}-{}", std::process::id()));
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls/make_bed_certs.sh");
-        let made = Command::new("sh").arg(script).arg(&dir).output().expect("the script runs");
-        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+        crate::tlsbed::make_certs(&dir).expect("the bed's certificates");
         Some(Self(dir))
     }
 

@@ -97,19 +97,7 @@ impl Bed {
         };
         let dir = std::env::temp_dir().join(format!("vantage-tlsbed-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls/make_bed_certs.sh");
-        let made = Command::new("sh")
-            .arg(&script)
-            .arg(&dir)
-            .output()
-            .map_err(|e| BedError::Failed(format!("{}: {e}", script.display())))?;
-        if !made.status.success() {
-            return Err(BedError::Failed(format!(
-                "{}: {}",
-                script.display(),
-                String::from_utf8_lossy(&made.stderr)
-            )));
-        }
+        make_certs(&dir)?;
         let mut bed = Self { dir, lab, endpoints: Vec::new() };
         let mut ports = FIRST_PORT..;
         let good = ("leaf-good", "intermediate.pem");
@@ -255,5 +243,25 @@ impl Bed {
             std::thread::sleep(Duration::from_millis(50));
         }
         Err(BedError::Failed(format!("{name} never listened on {addr}")))
+    }
+}
+
+/// Makes the bed's certificates in `dir` with
+/// `tests/data/tls/make_bed_certs.sh`.
+pub(crate) fn make_certs(dir: &Path) -> Result<(), BedError> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls/make_bed_certs.sh");
+    let made = Command::new("sh")
+        .arg(&script)
+        .arg(dir)
+        .output()
+        .map_err(|e| BedError::Failed(format!("{}: {e}", script.display())))?;
+    if made.status.success() {
+        Ok(())
+    } else {
+        Err(BedError::Failed(format!(
+            "{}: {}",
+            script.display(),
+            String::from_utf8_lossy(&made.stderr)
+        )))
     }
 }
