@@ -126,10 +126,10 @@ pub async fn handshake(target: SocketAddr, sni: Option<&str>, deadline: Duration
     timeout(deadline, run).await.unwrap_or(Handshake::TimedOut)
 }
 
-/// A client configuration for TLS 1.3 and 1.2 with the ring provider that
-/// records the server's certificates through `recorder`.
+/// A client configuration for TLS 1.3 and 1.2 with the recorder's (ring)
+/// provider, recording the server's certificates through `recorder`.
 fn client_config(recorder: Arc<Recorder>) -> Result<ClientConfig, rustls::Error> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(recorder.provider.clone());
     Ok(ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(rustls::ALL_VERSIONS)?
         .dangerous()
