@@ -28,7 +28,7 @@ use crate::observe::{
 use crate::plan::{Options, Plan, PlanError};
 use crate::probe::tls;
 use crate::spec::Intent;
-use crate::spec::intent::{Action, Endpoint, HostId, Proto};
+use crate::spec::intent::Proto;
 
 /// Live counters a progress display may read while a scan runs.
 #[derive(Debug, Default)]
@@ -230,29 +230,18 @@ pub async fn run<N: Net>(
 /// TLS endpoints probed at once.
 const TLS_PARALLEL: usize = 4;
 
-/// The (address, TCP port) pairs the spec says speak TLS (a service with a
-/// `tls:` policy that an allowing flow opens to a host), with the name to
-/// send as SNI: the host's first DNS name.
+/// The (address, TCP port) pairs the spec says speak TLS
+/// (`Intent::tls_endpoints`), with the name to send as SNI: the host's
+/// first DNS name.
 fn tls_endpoints(intent: &Intent) -> HashMap<(IpAddr, u16), Option<String>> {
-    let mut out = HashMap::new();
-    for flow in intent.flows.iter().filter(|f| f.action == Action::Allow) {
-        let tls_services = flow
-            .services
-            .iter()
-            .filter_map(|s| intent.services.get(s.0))
-            .filter(|s| s.tls.is_some());
-        for service in tls_services {
-            for (i, host) in intent.hosts.iter().enumerate() {
-                let here = Endpoint::Host(HostId(i));
-                if flow.to.iter().any(|to| intent.covers(*to, here)) {
-                    for port in service.tcp.iter() {
-                        out.insert((host.address, port), host.names.first().cloned());
-                    }
-                }
-            }
-        }
-    }
-    out
+    intent
+        .tls_endpoints()
+        .into_iter()
+        .map(|e| {
+            let host = &intent.hosts[e.host.0];
+            ((host.address, e.port), host.names.first().cloned())
+        })
+        .collect()
 }
 
 #[derive(Debug, Default)]

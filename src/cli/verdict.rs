@@ -141,7 +141,8 @@ pub(crate) fn judge_and_report(
     opts: &ReportOpts,
 ) -> anyhow::Result<Outcome> {
     let sources: Vec<Source<'_>> = files.iter().map(|(name, file)| Source { name, file }).collect();
-    let verdict = verdict::judge(intent, &sources, Some(digest), now)?;
+    let tls = verdict::TlsPolicies::load(intent, |path| std::fs::read(path))?;
+    let verdict = verdict::judge(intent, &tls, &sources, Some(digest), now)?;
     let complete = verdict.complete;
     let doc = verdict.document(&spec_path.display().to_string(), now);
     emit(&doc, opts)?;

@@ -64,6 +64,7 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(doc)]
 use super::printable_banner;
+use crate::tls::wire::ProtocolVersion;
 
 /// The version of this format, recorded in every header. A reader refuses
 /// any other version rather than guess at fields it does not know.
@@ -433,6 +434,30 @@ pub enum TlsVersion {
     /// TLS 1.3.
     #[serde(rename = "TLSv1.3")]
     Tls13,
+}
+
+impl TlsVersion {
+    /// The version on the wire.
+    pub fn protocol(self) -> ProtocolVersion {
+        match self {
+            Self::Ssl2 => ProtocolVersion::SSL2,
+            Self::Ssl3 => ProtocolVersion::SSL3,
+            Self::Tls10 => ProtocolVersion::TLS10,
+            Self::Tls11 => ProtocolVersion::TLS11,
+            Self::Tls12 => ProtocolVersion::TLS12,
+            Self::Tls13 => ProtocolVersion::TLS13,
+        }
+    }
+
+    /// The observation's name for a version on the wire; `None` for one
+    /// it has no name for (a draft or unknown code point).
+    pub fn from_protocol(v: ProtocolVersion) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.protocol() == v)
+    }
+
+    /// Every version, oldest first.
+    pub const ALL: [Self; 6] =
+        [Self::Ssl2, Self::Ssl3, Self::Tls10, Self::Tls11, Self::Tls12, Self::Tls13];
 }
 
 /// The most certificates a `tls` line keeps of a chain.

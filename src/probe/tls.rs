@@ -313,7 +313,7 @@ fn fact(
     let mut refused = Vec::new();
     let mut silent = true;
     for r in results {
-        let Some(version) = observed_version(r.version) else { continue };
+        let Some(version) = TlsVersion::from_protocol(r.version) else { continue };
         let answered = r.refusals.iter().any(|x| !matches!(x, Refusal::TimedOut | Refusal::Closed));
         silent &= !answered && !r.supported();
         if r.supported() {
@@ -359,17 +359,4 @@ fn fact(
         error,
         at,
     }
-}
-
-/// The observation's name for a version the wire probes.
-fn observed_version(v: ProtocolVersion) -> Option<TlsVersion> {
-    Some(match v {
-        ProtocolVersion::SSL2 => TlsVersion::Ssl2,
-        ProtocolVersion::SSL3 => TlsVersion::Ssl3,
-        ProtocolVersion::TLS10 => TlsVersion::Tls10,
-        ProtocolVersion::TLS11 => TlsVersion::Tls11,
-        ProtocolVersion::TLS12 => TlsVersion::Tls12,
-        ProtocolVersion::TLS13 => TlsVersion::Tls13,
-        _ => return None,
-    })
 }

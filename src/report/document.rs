@@ -53,6 +53,8 @@ pub enum CheckKind {
     Scan,
     /// A declared host or a zone's other addresses.
     Target,
+    /// A TLS endpoint that was probed, against its policy.
+    Tls,
     /// The spec's waivers.
     Waivers,
 }
@@ -200,6 +202,11 @@ impl Rule {
         Self::WaiverExpired,
         Self::WaiverUnused,
     ];
+
+    /// Whether it is one of the TLS rules (`tls-*`).
+    pub fn is_tls(self) -> bool {
+        self.as_str().starts_with("tls-")
+    }
 
     /// The kebab-case name, as serialized.
     pub fn as_str(self) -> &'static str {

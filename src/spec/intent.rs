@@ -498,6 +498,49 @@ impl Intent {
         let udp = services.iter().flat_map(|s| self.services[s.0].udp.ranges().iter().copied());
         (PortSet::from_ranges(tcp), PortSet::from_ranges(udp))
     }
+
+    /// The TCP ports the spec says speak TLS: a service with a `tls:`
+    /// policy that an allowing flow opens to a host. One per (address,
+    /// port), ordered by address then port; where several services or
+    /// flows name the same port, the first flow in spec order, and its
+    /// first such service, decide the policy.
+    pub fn tls_endpoints(&self) -> Vec<TlsEndpoint> {
+        let mut out: std::collections::BTreeMap<(IpAddr, u16), TlsEndpoint> =
+            std::collections::BTreeMap::new();
+        for flow in self.flows.iter().filter(|f| f.action == Action::Allow) {
+            for &service in &flow.services {
+                let Some(policy) = self.services[service.0].tls else { continue };
+                for (i, host) in self.hosts.iter().enumerate() {
+                    let here = Endpoint::Host(HostId(i));
+                    if !flow.to.iter().any(|to| self.covers(*to, here)) {
+                        continue;
+                    }
+                    for port in self.services[service.0].tcp.iter() {
+                        out.entry((host.address, port)).or_insert(TlsEndpoint {
+                            host: HostId(i),
+                            port,
+                            service,
+                            policy,
+                        });
+                    }
+                }
+            }
+        }
+        out.into_values().collect()
+    }
+}
+
+/// A TCP port that must speak TLS (`Intent::tls_endpoints`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TlsEndpoint {
+    /// The host.
+    pub host: HostId,
+    /// The port.
+    pub port: u16,
+    /// The service that gives it a policy.
+    pub service: ServiceId,
+    /// The policy.
+    pub policy: PolicyId,
 }
 
 /// Whether network `outer` contains all of network `inner`.

@@ -12,13 +12,14 @@
 //! filtered > open|filtered, because one answer proves a port open while
 //! filtered needs every attempt silent; ties keep the earlier observation
 //! (by time, then file order). Every other sighting is kept for the
-//! evidence.
+//! evidence. A TLS endpoint probed twice keeps the probe that learnt the
+//! most (finished > cut short > no TLS answer), then the latest.
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::observe::{FilteredSummary, PortFact, PortState, Proto as WireProto, ScanMode};
+use crate::observe::{FilteredSummary, PortFact, PortState, Proto as WireProto, ScanMode, TlsFact};
 use crate::spec::Intent;
 use crate::spec::intent::{Proto, VantageId};
 use crate::spec::ports::PortSet;
@@ -124,6 +125,9 @@ pub(crate) struct VantageObs<'a> {
     pub(crate) ports: BTreeMap<(IpAddr, Proto, u16), PortObs<'a>>,
     /// Aggregated silent ports, per address.
     pub(crate) silent: BTreeMap<IpAddr, Vec<Silent<'a>>>,
+    /// TLS facts, per (address, port): the one that learnt the most (see
+    /// `tls_rank`), then the latest, with the index of its source.
+    pub(crate) tls: BTreeMap<(IpAddr, u16), (&'a TlsFact, usize)>,
 }
 
 /// The observations of every vantage, ordered by vantage name.
@@ -146,6 +150,17 @@ pub(super) fn rank(s: PortState) -> u8 {
         PortState::Closed => 2,
         PortState::Filtered => 1,
         PortState::OpenFiltered => 0,
+    }
+}
+
+/// Higher is a TLS probe that learnt more: one that finished, over one
+/// that was cut short, over one that got no TLS answer at all (a re-run
+/// after a timeout should decide, not the timeout).
+fn tls_rank(f: &TlsFact) -> u8 {
+    match (f.speaks_tls || f.plaintext.is_some(), f.error.is_none()) {
+        (true, true) => 2,
+        (true, false) => 1,
+        (false, _) => 0,
     }
 }
 
@@ -214,8 +229,15 @@ pub(crate) fn merge<'a>(
         let Some(id) = intent.vantage(name) else { continue };
         let mut ports: BTreeMap<(IpAddr, Proto, u16), PortObs<'a>> = BTreeMap::new();
         let mut silent: BTreeMap<IpAddr, Vec<Silent<'a>>> = BTreeMap::new();
+        let mut tls: BTreeMap<(IpAddr, u16), (&'a TlsFact, usize)> = BTreeMap::new();
         for &i in &files {
             let file = sources[i].file;
+            for fact in &file.tls {
+                let slot = tls.entry((fact.target, fact.port)).or_insert((fact, i));
+                if (tls_rank(fact), fact.at.as_str()) > (tls_rank(slot.0), slot.0.at.as_str()) {
+                    *slot = (fact, i);
+                }
+            }
             for fact in &file.facts {
                 let seen =
                     Sighting { state: fact.state, fact: Some(fact), summary: None, source: i };
@@ -233,7 +255,7 @@ pub(crate) fn merge<'a>(
                 });
             }
         }
-        vantages.push(VantageObs { id, mode: first.file.header.mode, files, ports, silent });
+        vantages.push(VantageObs { id, mode: first.file.header.mode, files, ports, silent, tls });
     }
     Ok(Merged { vantages })
 }

@@ -32,6 +32,7 @@ mod ports;
 mod severity;
 #[cfg(test)]
 mod tests;
+mod tls;
 mod waivers;
 
 use std::cmp::Reverse;
@@ -47,6 +48,7 @@ use crate::spec::intent::{Endpoint, ZoneId};
 pub use diff::compare;
 pub use merge::VerdictError;
 pub use severity::{RiskClass, risk_class};
+pub use tls::{TlsPolicies, TlsPolicyError};
 
 /// One observation file, with the name messages and evidence call it by.
 #[derive(Debug, Clone, Copy)]
@@ -86,19 +88,22 @@ impl Verdict {
     }
 }
 
-/// Judges `sources` against `intent` as of `now`.
+/// Judges `sources` against `intent` as of `now`, TLS endpoints against
+/// `tls` (`TlsPolicies::load`).
 ///
 /// `spec_digest`, when given, is the digest of the spec as loaded: files
 /// made from another version of it are refused. An `Err` is a refused input
 /// (exit 2); everything a target did is a finding.
 pub fn judge(
     intent: &Intent,
+    tls: &TlsPolicies,
     sources: &[Source<'_>],
     spec_digest: Option<&str>,
     now: jiff::Timestamp,
 ) -> Result<Verdict, VerdictError> {
     let merged = merge::merge(intent, sources, spec_digest)?;
     let mut findings = ports::findings(intent, sources, &merged);
+    findings.extend(tls::findings(intent, tls, sources, &merged, now));
     let (incomplete, coverage) = incomplete::findings(intent, sources, &merged);
     let complete = incomplete.is_empty();
     findings.extend(incomplete);
@@ -132,6 +137,7 @@ fn sort(findings: &mut [Finding]) {
 /// its addresses.
 fn checks(intent: &Intent, merged: &merge::Merged<'_>, findings: &[Finding]) -> Vec<Check> {
     let mut out = Vec::new();
+    let tls_endpoints = intent.tls_endpoints();
     for v in &merged.vantages {
         let vantage = &intent.vantages[v.id.0];
         let vz = Endpoint::Zone(vantage.zone);
@@ -189,6 +195,24 @@ fn checks(intent: &Intent, merged: &merge::Merged<'_>, findings: &[Finding]) -> 
                 kind: CheckKind::Target,
                 name: format!("zone {}", z.name),
                 findings: of(&|x: &Finding| port_rule(x) && in_zone(x)),
+            });
+        }
+        for e in &tls_endpoints {
+            let host = &intent.hosts[e.host.0];
+            let addr = host.address.to_string();
+            if !v.tls.contains_key(&(host.address, e.port)) {
+                continue;
+            }
+            out.push(Check {
+                vantage: vantage.name.clone(),
+                kind: CheckKind::Tls,
+                name: format!(
+                    "TLS {}:{} ({addr}) meets policy `{}`",
+                    host.name, e.port, intent.tls_policies[e.policy.0].name
+                ),
+                findings: of(&|x: &Finding| {
+                    x.rule.is_tls() && x.target.as_deref() == Some(&addr) && x.port == Some(e.port)
+                }),
             });
         }
         out.push(Check {

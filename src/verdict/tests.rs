@@ -174,7 +174,9 @@ fn run(intent: &Intent, files: &[String], now: &str) -> Result<Verdict, VerdictE
         .collect();
     let sources: Vec<Source<'_>> =
         parsed.iter().map(|(name, file)| Source { name, file }).collect();
-    judge(intent, &sources, Some(DIGEST), at(now))
+    let tls = TlsPolicies::load(intent, |p| panic!("no CA file to read: {}", p.display()))
+        .expect("policies");
+    judge(intent, &tls, &sources, Some(DIGEST), at(now))
 }
 
 /// The check: findings, as lines, equal `expected` (in order).

@@ -1,0 +1,283 @@
+//! The TLS rules: each `tls` line judged against the policy of the port it
+//! probed (`Intent::tls_endpoints`), with `tls::policy::evaluate`.
+//!
+//! - `tls-missing`: the endpoint answered the ClientHello in plaintext, or
+//!   accepted the connection and never answered it;
+//! - `tls-protocol`, `tls-cipher`, `tls-cert-*`: what the policy module
+//!   finds, one finding per (rule, endpoint, vantage) whatever the number of
+//!   violations behind it (so SARIF fingerprints, which leave the details
+//!   out, stay distinct, and a waiver for "TLS 1.0 on this port" is one
+//!   line); its severity is the worst of them and its evidence lists each.
+//!
+//! A probe cut short (an `error` on the line) is judged on what it learnt;
+//! a chain it never received is not reported as "no certificate sent".
+//! An endpoint with no `tls` line (not open from that vantage, or a scan
+//! without the TLS step) is not judged here.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::observe::TlsFact;
+use crate::report::document::{Finding, Proto as DocProto, Rule, Severity, SpecLocation};
+use crate::spec::Intent;
+use crate::spec::intent::{PolicyId, TlsEndpoint};
+use crate::tls::cert::{CertProblem, TrustAnchors};
+use crate::tls::names::{self, ProtocolVersion};
+use crate::tls::policy::{self, HostNames, Observed, Policy, Violation};
+
+use super::Source;
+use super::merge::Merged;
+
+/// Each TLS policy of a spec made effective (profile, overrides, trust
+/// anchors), by `PolicyId`.
+#[derive(Debug, Clone, Default)]
+pub struct TlsPolicies {
+    policies: Vec<Policy>,
+}
+
+/// Why a spec's TLS policies could not be made effective.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("TLS policy `{policy}`: {what}")]
+pub struct TlsPolicyError {
+    /// The policy.
+    pub policy: String,
+    /// What went wrong, naming the file where one is involved.
+    pub what: String,
+}
+
+impl TlsPolicies {
+    /// The spec's policies, reading each `trusted_ca` file with `read` (the
+    /// verdict does no I/O of its own: the CLI passes `std::fs::read`). A
+    /// policy without one trusts Mozilla's roots (`webpki-roots`).
+    pub fn load(
+        intent: &Intent,
+        mut read: impl FnMut(&Path) -> std::io::Result<Vec<u8>>,
+    ) -> Result<Self, TlsPolicyError> {
+        let mut roots: Option<TrustAnchors> = None;
+        let mut policies = Vec::with_capacity(intent.tls_policies.len());
+        for p in &intent.tls_policies {
+            let fail = |what: String| TlsPolicyError { policy: p.name.clone(), what };
+            let anchors = match &p.trusted_ca {
+                Some(path) => {
+                    let pem = read(path).map_err(|e| {
+                        fail(format!("cannot read trusted_ca {}: {e}", path.display()))
+                    })?;
+                    TrustAnchors::from_pem(&pem)
+                        .map_err(|e| fail(format!("trusted_ca {}: {e}", path.display())))?
+                }
+                None => roots.get_or_insert_with(TrustAnchors::webpki_roots).clone(),
+            };
+            policies.push(Policy::from_intent(p, anchors).map_err(|e| fail(e.to_string()))?);
+        }
+        Ok(Self { policies })
+    }
+
+    fn get(&self, id: PolicyId) -> Option<&Policy> {
+        self.policies.get(id.0)
+    }
+}
+
+/// The TLS findings of every vantage.
+pub(crate) fn findings(
+    intent: &Intent,
+    policies: &TlsPolicies,
+    sources: &[Source<'_>],
+    merged: &Merged<'_>,
+    now: jiff::Timestamp,
+) -> Vec<Finding> {
+    let endpoints = intent.tls_endpoints();
+    let mut out = Vec::new();
+    for v in &merged.vantages {
+        let vantage = &intent.vantages[v.id.0].name;
+        for e in &endpoints {
+            let host = &intent.hosts[e.host.0];
+            let Some(&(fact, source)) = v.tls.get(&(host.address, e.port)) else { continue };
+            let Some(policy) = policies.get(e.policy) else { continue };
+            let file = sources.get(source).map_or("?", |s| s.name);
+            for (rule, violations) in judge(policy, fact, intent, e, now) {
+                out.push(finding(intent, vantage, e, policy, rule, &violations, fact, file));
+            }
+        }
+    }
+    out
+}
+
+/// The violations of one endpoint, grouped by rule.
+fn judge(
+    policy: &Policy,
+    fact: &TlsFact,
+    intent: &Intent,
+    e: &TlsEndpoint,
+    now: jiff::Timestamp,
+) -> BTreeMap<Rule, Vec<Violation>> {
+    let host = &intent.hosts[e.host.0];
+    let mut by_rule: BTreeMap<Rule, Vec<Violation>> = BTreeMap::new();
+    if !fact.speaks_tls && fact.plaintext.is_none() {
+        // Accepted the connection, answered no ClientHello: no TLS here.
+        by_rule.insert(Rule::TlsMissing, vec![Violation::Missing]);
+        return by_rule;
+    }
+    let observed = Observed {
+        plaintext: fact.plaintext.is_some(),
+        suites: fact
+            .versions
+            .iter()
+            .map(|v| {
+                (v.version.protocol(), v.suites.iter().filter_map(|s| code(&s.code)).collect())
+            })
+            .collect(),
+        chain: fact.chain_der(),
+        ocsp_stapled: fact.ocsp_stapled,
+    };
+    let addresses = [host.address];
+    let names = HostNames { names: &host.names, addresses: &addresses };
+    for v in policy::evaluate(policy, &observed, names, now, &names::iana_name) {
+        if fact.error.is_some() && matches!(v, Violation::Cert(CertProblem::NoCertificate)) {
+            // The probe was cut short before a chain came: unknown, not absent.
+            continue;
+        }
+        by_rule.entry(v.rule()).or_default().push(v);
+    }
+    by_rule
+}
+
+/// A TLS suite's code point; `None` for an SSLv2 cipher spec (three
+/// bytes), which no policy allows anyway: its version is the finding.
+fn code(text: &str) -> Option<u16> {
+    u16::from_str_radix(text.strip_prefix("0x")?, 16).ok()
+}
+
+#[allow(clippy::too_many_arguments, reason = "one finding's every part")]
+fn finding(
+    intent: &Intent,
+    vantage: &str,
+    e: &TlsEndpoint,
+    policy: &Policy,
+    rule: Rule,
+    violations: &[Violation],
+    fact: &TlsFact,
+    file: &str,
+) -> Finding {
+    let host = &intent.hosts[e.host.0];
+    let spec_policy = &intent.tls_policies[e.policy.0];
+    let label = format!(
+        "TLS policy `{}` (Mozilla {} {})",
+        spec_policy.name, policy.profile.name, policy.profile.guideline_version
+    );
+    let severity = violations.iter().map(Violation::severity).max().unwrap_or(Severity::Medium);
+    let mut evidence: Vec<String> = violations.iter().map(Violation::evidence).collect();
+    if let Some(p) = &fact.plaintext {
+        evidence.push(format!("it sent \"{p}\""));
+    }
+    if let Some(err) = &fact.error {
+        evidence.push(format!("the probe was cut short: {err}"));
+    }
+    let sni = fact.sni.as_deref().map_or_else(|| "no SNI".to_owned(), |s| format!("SNI {s}"));
+    evidence.push(format!("probed with {sni} at {} ({file})", fact.at));
+    Finding {
+        rule,
+        severity,
+        vantage: Some(vantage.to_owned()),
+        target: Some(host.address.to_string()),
+        host: Some(host.name.clone()),
+        port: Some(e.port),
+        proto: Some(DocProto::Tcp),
+        expected: expected(rule, &label, policy, host),
+        observed: observed(rule, violations, fact),
+        evidence: evidence.join("; "),
+        waived: None,
+        location: SpecLocation::from(&intent.services[e.service.0].at),
+    }
+}
+
+/// What the policy asks, in the rule's terms.
+fn expected(rule: Rule, label: &str, policy: &Policy, host: &crate::spec::intent::Host) -> String {
+    let versions = || {
+        ProtocolVersion::ALL
+            .into_iter()
+            .filter(|v| policy.allows_version(*v))
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match rule {
+        Rule::TlsMissing => format!("TLS, as {label} requires"),
+        Rule::TlsProtocol => format!("{label}: {} only", versions()),
+        Rule::TlsCipher => format!("{label}: only the suites it allows"),
+        Rule::TlsCertExpired => format!("{label}: a certificate valid now"),
+        Rule::TlsCertExpiring => {
+            format!("{label}: at least {} days of validity left", policy.min_days_left)
+        }
+        Rule::TlsCertHostname => {
+            let names = if host.names.is_empty() {
+                host.address.to_string()
+            } else {
+                host.names.join(", ")
+            };
+            format!("{label}: a certificate for {names}")
+        }
+        Rule::TlsCertWeakKey => {
+            format!("{label}: RSA keys of {} bits or more", policy.min_rsa_bits)
+        }
+        Rule::TlsCertWeakSignature => format!("{label}: no certificate signed with SHA-1 or MD5"),
+        _ => format!("{label}: a complete chain, in order, to a trusted root"),
+    }
+}
+
+/// What was observed, in a few words; the evidence has the details.
+fn observed(rule: Rule, violations: &[Violation], fact: &TlsFact) -> String {
+    let words: Vec<String> = violations
+        .iter()
+        .map(|v| match v {
+            Violation::Missing => match &fact.plaintext {
+                Some(_) => "plaintext".to_owned(),
+                None => "no answer to a ClientHello".to_owned(),
+            },
+            Violation::Protocol { versions, .. } => format!(
+                "accepts {}",
+                versions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            ),
+            Violation::Cipher { version, iana, code, .. } => {
+                format!("{version} {}", iana.map_or_else(|| format!("0x{code:04x}"), str::to_owned))
+            }
+            Violation::OcspNotStapled => "no OCSP staple".to_owned(),
+            Violation::Cert(p) => cert_words(p).to_owned(),
+        })
+        .collect();
+    if rule == Rule::TlsCipher {
+        return format!(
+            "accepts {} suite(s) outside the policy: {}",
+            words.len(),
+            words.join(", ")
+        );
+    }
+    let mut unique: Vec<String> = Vec::new();
+    for w in words {
+        if !unique.contains(&w) {
+            unique.push(w);
+        }
+    }
+    unique.join("; ")
+}
+
+fn cert_words(p: &CertProblem) -> &'static str {
+    match p {
+        CertProblem::Expired { .. } => "expired",
+        CertProblem::Expiring { .. } => "expiring",
+        CertProblem::HostnameInCommonNameOnly { .. } => "name in the common name only",
+        CertProblem::HostnameMismatch { .. } => "wrong host name",
+        CertProblem::LifetimeTooLong { .. } => "lifetime too long",
+        CertProblem::Malformed { .. } => "malformed certificate",
+        CertProblem::MissingIntermediate { .. } => "missing intermediate",
+        CertProblem::NoCertificate => "no certificate",
+        CertProblem::NotYetValid { .. } => "not yet valid",
+        CertProblem::SelfSigned { .. } => "self-signed",
+        CertProblem::UntrustedIssuer { .. } => "untrusted issuer",
+        CertProblem::WeakKey { .. } => "weak RSA key",
+        CertProblem::WeakSignature { .. } => "weak signature",
+        CertProblem::WrongOrder { .. } => "chain out of order",
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,250 @@
+//! The TLS rules on `tls` lines made here: a chain signed by a CA the test
+//! makes (rcgen), trusted through the spec's `trusted_ca`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, date_time_ymd};
+
+use crate::observe::{ObservationFile, Record, TlsFact, TlsSuite, TlsVersion, TlsVersionFact};
+use crate::report::document::CheckKind;
+use crate::verdict::{Source, TlsPolicies, judge};
+
+const DIGEST: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The CA file, removed when the test ends.
+struct CaFile(PathBuf);
+
+impl Drop for CaFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+struct Pki {
+    ca: CaFile,
+    good: Vec<u8>,
+    expired: Vec<u8>,
+}
+
+fn pki(tag: &str) -> Pki {
+    let key = KeyPair::generate().expect("key");
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    params.distinguished_name.push(DnType::CommonName, "Verdict Test Root");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.not_before = date_time_ymd(2025, 1, 1);
+    params.not_after = date_time_ymd(2030, 1, 1);
+    let root = params.self_signed(&key).expect("root");
+    let issuer = Issuer::new(params, key);
+    let leaf = |from: (i32, u8, u8), to: (i32, u8, u8)| {
+        let mut p = CertificateParams::new(vec!["web.example.test".to_owned()]).expect("params");
+        p.distinguished_name.push(DnType::CommonName, "web.example.test");
+        p.not_before = date_time_ymd(from.0, from.1, from.2);
+        p.not_after = date_time_ymd(to.0, to.1, to.2);
+        let key = KeyPair::generate().expect("key");
+        p.signed_by(&key, &issuer).expect("leaf").der().to_vec()
+    };
+    let path =
+        std::env::temp_dir().join(format!("vantage-verdict-tls-{}-{tag}.pem", std::process::id()));
+    std::fs::write(&path, root.pem()).expect("write CA");
+    Pki {
+        ca: CaFile(path),
+        good: leaf((2026, 1, 1), (2026, 9, 1)),
+        expired: leaf((2025, 1, 1), (2025, 12, 1)),
+    }
+}
+
+fn intent(ca: &CaFile) -> crate::spec::Intent {
+    let text = format!(
+        r#"version: 1
+zones:
+  internet: {{ cidrs: ["0.0.0.0/0"], probe: false }}
+  dmz: {{ cidrs: [198.18.10.0/24] }}
+hosts:
+  web: {{ address: 198.18.10.10, names: [web.example.test] }}
+  plain: {{ address: 198.18.10.11, names: [plain.example.test] }}
+services:
+  https: {{ tcp: [443], tls: web }}
+flows:
+  - {{ from: internet, to: [web, plain], allow: [https] }}
+default: deny
+vantages:
+  outside: {{ zone: internet }}
+tls:
+  policies:
+    web: {{ profile: intermediate, trusted_ca: "{}" }}
+"#,
+        ca.0.display()
+    );
+    let file: Arc<str> = Arc::from("test.yaml");
+    let loaded = crate::spec::load_bytes(std::path::Path::new("test.yaml"), &file, text.as_bytes());
+    loaded.intent.unwrap_or_else(|| panic!("spec refused: {:?}", loaded.diagnostics))
+}
+
+fn suites(codes: &[u16]) -> Vec<TlsSuite> {
+    codes
+        .iter()
+        .map(|&c| TlsSuite {
+            code: format!("0x{c:04X}"),
+            name: crate::tls::names::iana_name(c).map(str::to_owned),
+        })
+        .collect()
+}
+
+/// A finished probe of `target`:443 accepting `versions`, presenting `chain`.
+fn fact(target: &str, versions: &[(TlsVersion, &[u16])], chain: &[Vec<u8>]) -> TlsFact {
+    let (chain, chain_truncated) = TlsFact::encode_chain(chain);
+    TlsFact {
+        target: target.parse().expect("address"),
+        port: 443,
+        sni: Some("web.example.test".to_owned()),
+        speaks_tls: true,
+        plaintext: None,
+        versions: versions
+            .iter()
+            .map(|(v, c)| TlsVersionFact { version: *v, suites: suites(c), server_order: None })
+            .collect(),
+        refused: Vec::new(),
+        chain,
+        chain_truncated,
+        ocsp_stapled: false,
+        error: None,
+        at: "2026-03-01T12:00:02.000Z".to_owned(),
+    }
+}
+
+const MODERN_12: &[u16] = &[0xc02f, 0xc030]; // ECDHE-RSA-AES128/256-GCM
+const TLS13: &[u16] = &[0x1301, 0x1302];
+
+fn file(facts: Vec<TlsFact>) -> ObservationFile {
+    let mut lines = vec![format!(
+        r#"{{"kind":"header","schema_version":1,"tool":"vantage","version":"0.1.0","spec":"test.yaml","spec_digest":"{DIGEST}","vantage":"outside","shard_index":0,"shard_count":1,"seed":1,"mode":"syn","started":"2026-03-01T12:00:00.000Z","probes_planned":2}}"#
+    )];
+    for t in ["198.18.10.10", "198.18.10.11"] {
+        lines.push(format!(
+            r#"{{"kind":"port","target":"{t}","proto":"tcp","port":443,"state":"open","reason":"syn-ack","attempts":1,"rtt_us":500,"banner":null,"at":"2026-03-01T12:00:01.000Z"}}"#
+        ));
+    }
+    for f in facts {
+        lines.push(serde_json::to_string(&Record::Tls(f)).expect("json"));
+    }
+    lines.push(r#"{"kind":"trailer","ended":"2026-03-01T12:04:00.000Z","complete":true,"interrupted":false,"probes_sent":2,"open":2,"closed":0,"filtered":0,"open_filtered":0,"errors":0}"#.to_owned());
+    let text = lines.join("\n") + "\n";
+    crate::observe::parse(text.as_bytes(), "tls.jsonl").unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+/// `rule severity target:port observed`, one per finding.
+fn verdict(tag: &str, facts: impl FnOnce(&Pki) -> Vec<TlsFact>) -> Vec<String> {
+    let pki = pki(tag);
+    let intent = intent(&pki.ca);
+    let tls = TlsPolicies::load(&intent, |p| std::fs::read(p)).expect("policies");
+    let file = file(facts(&pki));
+    let sources = [Source { name: "tls.jsonl", file: &file }];
+    let now = "2026-03-02T00:00:00Z".parse().expect("time");
+    let v = judge(&intent, &tls, &sources, Some(DIGEST), now).expect("judged");
+    for f in &v.findings {
+        assert!(f.evidence.contains("tls.jsonl"), "{f:?}");
+        assert_eq!(f.location.line, 9, "the service's line: {f:?}");
+    }
+    let tls_checks: Vec<&str> =
+        v.checks.iter().filter(|c| c.kind == CheckKind::Tls).map(|c| c.name.as_str()).collect();
+    assert!(tls_checks.iter().all(|c| c.contains("meets policy `web`")), "{tls_checks:?}");
+    v.findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}:{} {}",
+                f.rule.as_str(),
+                f.severity.as_str(),
+                f.target.as_deref().unwrap_or("-"),
+                f.port.unwrap_or(0),
+                f.observed
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_endpoint_meeting_its_policy_has_no_finding() {
+    let got = verdict("good", |p| {
+        vec![fact(
+            "198.18.10.10",
+            &[(TlsVersion::Tls12, MODERN_12), (TlsVersion::Tls13, TLS13)],
+            std::slice::from_ref(&p.good),
+        )]
+    });
+    assert_eq!(got, Vec::<String>::new());
+}
+
+#[test]
+fn old_versions_and_weak_suites_are_one_finding_each_naming_them_all() {
+    let got = verdict("weak", |p| {
+        vec![fact(
+            "198.18.10.10",
+            &[
+                (TlsVersion::Tls10, &[0x002f]),
+                (TlsVersion::Tls11, &[0x002f]),
+                (TlsVersion::Tls12, &[0xc02f, 0x000a, 0x0005]),
+            ],
+            std::slice::from_ref(&p.good),
+        )]
+    });
+    assert_eq!(
+        got,
+        [
+            "tls-cipher high 198.18.10.10:443 accepts 2 suite(s) outside the policy: \
+             TLSv1.2 TLS_RSA_WITH_3DES_EDE_CBC_SHA, TLSv1.2 TLS_RSA_WITH_RC4_128_SHA",
+            "tls-protocol high 198.18.10.10:443 accepts TLSv1.0, TLSv1.1",
+        ]
+    );
+}
+
+#[test]
+fn plaintext_and_silence_are_tls_missing() {
+    let got = verdict("missing", |_| {
+        let mut plain = fact("198.18.10.11", &[], &[]);
+        plain.speaks_tls = false;
+        plain.plaintext = Some("HTTP/1.1 400 Bad Request".to_owned());
+        let mut silent = fact("198.18.10.10", &[], &[]);
+        silent.speaks_tls = false;
+        silent.error = Some("no answer to a ClientHello within 5 s".to_owned());
+        vec![plain, silent]
+    });
+    assert_eq!(
+        got,
+        [
+            "tls-missing high 198.18.10.10:443 no answer to a ClientHello",
+            "tls-missing high 198.18.10.11:443 plaintext",
+        ]
+    );
+}
+
+#[test]
+fn certificate_problems_are_judged_at_the_verdicts_time() {
+    let got = verdict("expired", |p| {
+        vec![fact("198.18.10.10", &[(TlsVersion::Tls13, TLS13)], std::slice::from_ref(&p.expired))]
+    });
+    assert_eq!(got, ["tls-cert-expired high 198.18.10.10:443 expired"]);
+}
+
+#[test]
+fn a_probe_cut_short_is_not_a_missing_certificate_and_a_rerun_decides() {
+    // Cut short before the chain: what it learnt is judged, no "no certificate".
+    let got = verdict("cut", |_| {
+        let mut cut = fact("198.18.10.10", &[(TlsVersion::Tls13, TLS13)], &[]);
+        cut.error = Some("timed out".to_owned());
+        vec![cut]
+    });
+    assert_eq!(got, Vec::<String>::new());
+    // The same endpoint twice: the finished probe decides, not the timeout.
+    let got = verdict("rerun", |p| {
+        let mut silent = fact("198.18.10.10", &[], &[]);
+        silent.speaks_tls = false;
+        silent.error = Some("timed out".to_owned());
+        silent.at = "2026-03-01T12:00:09.000Z".to_owned();
+        let done =
+            fact("198.18.10.10", &[(TlsVersion::Tls13, TLS13)], std::slice::from_ref(&p.good));
+        vec![done, silent]
+    });
+    assert_eq!(got, Vec::<String>::new());
+}
