@@ -19,6 +19,7 @@ mod schema;
 mod spec_errors;
 mod tidy;
 mod tls;
+mod tls_lab;
 mod tls_probe;
 mod util;
 mod verdict_cli;

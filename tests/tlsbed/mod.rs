@@ -6,9 +6,11 @@
 //! (`Bed::exec`). Used by the TLS tests and the TLS benchmark.
 //!
 //! Servers: `openssl s_server` (OpenSSL 3.0: TLS 1.0-1.3, no SSLv3, and no
-//! 3DES or RC4 at all) and `gnutls-serv` (GnuTLS, whose priority strings
-//! still enable 3DES, RC4 and static RSA key exchange). Each endpoint says
-//! which flaws are planted in it, by finding rule.
+//! 3DES or RC4 at all), `gnutls-serv` (GnuTLS, whose priority strings
+//! still enable 3DES, RC4 and static RSA key exchange) and Python's
+//! `http.server` (plaintext where TLS is required): 12 endpoints, each on
+//! its own loopback address, with 14 planted flaws between them. Each
+//! endpoint says which, by finding rule and the word its evidence uses.
 //!
 //! Invariant: every process the bed starts belongs to its lab, which kills
 //! it by its id and removes the namespace when the bed is dropped, also
@@ -26,16 +28,19 @@ use crate::lab::{Lab, LabError};
 /// One server of the bed.
 #[derive(Debug, Clone)]
 pub(crate) struct Endpoint {
-    /// Short name, also the DNS name it is declared with (`NAME.test`,
-    /// except `wrongname`, which serves `other.test`'s certificate).
+    /// Short name, also the host's name in a spec.
     pub(crate) name: &'static str,
-    /// Where it listens.
+    /// Where it listens: an address of its own on the namespace's loopback
+    /// (127.0.0.2 on), so a spec can declare each as a host with its names.
     pub(crate) addr: SocketAddr,
+    /// The DNS name it is declared with (its certificate's, except for
+    /// `wrongname`, which serves `other.test`'s certificate for `good.test`).
+    pub(crate) dns: &'static str,
     /// The policy profile it is held to.
     pub(crate) profile: &'static str,
-    /// The flaws planted, as finding rules (with a detail word when one
-    /// rule is planted twice).
-    pub(crate) flaws: &'static [&'static str],
+    /// The flaws planted: (finding rule, a word the finding's evidence
+    /// names it by). 14 in all, over 12 endpoints.
+    pub(crate) flaws: &'static [(&'static str, &'static str)],
 }
 
 /// Why the bed could not be built.
@@ -62,12 +67,14 @@ impl Drop for Bed {
     }
 }
 
-/// An `openssl s_server` endpoint: name, profile, flaws, (certificate,
-/// chain file or ""), extra server arguments.
+/// An `openssl s_server` endpoint: name, DNS name, profile, flaws,
+/// (certificate, chain file or ""), server arguments beyond the
+/// certificate.
 type OpensslEndpoint = (
     &'static str,
     &'static str,
-    &'static [&'static str],
+    &'static str,
+    &'static [(&'static str, &'static str)],
     (&'static str, &'static str),
     &'static [&'static str],
 );
@@ -78,8 +85,12 @@ const ZONE: &str = "tls";
 /// The first port the servers listen on, one each from here.
 const FIRST_PORT: u16 = 8441;
 
-/// TLS 1.2 suites of Mozilla's intermediate profile, as OpenSSL names them.
-const INTERMEDIATE: &str = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
+/// TLS 1.2 suites of Mozilla's intermediate profile 6.0 (which dropped
+/// 5.7's DHE suites), as OpenSSL names them, at security level 0 (so RSA-1024 and SHA-1 certificates load).
+const INTERMEDIATE_SECLEVEL_0: &str = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:@SECLEVEL=0";
+
+/// The GnuTLS priority of the `weakciphers` endpoint.
+pub(crate) const WEAK_PRIORITY: &str = "NONE:+VERS-TLS1.2:+3DES-CBC:+ARCFOUR-128:+AES-128-CBC:+RSA:+ECDHE-RSA:+SHA1:+SHA256:+COMP-NULL:+SIGN-ALL:+CURVE-ALL";
 
 impl Bed {
     /// Makes the certificates and starts every server; `Missing` when
@@ -100,62 +111,90 @@ impl Bed {
         make_certs(&dir)?;
         let mut bed = Self { dir, lab, endpoints: Vec::new() };
         let mut ports = FIRST_PORT..;
+        let mut hosts = 2u8..;
+        let mut next = || {
+            let ip = hosts.next().unwrap_or(2);
+            SocketAddr::from(([127, 0, 0, ip], ports.next().unwrap_or(FIRST_PORT)))
+        };
         let good = ("leaf-good", "intermediate.pem");
-        let openssl: [OpensslEndpoint; 9] = [
-            ("tls13", "modern", &[], good, &["-tls1_3"]),
-            (
-                "intermediate",
-                "intermediate",
-                &[],
-                good,
-                &["-no_tls1", "-no_tls1_1", "-cipher", INTERMEDIATE],
-            ),
+        // Mozilla intermediate, so a certificate flaw is the only flaw.
+        let inter: &[&str] = &["-no_tls1", "-no_tls1_1", "-cipher", INTERMEDIATE_SECLEVEL_0];
+        let openssl: [OpensslEndpoint; 10] = [
+            ("tls13", "good.test", "modern", &[], good, &["-tls1_3"]),
+            ("intermediate", "good.test", "intermediate", &[], good, inter),
             (
                 "legacy",
+                "good.test",
                 "intermediate",
-                &["tls-protocol", "tls-cipher"],
+                &[("tls-protocol", "TLSv1.0"), ("tls-protocol", "TLSv1.1"), ("tls-cipher", "CBC")],
                 good,
                 &["-cipher", "ALL:@SECLEVEL=0", "-min_protocol", "TLSv1"],
             ),
             (
                 "expired",
+                "expired.test",
                 "intermediate",
-                &["tls-cert-expired"],
+                &[("tls-cert-expired", "expired")],
                 ("leaf-expired", "intermediate.pem"),
-                &[],
+                inter,
             ),
-            ("selfsigned", "intermediate", &["tls-cert-untrusted"], ("leaf-selfsigned", ""), &[]),
+            (
+                "expiring",
+                "expiring.test",
+                "intermediate",
+                &[("tls-cert-expiring", "expires in")],
+                ("leaf-expiring", "intermediate.pem"),
+                inter,
+            ),
+            (
+                "selfsigned",
+                "selfsigned.test",
+                "intermediate",
+                &[("tls-cert-untrusted", "self-signed")],
+                ("leaf-selfsigned", ""),
+                inter,
+            ),
             (
                 "wrongname",
+                "good.test",
                 "intermediate",
-                &["tls-cert-hostname"],
+                &[("tls-cert-hostname", "good.test")],
                 ("leaf-wrongname", "intermediate.pem"),
-                &[],
+                inter,
             ),
             (
                 "rsa1024",
+                "rsa1024.test",
                 "intermediate",
-                &["tls-cert-weak-key"],
+                &[("tls-cert-weak-key", "1024 bits")],
                 ("leaf-rsa1024", "intermediate.pem"),
-                &["-cipher", "DEFAULT:@SECLEVEL=0"],
+                inter,
             ),
             (
                 "sha1",
+                "sha1.test",
                 "intermediate",
-                &["tls-cert-weak-signature"],
+                &[("tls-cert-weak-signature", "SHA-1")],
                 ("leaf-sha1", "intermediate.pem"),
-                &["-cipher", "DEFAULT:@SECLEVEL=0"],
+                inter,
             ),
-            ("nochain", "intermediate", &["tls-cert-untrusted"], ("leaf-nochain", ""), &[]),
+            (
+                "nochain",
+                "nochain.test",
+                "intermediate",
+                &[("tls-cert-untrusted", "missing intermediate")],
+                ("leaf-nochain", ""),
+                inter,
+            ),
         ];
-        for (name, profile, flaws, (cert, chain), extra) in openssl {
-            let port = ports.next().unwrap_or(FIRST_PORT);
+        for (name, dns, profile, flaws, (cert, chain), extra) in openssl {
+            let addr = next();
             let d = bed.dir.clone();
             let file = |f: &str| d.join(f).display().to_string();
             let mut args = vec![
                 "s_server".to_owned(),
                 "-accept".to_owned(),
-                format!("127.0.0.1:{port}"),
+                addr.to_string(),
                 "-cert".to_owned(),
                 file(&format!("{cert}.pem")),
                 "-key".to_owned(),
@@ -168,36 +207,52 @@ impl Bed {
             }
             args.extend(extra.iter().map(|s| (*s).to_owned()));
             bed.spawn("openssl", &args)?;
-            bed.endpoints.push(Endpoint {
-                name,
-                addr: SocketAddr::from(([127, 0, 0, 1], port)),
-                profile,
-                flaws,
-            });
+            bed.endpoints.push(Endpoint { name, addr, dns, profile, flaws });
         }
-        // GnuTLS still speaks 3DES, RC4 and static RSA when asked to.
-        let port = ports.next().unwrap_or(FIRST_PORT);
+        // GnuTLS still speaks 3DES, RC4 and static RSA when asked to (TLS
+        // 1.2 only, so the suites are the only flaw). It cannot be told to
+        // bind one address: it listens on all of the namespace's.
+        let addr = next();
         let d = bed.dir.clone();
         let file = |f: &str| d.join(f).display().to_string();
-        let weak = "NONE:+VERS-TLS1.2:+VERS-TLS1.1:+VERS-TLS1.0:+3DES-CBC:+ARCFOUR-128:+AES-128-CBC:+RSA:+ECDHE-RSA:+SHA1:+SHA256:+COMP-NULL:+SIGN-ALL:+CURVE-ALL";
         let args = [
             "--port".to_owned(),
-            port.to_string(),
+            addr.port().to_string(),
             "--x509certfile".to_owned(),
             file("leaf-good-chain.pem"),
             "--x509keyfile".to_owned(),
             file("leaf-good.key"),
             "--priority".to_owned(),
-            weak.to_owned(),
+            WEAK_PRIORITY.to_owned(),
             "--http".to_owned(),
             "--disable-client-cert".to_owned(),
         ];
         bed.spawn("gnutls-serv", &args)?;
         bed.endpoints.push(Endpoint {
             name: "weakciphers",
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            addr,
+            dns: "good.test",
             profile: "intermediate",
-            flaws: &["tls-protocol", "tls-cipher"],
+            flaws: &[("tls-cipher", "3DES"), ("tls-cipher", "RC4"), ("tls-cipher", "TLS_RSA_WITH")],
+        });
+        // Plaintext HTTP where TLS is required.
+        let addr = next();
+        let args = [
+            "-m".to_owned(),
+            "http.server".to_owned(),
+            addr.port().to_string(),
+            "--bind".to_owned(),
+            addr.ip().to_string(),
+            "--directory".to_owned(),
+            bed.dir.display().to_string(),
+        ];
+        bed.spawn("python3", &args)?;
+        bed.endpoints.push(Endpoint {
+            name: "plaintext",
+            addr,
+            dns: "plaintext.test",
+            profile: "intermediate",
+            flaws: &[("tls-missing", "plaintext")],
         });
         for e in bed.endpoints.clone() {
             bed.wait_listening(e.addr, e.name)?;
@@ -213,6 +268,42 @@ impl Bed {
     /// The folder with the certificates (`root.pem` is the trust anchor).
     pub(crate) fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Writes a spec declaring every endpoint as a host (named as the
+    /// endpoint, with its DNS name) with one TLS service, held to its
+    /// profile with the bed's root as `trusted_ca`, reachable from vantage
+    /// `here` (zone `local`, the namespace's loopback); returns its path.
+    pub(crate) fn write_spec(&self) -> PathBuf {
+        let mut hosts = String::new();
+        let mut services = String::new();
+        let mut flows = String::new();
+        for e in &self.endpoints {
+            let (name, ip, port) = (e.name, e.addr.ip(), e.addr.port());
+            hosts.push_str(&format!("  {name}: {{ address: {ip}, names: [{}] }}\n", e.dns));
+            services.push_str(&format!("  {name}-tls: {{ tcp: [{port}], tls: {} }}\n", e.profile));
+            flows.push_str(&format!("  - {{ from: local, to: {name}, allow: [{name}-tls] }}\n"));
+        }
+        let spec = format!(
+            "version: 1
+name: TLS bed
+zones:
+  local: {{ cidrs: [127.0.0.0/8], probe: false }}
+  bed: {{ cidrs: [127.0.0.0/24] }}
+hosts:
+{hosts}services:
+{services}flows:
+{flows}vantages:
+  here: {{ zone: local }}
+tls:
+  policies:
+    modern: {{ profile: modern, trusted_ca: root.pem }}
+    intermediate: {{ profile: intermediate, trusted_ca: root.pem }}
+"
+        );
+        let path = self.dir.join("bed.yaml");
+        std::fs::write(&path, spec).expect("the bed's spec is written");
+        path
     }
 
     /// Runs `argv` in the bed's namespace (where 127.0.0.1 reaches the

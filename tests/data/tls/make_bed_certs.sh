@@ -6,6 +6,7 @@
 #
 #   leaf-good        good.test, RSA-2048, SHA-256, 30 days, via intermediate
 #   leaf-expired     expired.test, ended 10 days ago
+#   leaf-expiring    expiring.test, ends in 5 days
 #   leaf-selfsigned  selfsigned.test, signed by itself
 #   leaf-wrongname   other.test (served where good.test is expected)
 #   leaf-rsa1024     rsa1024.test, a 1024-bit RSA key
@@ -80,6 +81,7 @@ leaf() {
 
 leaf leaf-good good.test 2048 sha256 -1 30
 leaf leaf-expired expired.test 2048 sha256 -40 -10
+leaf leaf-expiring expiring.test 2048 sha256 -20 5
 leaf leaf-selfsigned selfsigned.test 2048 sha256 -1 30 selfsigned
 leaf leaf-wrongname other.test 2048 sha256 -1 30
 leaf leaf-rsa1024 rsa1024.test 1024 sha256 -1 30
