@@ -11,6 +11,8 @@
 //! paths are tested on recorded server bytes (`tests/data/tls/`, the
 //! `tls` module).
 
+#![allow(clippy::print_stderr, reason = "a test without its servers says it skipped")]
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use vantage::observe::{TlsFact, TlsVersion};
