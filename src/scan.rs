@@ -189,6 +189,7 @@ pub async fn run<N: Net>(
     let _ = write_silent(silent.take(), &records).await;
     // The TLS endpoints found open, each probed for what it speaks and
     // presents (a few at a time: each runs its versions concurrently).
+    let mut tls_written = 0;
     if !cancel.is_cancelled() {
         let probes =
             futures_util::stream::iter(tls_open.iter().map(|(addr, sni)| {
@@ -207,15 +208,20 @@ pub async fn run<N: Net>(
             if records.send(Record::Tls(fact)).await.is_err() {
                 break;
             }
+            tls_written += 1;
         }
     }
     drop(records);
+    // Stopped during the TLS step: the ports are all there, some TLS
+    // endpoints are not, and the trailer must not say complete.
+    let tls_cut = tls_written < tls_open.len();
+    let interrupted = summary.interrupted || (tls_cut && cancel.is_cancelled());
     let complete =
-        !summary.interrupted && summary.concluded == planned && summary.local_errors == 0;
+        !interrupted && !tls_cut && summary.concluded == planned && summary.local_errors == 0;
     let trailer = Trailer {
         ended: now(),
         complete,
-        interrupted: summary.interrupted,
+        interrupted,
         probes_sent: summary.attempts,
         open: counts.open,
         closed: counts.closed,

@@ -33,6 +33,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
 use tokio::time::timeout;
 use tokio_rustls::TlsConnector;
 
@@ -246,10 +247,32 @@ pub async fn exchange(target: SocketAddr, hello: &[u8], wait: Duration) -> Answe
     timeout(wait, run).await.unwrap_or(Answer::TimedOut)
 }
 
-/// Runs `e` to its end against `target`, one connection per hello.
-async fn enumerate(target: SocketAddr, mut e: Enumeration, wait: Duration) -> VersionResult {
+/// Connections one endpoint is given at a time, whatever the number of
+/// versions enumerated at once (sslyze's default is 5 too): a server with a
+/// small accept backlog or a per-client limit is not taken for one that
+/// refuses.
+pub const MAX_CONNECTIONS: usize = 5;
+
+/// Runs `e` to its end against `target`, one connection per hello, each
+/// under a permit of `connections`. A hello that met silence is sent once
+/// more on a new connection before silence counts: one lost SYN or a
+/// stalled accept queue is no refusal.
+async fn enumerate(
+    target: SocketAddr,
+    mut e: Enumeration,
+    wait: Duration,
+    connections: &Semaphore,
+) -> VersionResult {
     while let Some(hello) = e.next_hello() {
-        let answer = exchange(target, &hello, wait).await;
+        let mut answer = Answer::TimedOut;
+        for _ in 0..2 {
+            // The semaphore is never closed.
+            let Ok(_permit) = connections.acquire().await else { break };
+            answer = exchange(target, &hello, wait).await;
+            if !matches!(answer, Answer::TimedOut) {
+                break;
+            }
+        }
         e = e.on_answer(answer);
     }
     e.finish()
@@ -270,10 +293,11 @@ pub async fn probe_endpoint(target: SocketAddr, sni: Option<&str>, limits: Limit
         status_request: true,
         ..HelloOptions::default()
     };
+    let connections = Semaphore::new(MAX_CONNECTIONS);
     let work = async {
         let versions = ProtocolVersion::ALL.map(|v| {
             let e = Enumeration::new(v, &candidates(v)).with_options(opts.clone());
-            enumerate(target, e, limits.exchange)
+            enumerate(target, e, limits.exchange, &connections)
         });
         let results = futures_util::future::join_all(versions).await;
         let raw_chain = results.iter().find(|r| !r.chain.is_empty()).map(|r| r.chain.clone());

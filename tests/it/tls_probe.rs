@@ -350,3 +350,40 @@ tls:
     assert_eq!(fact.versions.len(), 1);
     assert_eq!(fact.chain_der(), certs.ders("leaf-good-chain.pem"));
 }
+
+#[tokio::test]
+async fn an_endpoint_is_never_given_more_than_five_connections_at_once() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use vantage::probe::tls::{Limits, MAX_CONNECTIONS, probe_endpoint};
+    // A server that holds every connection 100 ms, then closes it without
+    // a word, counting how many it holds at once.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (n, m, s) = (Arc::clone(&now), Arc::clone(&most), Arc::clone(&stop));
+    let server = std::thread::spawn(move || {
+        while let Ok((c, _)) = listener.accept() {
+            if s.load(Ordering::SeqCst) {
+                break;
+            }
+            let (n, m) = (Arc::clone(&n), Arc::clone(&m));
+            std::thread::spawn(move || {
+                let held = n.fetch_add(1, Ordering::SeqCst) + 1;
+                m.fetch_max(held, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                n.fetch_sub(1, Ordering::SeqCst);
+                drop(c);
+            });
+        }
+    });
+    let fact = probe_endpoint(addr, None, Limits::default()).await;
+    stop.store(true, Ordering::SeqCst);
+    drop(std::net::TcpStream::connect(addr));
+    server.join().expect("the server ends");
+    assert!(!fact.speaks_tls, "{fact:?}");
+    let most = most.load(Ordering::SeqCst);
+    assert!(most <= MAX_CONNECTIONS, "{most} connections at once");
+    assert!(most >= 2, "versions are still probed concurrently: {most}");
+}
