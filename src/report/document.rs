@@ -319,7 +319,11 @@ pub struct Change {
     /// The port (null for host changes).
     pub port: Option<u16>,
     /// `opened`, `closed`, `filtered`, `open|filtered`, `unobserved`,
-    /// `new-host` or `vanished-host`.
+    /// `new-host` or `vanished-host`; for a TLS endpoint probed by both
+    /// scans, `tls-answer` (TLS, plaintext or no answer), `tls-version-accepted`,
+    /// `tls-version-refused`, `tls-suite-accepted`, `tls-suite-refused`
+    /// (`TLSv1.2 TLS_RSA_WITH_3DES_EDE_CBC_SHA`) or `tls-certificate` (a
+    /// new leaf, by its SHA-256).
     pub change: String,
     /// The state before (`open`, `closed`, `filtered`, `open|filtered`;
     /// null when not observed; for hosts, `up` or `down`).

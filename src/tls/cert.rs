@@ -86,6 +86,12 @@ impl TrustAnchors {
         Self { anchors }
     }
 
+    /// No anchor at all: nothing is trusted. For judging what does not
+    /// involve trust (versions and suites).
+    pub fn empty() -> Self {
+        Self { anchors: Vec::new() }
+    }
+
     /// Anchors from DER certificates (what a `trusted_ca` PEM file holds).
     pub fn from_der(certs: &[Vec<u8>]) -> Result<Self, CertError> {
         let mut anchors = Vec::new();

@@ -10,6 +10,13 @@
 //! went down are reported too (a RST is no proof of a host: a rejecting
 //! firewall answers for empty addresses).
 //!
+//! TLS endpoints probed in both scans are compared too: versions and
+//! suites accepted or refused since, a new leaf certificate, TLS given up
+//! for plaintext or taken up. With a spec, a version or suite the TLS
+//! policy forbids is `towards` when refused now and `away` when accepted
+//! now; allowed ones are optional, so `neutral`, as are certificates (the
+//! verdict judges them).
+//!
 //! With a spec, each change is marked `towards` the intent (the new state is
 //! what the spec expects and the old was not), `away` from it (the
 //! reverse), or `neutral`. What the spec expects of a port: open for a
@@ -19,13 +26,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use crate::observe::{ObservationFile, PortState};
+use crate::observe::{ObservationFile, PortState, TlsFact, TlsVersion};
 use crate::report::document::{Change, Comparison, Tool};
 use crate::spec::Intent;
 use crate::spec::intent::{DefaultPolicy, Proto, Require};
+use crate::tls::cert::TrustAnchors;
+use crate::tls::policy::Policy;
 
 use super::Source;
-use super::merge::{VerdictError, proto, rank};
+use super::merge::{VerdictError, proto, rank, tls_rank};
 use super::ports::{Addresses, Flows, doc_proto};
 
 /// What a spec expects of a port.
@@ -202,6 +211,7 @@ pub fn compare(
             }),
         });
     }
+    changes.extend(tls_changes(intent, vo, old.file, new.file, &host));
     changes.sort_by_cached_key(|c| {
         (c.target.parse::<IpAddr>().ok(), c.proto, c.port, c.change.clone())
     });
@@ -212,4 +222,173 @@ pub fn compare(
         spec: intent.map(|i| i.file.display().to_string()),
         changes,
     })
+}
+
+type TlsKey = (IpAddr, u16);
+
+/// The TLS facts of a file by endpoint (the one that learnt the most when
+/// an endpoint appears twice, as the verdict merges them).
+fn tls_facts(f: &ObservationFile) -> BTreeMap<TlsKey, &TlsFact> {
+    let mut out: BTreeMap<TlsKey, &TlsFact> = BTreeMap::new();
+    for t in &f.tls {
+        let slot = out.entry((t.target, t.port)).or_insert(t);
+        if (tls_rank(t), t.at.as_str()) > (tls_rank(slot), slot.at.as_str()) {
+            *slot = t;
+        }
+    }
+    out
+}
+
+/// What each version of a fact accepted: suites by code point text.
+fn accepted(t: &TlsFact) -> BTreeMap<TlsVersion, BTreeMap<&str, Option<&str>>> {
+    t.versions
+        .iter()
+        .map(|v| {
+            (v.version, v.suites.iter().map(|s| (s.code.as_str(), s.name.as_deref())).collect())
+        })
+        .collect()
+}
+
+/// The leaf's identity in a change: its SHA-256, short.
+fn leaf(t: &TlsFact) -> Option<String> {
+    use sha2::Digest as _;
+    let der = t.chain_der().into_iter().next()?;
+    let hash = sha2::Sha256::digest(&der);
+    Some(format!(
+        "leaf sha256:{}",
+        hash.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>()
+    ))
+}
+
+/// The TLS changes of the endpoints both files probed.
+fn tls_changes(
+    intent: Option<&Intent>,
+    vantage: &str,
+    old: &ObservationFile,
+    new: &ObservationFile,
+    host: &dyn Fn(IpAddr) -> Option<String>,
+) -> Vec<Change> {
+    // The policy of each endpoint the spec says speaks TLS; trust anchors
+    // play no part in versions and suites.
+    let policies: BTreeMap<TlsKey, Policy> = intent
+        .map(|i| {
+            i.tls_endpoints()
+                .into_iter()
+                .filter_map(|e| {
+                    let p = Policy::from_intent(&i.tls_policies[e.policy.0], TrustAnchors::empty())
+                        .ok()?;
+                    Some(((i.hosts[e.host.0].address, e.port), p))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let (before, after) = (tls_facts(old), tls_facts(new));
+    let mut out = Vec::new();
+    for (key, a) in &after {
+        let Some(b) = before.get(key) else { continue };
+        let policy = policies.get(key);
+        let mut change = |what: &str,
+                          was: Option<String>,
+                          is: Option<String>,
+                          towards: Option<bool>,
+                          expected: Option<String>| {
+            out.push(Change {
+                vantage: vantage.to_owned(),
+                target: key.0.to_string(),
+                host: host(key.0),
+                proto: Some(crate::report::document::Proto::Tcp),
+                port: Some(key.1),
+                change: what.to_owned(),
+                before: was,
+                after: is,
+                intent: intent.map(|_| match towards {
+                    Some(true) => "towards".to_owned(),
+                    Some(false) => "away".to_owned(),
+                    None => "neutral".to_owned(),
+                }),
+                expected,
+            });
+        };
+        let speaks = |t: &TlsFact| {
+            if t.speaks_tls {
+                "tls"
+            } else if t.plaintext.is_some() {
+                "plaintext"
+            } else {
+                "no answer"
+            }
+        };
+        if speaks(b) != speaks(a) {
+            let towards = policy.map(|_| a.speaks_tls);
+            let expected = policy.map(|_| "TLS".to_owned());
+            change(
+                "tls-answer",
+                Some(speaks(b).to_owned()),
+                Some(speaks(a).to_owned()),
+                towards,
+                expected,
+            );
+        }
+        if !(b.speaks_tls && a.speaks_tls) {
+            continue;
+        }
+        let (vb, va) = (accepted(b), accepted(a));
+        for v in TlsVersion::ALL {
+            let (was, is) = (vb.get(&v), va.get(&v));
+            let allowed = policy.map(|p| p.allows_version(v.protocol()));
+            let word = |x: Option<&BTreeMap<&str, Option<&str>>>| {
+                Some(if x.is_some() { "accepted" } else { "refused" }.to_owned())
+            };
+            // A version neither scan says anything about is no change.
+            let probed = |t: &TlsFact, m: &BTreeMap<TlsVersion, _>| {
+                m.contains_key(&v) || t.refused.contains(&v)
+            };
+            if was.is_some() != is.is_some() && probed(b, &vb) && probed(a, &va) {
+                // Only a forbidden version moves towards or away: an
+                // allowed one is optional.
+                let towards = allowed.and_then(|ok| (!ok).then_some(is.is_none()));
+                let expected = allowed.map(|ok| {
+                    format!("{} {}", version_name(v), if ok { "allowed" } else { "refused" })
+                });
+                change(
+                    if is.is_some() { "tls-version-accepted" } else { "tls-version-refused" },
+                    word(was),
+                    word(is),
+                    towards,
+                    expected,
+                );
+                continue;
+            }
+            let (Some(was), Some(is)) = (was, is) else { continue };
+            let suites: BTreeSet<&str> = was.keys().chain(is.keys()).copied().collect();
+            for code in suites {
+                let (in_b, in_a) = (was.contains_key(code), is.contains_key(code));
+                if in_b == in_a {
+                    continue;
+                }
+                let name = was.get(code).or_else(|| is.get(code)).copied().flatten();
+                let label = format!("{} {}", version_name(v), name.unwrap_or(code));
+                let ok = policy.map(|p| name.is_some_and(|n| p.allows_suite(v.protocol(), n)));
+                let towards = ok.and_then(|ok| (!ok).then_some(!in_a));
+                let expected =
+                    ok.map(|ok| format!("{label} {}", if ok { "allowed" } else { "refused" }));
+                let (what, was, is) = if in_a {
+                    ("tls-suite-accepted", None, Some(label))
+                } else {
+                    ("tls-suite-refused", Some(label), None)
+                };
+                change(what, was, is, towards, expected);
+            }
+        }
+        let (lb, la) = (leaf(b), leaf(a));
+        if lb != la && lb.is_some() && la.is_some() {
+            change("tls-certificate", lb, la, None, None);
+        }
+    }
+    out
+}
+
+/// `TLSv1.2`, as the observation names versions.
+fn version_name(v: TlsVersion) -> String {
+    serde_json::to_value(v).ok().and_then(|x| x.as_str().map(str::to_owned)).unwrap_or_default()
 }

@@ -156,7 +156,7 @@ pub(super) fn rank(s: PortState) -> u8 {
 /// Higher is a TLS probe that learnt more: one that finished, over one
 /// that was cut short, over one that got no TLS answer at all (a re-run
 /// after a timeout should decide, not the timeout).
-fn tls_rank(f: &TlsFact) -> u8 {
+pub(super) fn tls_rank(f: &TlsFact) -> u8 {
     match (f.speaks_tls || f.plaintext.is_some(), f.error.is_none()) {
         (true, true) => 2,
         (true, false) => 1,

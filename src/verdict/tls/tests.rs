@@ -248,3 +248,75 @@ fn a_probe_cut_short_is_not_a_missing_certificate_and_a_rerun_decides() {
     });
     assert_eq!(got, Vec::<String>::new());
 }
+
+#[test]
+fn compare_reports_tls_changes_towards_or_away_from_the_policy() {
+    let pki = pki("compare");
+    let intent = intent(&pki.ca);
+    let mut plain = fact("198.18.10.11", &[], &[]);
+    plain.speaks_tls = false;
+    plain.plaintext = Some("HTTP/1.1 400 Bad Request".to_owned());
+    let mut web = fact(
+        "198.18.10.10",
+        &[(TlsVersion::Tls12, MODERN_12), (TlsVersion::Tls13, TLS13)],
+        std::slice::from_ref(&pki.good),
+    );
+    // TLS 1.1 was not probed then: no change can be told for it.
+    web.refused = vec![TlsVersion::Ssl2, TlsVersion::Ssl3, TlsVersion::Tls10];
+    let old = file(vec![web, plain]);
+    let new = file(vec![
+        fact(
+            "198.18.10.10",
+            &[
+                (TlsVersion::Tls10, &[0x002f]),
+                (TlsVersion::Tls11, &[0x002f]),
+                (TlsVersion::Tls12, &[0xc02f, 0x000a]),
+                (TlsVersion::Tls13, TLS13),
+            ],
+            std::slice::from_ref(&pki.expired),
+        ),
+        fact("198.18.10.11", &[(TlsVersion::Tls13, TLS13)], std::slice::from_ref(&pki.good)),
+    ]);
+    let c = crate::verdict::compare(
+        Some(&intent),
+        Source { name: "old.jsonl", file: &old },
+        Source { name: "new.jsonl", file: &new },
+    )
+    .expect("compared");
+    let got: Vec<String> = c
+        .changes
+        .iter()
+        .map(|c| {
+            format!(
+                "{}:{} {} {} -> {} {}",
+                c.target,
+                c.port.unwrap_or(0),
+                c.change,
+                c.before.as_deref().unwrap_or("-"),
+                c.after.as_deref().unwrap_or("-"),
+                c.intent.as_deref().unwrap_or("-")
+            )
+        })
+        .collect();
+    let leaf = |der: &[u8]| {
+        use sha2::Digest as _;
+        let h = sha2::Sha256::digest(der);
+        format!("leaf sha256:{}", h.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>())
+    };
+    assert_eq!(
+        got,
+        [
+            format!(
+                "198.18.10.10:443 tls-certificate {} -> {} neutral",
+                leaf(&pki.good),
+                leaf(&pki.expired)
+            ),
+            "198.18.10.10:443 tls-suite-accepted - -> TLSv1.2 TLS_RSA_WITH_3DES_EDE_CBC_SHA away"
+                .to_owned(),
+            "198.18.10.10:443 tls-suite-refused TLSv1.2 TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 -> - neutral"
+                .to_owned(),
+            "198.18.10.10:443 tls-version-accepted refused -> accepted away".to_owned(),
+            "198.18.10.11:443 tls-answer plaintext -> tls towards".to_owned(),
+        ]
+    );
+}
