@@ -77,6 +77,10 @@ impl TlsPolicies {
     }
 }
 
+/// At most this many suites are named in a `tls-cipher` finding's
+/// `observed` (its evidence names them all).
+const LISTED_SUITES: usize = 4;
+
 /// The TLS findings of every vantage.
 pub(crate) fn findings(
     intent: &Intent,
@@ -165,7 +169,11 @@ fn finding(
         spec_policy.name, policy.profile.name, policy.profile.guideline_version
     );
     let severity = violations.iter().map(Violation::severity).max().unwrap_or(Severity::Medium);
-    let mut evidence: Vec<String> = violations.iter().map(Violation::evidence).collect();
+    let mut evidence: Vec<String> = if rule == Rule::TlsCipher {
+        vec![cipher_evidence(violations, &label)]
+    } else {
+        violations.iter().map(Violation::evidence).collect()
+    };
     if let Some(p) = &fact.plaintext {
         evidence.push(format!("it sent \"{p}\""));
     }
@@ -188,6 +196,26 @@ fn finding(
         waived: None,
         location: SpecLocation::from(&intent.services[e.service.0].at),
     }
+}
+
+/// Every suite outside the policy, by version, with its IANA and OpenSSL
+/// names and code point: `TLS policy `web` (Mozilla intermediate 6.0) does
+/// not allow these suites, accepted at TLSv1.2: TLS_RSA_WITH_RC4_128_SHA
+/// (RC4-SHA, 0x0005), ...`.
+fn cipher_evidence(violations: &[Violation], label: &str) -> String {
+    let mut by_version: BTreeMap<ProtocolVersion, Vec<String>> = BTreeMap::new();
+    for v in violations {
+        if let Violation::Cipher { version, code, iana, openssl, .. } = v {
+            let openssl = openssl.map(|o| format!("{o}, ")).unwrap_or_default();
+            by_version
+                .entry(*version)
+                .or_default()
+                .push(format!("{} ({openssl}0x{code:04x})", iana.unwrap_or("unnamed")));
+        }
+    }
+    let parts: Vec<String> =
+        by_version.iter().map(|(v, suites)| format!("at {v}: {}", suites.join(", "))).collect();
+    format!("{label} does not allow these suites, accepted {}", parts.join("; "))
 }
 
 /// What the policy asks, in the rule's terms.
@@ -245,10 +273,18 @@ fn observed(rule: Rule, violations: &[Violation], fact: &TlsFact) -> String {
         })
         .collect();
     if rule == Rule::TlsCipher {
+        // The worst first; the evidence lists every one.
+        let mut named: Vec<(Severity, String)> =
+            violations.iter().map(Violation::severity).zip(words).collect();
+        named.sort_by(|a, b| b.0.cmp(&a.0));
+        let n = named.len();
+        let shown: Vec<String> = named.into_iter().take(LISTED_SUITES).map(|(_, w)| w).collect();
+        let more = n.saturating_sub(LISTED_SUITES);
         return format!(
-            "accepts {} suite(s) outside the policy: {}",
-            words.len(),
-            words.join(", ")
+            "accepts {n} suite{} outside the policy: {}{}",
+            if n == 1 { "" } else { "s" },
+            shown.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
         );
     }
     let mut unique: Vec<String> = Vec::new();

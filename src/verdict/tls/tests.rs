@@ -192,7 +192,7 @@ fn old_versions_and_weak_suites_are_one_finding_each_naming_them_all() {
     assert_eq!(
         got,
         [
-            "tls-cipher high 198.18.10.10:443 accepts 2 suite(s) outside the policy: \
+            "tls-cipher high 198.18.10.10:443 accepts 2 suites outside the policy: \
              TLSv1.2 TLS_RSA_WITH_3DES_EDE_CBC_SHA, TLSv1.2 TLS_RSA_WITH_RC4_128_SHA",
             "tls-protocol high 198.18.10.10:443 accepts TLSv1.0, TLSv1.1",
         ]
