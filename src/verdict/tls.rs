@@ -276,7 +276,7 @@ fn observed(rule: Rule, violations: &[Violation], fact: &TlsFact) -> String {
         // The worst first; the evidence lists every one.
         let mut named: Vec<(Severity, String)> =
             violations.iter().map(Violation::severity).zip(words).collect();
-        named.sort_by(|a, b| b.0.cmp(&a.0));
+        named.sort_by_key(|n| std::cmp::Reverse(n.0));
         let n = named.len();
         let shown: Vec<String> = named.into_iter().take(LISTED_SUITES).map(|(_, w)| w).collect();
         let more = n.saturating_sub(LISTED_SUITES);
