@@ -505,19 +505,38 @@ impl Intent {
     /// flows name the same port, the first flow in spec order, and its
     /// first such service, decide the policy.
     pub fn tls_endpoints(&self) -> Vec<TlsEndpoint> {
+        // Hosts by zone and by address, so a flow costs what it reaches,
+        // not a pass over every host (a spec may declare tens of thousands).
+        let mut by_zone: HashMap<ZoneId, Vec<HostId>> = HashMap::new();
+        let mut by_address: HashMap<IpAddr, Vec<HostId>> = HashMap::new();
+        for (i, h) in self.hosts.iter().enumerate() {
+            if let Some(z) = h.zone {
+                by_zone.entry(z).or_default().push(HostId(i));
+            }
+            by_address.entry(h.address).or_default().push(HostId(i));
+        }
         let mut out: std::collections::BTreeMap<(IpAddr, u16), TlsEndpoint> =
             std::collections::BTreeMap::new();
         for flow in self.flows.iter().filter(|f| f.action == Action::Allow) {
             for &service in &flow.services {
                 let Some(policy) = self.services[service.0].tls else { continue };
-                for (i, host) in self.hosts.iter().enumerate() {
-                    let here = Endpoint::Host(HostId(i));
-                    if !flow.to.iter().any(|to| self.covers(*to, here)) {
-                        continue;
+                let mut reached: Vec<HostId> = Vec::new();
+                for to in &flow.to {
+                    match *to {
+                        Endpoint::Zone(z) => {
+                            reached.extend(by_zone.get(&z).into_iter().flatten().copied());
+                        }
+                        Endpoint::Host(h) => reached.extend(
+                            by_address.get(&self.hosts[h.0].address).into_iter().flatten().copied(),
+                        ),
                     }
+                }
+                reached.sort_unstable();
+                for host in reached {
+                    let address = self.hosts[host.0].address;
                     for port in self.services[service.0].tcp.iter() {
-                        out.entry((host.address, port)).or_insert(TlsEndpoint {
-                            host: HostId(i),
+                        out.entry((address, port)).or_insert(TlsEndpoint {
+                            host,
                             port,
                             service,
                             policy,
