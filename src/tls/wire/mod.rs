@@ -11,11 +11,13 @@
 //! - `parse`: the incremental reader of a server's first flight.
 //! - `enumerate`: suite elimination, server order, version probing.
 //! - `groups`: group elimination (TLS 1.3 key shares, TLS 1.2 ECDHE curves).
+//! - `starttls`: the plaintext preambles (SMTP, IMAP, POP3, PostgreSQL)
+//!   that come before TLS on a STARTTLS connection.
 //!
 //! Invariants: peer bytes are read only through the bounded `reader`
 //! cursor, never indexed; every size is capped before it is allocated;
-//! nothing here panics on any input (the `tls_server_flight` fuzz target
-//! checks it).
+//! nothing here panics on any input (the `tls_server_flight` and
+//! `starttls_preamble` fuzz targets check it).
 
 mod codes;
 pub mod enumerate;
@@ -24,6 +26,7 @@ mod hello;
 mod parse;
 mod reader;
 pub mod sslv2;
+pub mod starttls;
 mod suites;
 
 pub use codes::{
