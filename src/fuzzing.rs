@@ -272,3 +272,95 @@ pub fn tls_cert_chain(mut data: &[u8]) -> Vec<Vec<u8>> {
     }
     chain
 }
+
+/// Reads arbitrary bytes as a server's side of a STARTTLS preamble, the
+/// way the TLS prober does: the first byte picks the protocol, the next
+/// four the sizes of the pieces the rest arrives in. The preamble must
+/// end (or ask for more) within a bounded number of steps, send only its
+/// protocol's commands in order, and decide the same whatever the cut,
+/// except for how many early bytes it saw buffered (which depends on it).
+pub fn starttls(data: &[u8]) {
+    use crate::tls::wire::starttls::{
+        EHLO, IMAP_STARTTLS, POP3_STLS, Preamble, Protocol, Refusal, SMTP_STARTTLS, SSL_REQUEST,
+        StartTlsError, Step,
+    };
+
+    let (Some(&pick), Some(sizes)) = (data.first(), data.get(1..5)) else { return };
+    let stream = data.get(5..).unwrap_or_default();
+    let protocol = match pick % 4 {
+        0 => Protocol::Imap,
+        1 => Protocol::Pop3,
+        2 => Protocol::Postgres,
+        _ => Protocol::Smtp,
+    };
+    let commands: &[&[u8]] = match protocol {
+        Protocol::Imap => &[IMAP_STARTTLS],
+        Protocol::Pop3 => &[POP3_STLS],
+        Protocol::Postgres => &[SSL_REQUEST],
+        Protocol::Smtp => &[EHLO, SMTP_STARTTLS],
+    };
+
+    // Runs the preamble over `pieces`; the commands sent and how it ended,
+    // with bytes left after the go-ahead counted as early data.
+    let run = |pieces: &mut dyn Iterator<Item = &[u8]>| {
+        let mut p = Preamble::new(protocol);
+        let mut sent: Vec<&'static [u8]> = Vec::new();
+        let mut step = Ok(p.start());
+        for _ in 0..stream.len() + 8 {
+            step = match step {
+                Ok(Step::Send(bytes)) => {
+                    sent.push(bytes);
+                    assert!(sent.len() <= commands.len(), "more commands than the protocol has");
+                    p.push(&[])
+                }
+                Ok(Step::Receive) => match pieces.next() {
+                    Some(piece) => p.push(piece),
+                    None => return (sent, Err(p.close())),
+                },
+                Ok(Step::StartTls) => {
+                    let left: usize = pieces.map(<[u8]>::len).sum();
+                    let end = if left == 0 {
+                        Ok(())
+                    } else {
+                        Err(StartTlsError::EarlyData { protocol, len: 0 })
+                    };
+                    return (sent, end);
+                }
+                Err(StartTlsError::EarlyData { protocol, .. }) => {
+                    return (sent, Err(StartTlsError::EarlyData { protocol, len: 0 }));
+                }
+                // What came with an ErrorResponse depends on the cut.
+                Err(StartTlsError::Refused { protocol, refusal: Refusal::Command, reply })
+                    if protocol == Protocol::Postgres =>
+                {
+                    let reply = reply.get(..1).unwrap_or_default().to_vec();
+                    return (
+                        sent,
+                        Err(StartTlsError::Refused { protocol, refusal: Refusal::Command, reply }),
+                    );
+                }
+                Err(e) => return (sent, Err(e)),
+            };
+        }
+        panic!("the preamble did not end within {} steps", stream.len() + 8);
+    };
+
+    let whole = run(&mut std::iter::once(stream).filter(|s| !s.is_empty()));
+    let mut rest = stream;
+    let mut cut = sizes.iter().cycle().map(|s| usize::from(*s).max(1));
+    let mut pieces = std::iter::from_fn(|| {
+        if rest.is_empty() {
+            return None;
+        }
+        let n = cut.next().unwrap_or(1).min(rest.len());
+        let (piece, tail) = rest.split_at(n);
+        rest = tail;
+        Some(piece)
+    });
+    let chunked = run(&mut pieces);
+    assert_eq!(whole, chunked, "the preamble depends on how the bytes were cut");
+    assert!(commands.starts_with(&whole.0), "commands out of order: {:?}", whole.0);
+    if whole.1.is_ok() {
+        assert_eq!(whole.0, commands, "TLS starts only after every command");
+    }
+}

@@ -17,6 +17,7 @@ mod scale;
 mod scan_lab;
 mod schema;
 mod spec_errors;
+mod starttls;
 mod tidy;
 mod tls;
 mod tls_lab;
