@@ -6,7 +6,8 @@
 //!   its vector;
 //! - probe-able zones do not overlap one another;
 //! - every host has a zone unless no zone contains its address;
-//! - every flow has at least one source, one destination and one service.
+//! - every flow has at least one source, one destination and one service;
+//! - a service names a STARTTLS protocol only when it has a TLS policy.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -17,6 +18,7 @@ use jiff::civil::Date;
 
 use super::diag::Location;
 use super::ports::PortSet;
+pub use crate::tls::wire::starttls::Protocol as StartTls;
 
 macro_rules! id {
     ($($(#[$m:meta])* $name:ident;)*) => {$(
@@ -156,6 +158,9 @@ pub struct Service {
     pub udp: PortSet,
     /// TLS policy its TCP ports must meet.
     pub tls: Option<PolicyId>,
+    /// How its TLS is reached: after this protocol's STARTTLS preamble, or
+    /// (`None`) from the first byte. Only ever set together with `tls`.
+    pub starttls: Option<StartTls>,
     /// Severity of its unintended exposure, when the spec sets it.
     pub severity: Option<Severity>,
     /// Where it is declared.
@@ -540,6 +545,7 @@ impl Intent {
                             port,
                             service,
                             policy,
+                            starttls: self.services[service.0].starttls,
                         });
                     }
                 }
@@ -560,6 +566,8 @@ pub struct TlsEndpoint {
     pub service: ServiceId,
     /// The policy.
     pub policy: PolicyId,
+    /// The STARTTLS protocol spoken before TLS, if the service names one.
+    pub starttls: Option<StartTls>,
 }
 
 /// Whether network `outer` contains all of network `inner`.

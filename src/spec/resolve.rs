@@ -15,8 +15,8 @@ use ipnetwork::IpNetwork;
 use super::diag::{Diagnostic, Diags, Location, did_you_mean, one_of};
 use super::intent::{
     Action, DefaultPolicy, DenyMode, Dns, DnsExpect, DnsForbid, Endpoint, Flow, Host, HostId,
-    Intent, PolicyId, Proto, Require, Service, ServiceId, Severity, Sweep, TlsPolicy, TlsProfile,
-    Vantage, VantageId, Waiver, WaiverSource, Zone, ZoneId, ZoneIndex, net_contains,
+    Intent, PolicyId, Proto, Require, Service, ServiceId, Severity, StartTls, Sweep, TlsPolicy,
+    TlsProfile, Vantage, VantageId, Waiver, WaiverSource, Zone, ZoneId, ZoneIndex, net_contains,
 };
 use super::ports::{PortSet, port_number, port_range};
 use super::shape::{L, PortItem, RawInclude, RawSpec};
@@ -621,6 +621,22 @@ pub(crate) fn resolve(
                 None
             }
         });
+        let starttls = s.starttls.as_ref().and_then(|v| {
+            r.enum_value(v, "STARTTLS protocol", &StartTls::ALL.map(|p| (p.name(), p)))
+        });
+        // STARTTLS only says how to reach a service's TLS; without a policy
+        // nothing probes that TLS, so the key would be silently ignored.
+        if let Some(v) = &s.starttls
+            && s.tls.is_none()
+        {
+            let d = r.err(
+                "starttls-without-tls",
+                &v.at,
+                format!("service `{}` names a STARTTLS protocol but no TLS policy", name.value),
+            );
+            d.value = Some(v.value.clone());
+            d.expected = Some("a `tls` policy next to `starttls`, or no `starttls`".to_owned());
+        }
         if let Some(t) = &s.tls
             && tcp.is_empty()
         {
@@ -637,6 +653,7 @@ pub(crate) fn resolve(
             tcp,
             udp,
             tls,
+            starttls,
             severity,
             at: name.at.clone(),
         });

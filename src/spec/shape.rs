@@ -236,7 +236,7 @@ pub struct RawHost {
 
 /// A named set of ports.
 #[derive(Debug, Clone, JsonSchema)]
-#[schemars(deny_unknown_fields)]
+#[schemars(deny_unknown_fields, extend("dependencies" = { "starttls": ["tls"] }))]
 pub struct RawService {
     /// TCP ports and ranges.
     #[schemars(default)]
@@ -246,6 +246,11 @@ pub struct RawService {
     pub udp: Vec<L<PortItem>>,
     /// Name of the TLS policy every TCP port of this service must meet.
     pub tls: Option<L<String>>,
+    /// The plaintext protocol that upgrades to TLS (STARTTLS) on this
+    /// service's ports, instead of TLS from the first byte: smtp, imap,
+    /// pop3 or postgres. Needs `tls`.
+    #[schemars(extend("enum" = ["smtp", "imap", "pop3", "postgres"]))]
+    pub starttls: Option<L<String>>,
     /// Severity of an unintended exposure of this service: info, low, medium, high or critical.
     #[schemars(extend("enum" = ["info", "low", "medium", "high", "critical"]))]
     pub severity: Option<L<String>>,
@@ -799,6 +804,7 @@ impl<'d> Walker<'d> {
             tcp: self.ports(&f, "tcp", what),
             udp: self.ports(&f, "udp", what),
             tls: self.opt_string(&f, "tls", what),
+            starttls: self.opt_string(&f, "starttls", what),
             severity: self.opt_string(&f, "severity", what),
             description: self.opt_string(&f, "description", what),
         };
@@ -999,7 +1005,7 @@ keys! {
     RawInclude => ["description", "zones", "hosts", "services"];
     RawZone => ["cidrs", "probe", "description"];
     RawHost => ["address", "names", "zone", "description"];
-    RawService => ["tcp", "udp", "tls", "severity", "description"];
+    RawService => ["tcp", "udp", "tls", "starttls", "severity", "description"];
     RawFlow => ["from", "to", "allow", "deny", "require", "severity", "description"];
     RawVantage => ["zone", "agent", "description"];
     RawSweep => ["tcp", "udp"];

@@ -23,3 +23,23 @@ fn starttls_fuzz_corpus_runs_through_the_fuzz_entry_point() {
     }
     assert!(n >= 10, "the seed corpus has {n} entries");
 }
+
+#[test]
+fn a_starttls_service_gives_its_tls_endpoints_the_protocol() {
+    use vantage::spec::intent::StartTls;
+    let loaded = vantage::spec::load(&root().join("tests/fixtures/good-specs/starttls.yaml"));
+    let intent = loaded.intent.expect("a valid spec");
+    let by_port: Vec<(u16, Option<StartTls>)> =
+        intent.tls_endpoints().iter().map(|e| (e.port, e.starttls)).collect();
+    assert_eq!(
+        by_port,
+        [
+            (25, Some(StartTls::Smtp)),
+            (110, Some(StartTls::Pop3)),
+            (143, Some(StartTls::Imap)),
+            (587, Some(StartTls::Smtp)),
+            (993, None),
+            (5432, Some(StartTls::Postgres)),
+        ]
+    );
+}
