@@ -28,7 +28,7 @@ use crate::observe::{
 use crate::plan::{Options, Plan, PlanError};
 use crate::probe::tls;
 use crate::spec::Intent;
-use crate::spec::intent::Proto;
+use crate::spec::intent::{Proto, StartTls};
 
 /// Live counters a progress display may read while a scan runs.
 #[derive(Debug, Default)]
@@ -137,7 +137,7 @@ pub async fn run<N: Net>(
     let mut counts = Counts::default();
     let mut silent = SilentPorts::new(SILENT_BUDGET);
     let tls_endpoints = tls_endpoints(request.intent);
-    let mut tls_open: Vec<(SocketAddr, Option<String>)> = Vec::new();
+    let mut tls_open: Vec<(SocketAddr, &TlsTarget)> = Vec::new();
     while let Some(result) = rx.recv().await {
         progress.concluded.fetch_add(1, Ordering::Relaxed);
         if result.reason == Reason::LocalError {
@@ -150,9 +150,9 @@ pub async fn run<N: Net>(
             progress.open.fetch_add(1, Ordering::Relaxed);
             let at = (result.probe.target.addr(), result.probe.port);
             if result.probe.proto == Proto::Tcp
-                && let Some(sni) = tls_endpoints.get(&at)
+                && let Some(how) = tls_endpoints.get(&at)
             {
-                tls_open.push((SocketAddr::new(at.0, at.1), sni.clone()));
+                tls_open.push((SocketAddr::new(at.0, at.1), how));
             }
         }
         let on_flow = plan
@@ -191,11 +191,10 @@ pub async fn run<N: Net>(
     // presents (a few at a time: each runs its versions concurrently).
     let mut tls_written = 0;
     if !cancel.is_cancelled() {
-        let probes =
-            futures_util::stream::iter(tls_open.iter().map(|(addr, sni)| {
-                tls::probe_endpoint(*addr, sni.as_deref(), tls::Limits::default())
-            }))
-            .buffer_unordered(TLS_PARALLEL);
+        let probes = futures_util::stream::iter(tls_open.iter().map(|(addr, how)| {
+            tls::probe_endpoint(*addr, how.sni.as_deref(), how.starttls, tls::Limits::default())
+        }))
+        .buffer_unordered(TLS_PARALLEL);
         let mut probes = std::pin::pin!(probes);
         loop {
             let fact = tokio::select! {
@@ -236,16 +235,25 @@ pub async fn run<N: Net>(
 /// TLS endpoints probed at once.
 const TLS_PARALLEL: usize = 4;
 
+/// How to probe one TLS endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TlsTarget {
+    /// The name to send as SNI: the host's first DNS name.
+    sni: Option<String>,
+    /// The STARTTLS protocol its service names.
+    starttls: Option<StartTls>,
+}
+
 /// The (address, TCP port) pairs the spec says speak TLS
-/// (`Intent::tls_endpoints`), with the name to send as SNI: the host's
-/// first DNS name.
-fn tls_endpoints(intent: &Intent) -> HashMap<(IpAddr, u16), Option<String>> {
+/// (`Intent::tls_endpoints`), with how to probe each.
+fn tls_endpoints(intent: &Intent) -> HashMap<(IpAddr, u16), TlsTarget> {
     intent
         .tls_endpoints()
         .into_iter()
         .map(|e| {
             let host = &intent.hosts[e.host.0];
-            ((host.address, e.port), host.names.first().cloned())
+            let target = TlsTarget { sni: host.names.first().cloned(), starttls: e.starttls };
+            ((host.address, e.port), target)
         })
         .collect()
 }

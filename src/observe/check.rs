@@ -303,6 +303,7 @@ mod tests {
             target: "198.18.10.10".parse().expect("literal address"),
             port: 443,
             sni: Some("www.example.test".into()),
+            starttls: None,
             speaks_tls: true,
             plaintext: None,
             versions: vec![TlsVersionFact {

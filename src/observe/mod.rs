@@ -38,7 +38,7 @@ pub use check::{InvalidRecord, MAX_NAME_BYTES, encode_line};
 pub use error::ObserveError;
 pub use observation::{
     FilteredSummary, Header, MAX_CHAIN_CERTS, MAX_CHAIN_TEXT, MAX_LINE_BYTES, PortFact, PortState,
-    Proto, Reason, Record, SCHEMA_VERSION, ScanMode, TOOL, TlsFact, TlsSuite, TlsVersion,
+    Proto, Reason, Record, SCHEMA_VERSION, ScanMode, StartTls, TOOL, TlsFact, TlsSuite, TlsVersion,
     TlsVersionFact, Trailer, timestamp,
 };
 pub use ports::MAX_PORTS_TEXT;

@@ -40,7 +40,7 @@
 //!     r#"{"kind":"port","target":"198.18.10.10","proto":"tcp","port":22,"state":"open","reason":"syn-ack","attempts":1,"rtt_us":5120,"banner":"SSH-2.0-OpenSSH_9.6\\r\\n","at":"2026-03-01T12:00:01.250Z"}"#,
 //!     r#"{"kind":"port","target":"198.18.10.10","proto":"tcp","port":3306,"state":"filtered","reason":{"icmp-unreachable":{"type":3,"code":13}},"attempts":1,"rtt_us":20250,"banner":null,"at":"2026-03-01T12:00:01.300Z"}"#,
 //!     r#"{"kind":"filtered","target":"198.18.10.10","proto":"tcp","count":1021,"ports":"1-21,23-79,81-442,444-1024","attempts":2,"reason":"no-response"}"#,
-//!     r#"{"kind":"tls","target":"198.18.10.10","port":443,"sni":"www.example.test","speaks_tls":true,"plaintext":null,"versions":[{"version":"TLSv1.2","suites":[{"code":"0xC02F","name":"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}],"server_order":true},{"version":"TLSv1.3","suites":[{"code":"0x1301","name":"TLS_AES_128_GCM_SHA256"}],"server_order":null}],"refused":["SSLv2","SSLv3","TLSv1.0","TLSv1.1"],"chain":["MIIB"],"chain_truncated":false,"ocsp_stapled":false,"error":null,"at":"2026-03-01T12:00:02.100Z"}"#,
+//!     r#"{"kind":"tls","target":"198.18.10.10","port":443,"sni":"www.example.test","starttls":null,"speaks_tls":true,"plaintext":null,"versions":[{"version":"TLSv1.2","suites":[{"code":"0xC02F","name":"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}],"server_order":true},{"version":"TLSv1.3","suites":[{"code":"0x1301","name":"TLS_AES_128_GCM_SHA256"}],"server_order":null}],"refused":["SSLv2","SSLv3","TLSv1.0","TLSv1.1"],"chain":["MIIB"],"chain_truncated":false,"ocsp_stapled":false,"error":null,"at":"2026-03-01T12:00:02.100Z"}"#,
 //!     r#"{"kind":"trailer","ended":"2026-03-01T12:04:10.512Z","complete":true,"interrupted":false,"probes_sent":2090,"open":2,"closed":1,"filtered":1023,"open_filtered":0,"errors":0}"#,
 //! ];
 //! for line in lines {
@@ -65,6 +65,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(doc)]
 use super::printable_banner;
 use crate::tls::wire::ProtocolVersion;
+use crate::tls::wire::starttls::Protocol;
 
 /// The version of this format, recorded in every header. A reader refuses
 /// any other version rather than guess at fields it does not know.
@@ -327,12 +328,20 @@ pub struct TlsFact {
     pub port: u16,
     /// The server name sent as SNI; `null` when none was.
     pub sni: Option<String>,
+    /// The protocol whose STARTTLS preamble opened every connection of the
+    /// probe before TLS (`smtp`, `imap`, `pop3`, `postgres`); `null` when
+    /// TLS was spoken from the first byte. (Absent in files written before
+    /// it existed, which reads as `null`.)
+    pub starttls: Option<StartTls>,
     /// Whether the endpoint answered a ClientHello as a TLS (or SSL)
     /// server; `false` with `plaintext` set when it answered with
     /// something else, `false` with `error` set when it did not answer.
+    /// With `starttls`, `false` also when the server would not start TLS:
+    /// `error` then says why and `plaintext` holds its reply.
     pub speaks_tls: bool,
     /// What it sent instead of TLS, made printable like a banner; `null`
-    /// otherwise.
+    /// otherwise. With `starttls`, the reply that refused or broke off
+    /// the preamble.
     pub plaintext: Option<String>,
     /// Every protocol version it accepted, oldest first, with its suites.
     pub versions: Vec<TlsVersionFact>,
@@ -460,6 +469,45 @@ impl TlsVersion {
         [Self::Ssl2, Self::Ssl3, Self::Tls10, Self::Tls11, Self::Tls12, Self::Tls13];
 }
 
+/// A protocol that upgrades a plaintext connection to TLS (STARTTLS), as
+/// the spec and the reports name it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum StartTls {
+    /// IMAP (`STARTTLS`).
+    Imap,
+    /// POP3 (`STLS`).
+    Pop3,
+    /// PostgreSQL (`SSLRequest`).
+    Postgres,
+    /// SMTP (`STARTTLS` after `EHLO`).
+    Smtp,
+}
+
+impl StartTls {
+    /// The protocol on the wire.
+    pub fn protocol(self) -> Protocol {
+        match self {
+            Self::Imap => Protocol::Imap,
+            Self::Pop3 => Protocol::Pop3,
+            Self::Postgres => Protocol::Postgres,
+            Self::Smtp => Protocol::Smtp,
+        }
+    }
+
+    /// The observation's name for a protocol on the wire.
+    pub fn from_protocol(p: Protocol) -> Self {
+        match p {
+            Protocol::Imap => Self::Imap,
+            Protocol::Pop3 => Self::Pop3,
+            Protocol::Postgres => Self::Postgres,
+            Protocol::Smtp => Self::Smtp,
+        }
+    }
+}
+
 /// The most certificates a `tls` line keeps of a chain.
 pub const MAX_CHAIN_CERTS: usize = 10;
 
@@ -560,6 +608,17 @@ mod tests {
         for (reason, json) in cases {
             assert_eq!(serde_json::to_string(&reason).ok().as_deref(), Some(json));
             assert_eq!(serde_json::from_str::<Reason>(json).ok(), Some(reason));
+        }
+    }
+
+    #[test]
+    fn starttls_protocols_are_named_as_the_spec_names_them() {
+        for p in Protocol::ALL {
+            let json = format!("\"{}\"", p.name());
+            let named = StartTls::from_protocol(p);
+            assert_eq!(named.protocol(), p);
+            assert_eq!(serde_json::to_string(&named).ok(), Some(json.clone()));
+            assert_eq!(serde_json::from_str::<StartTls>(&json).ok(), Some(named));
         }
     }
 

@@ -20,8 +20,14 @@
 //! hello) and gathers what they and the handshake learnt into one
 //! observation line ([`TlsFact`]).
 //!
-//! Every exchange is bounded: one deadline covers connect and handshake
-//! (or hello and answer), and another the whole endpoint.
+//! With STARTTLS (SMTP, IMAP, POP3, PostgreSQL), every connection, each
+//! raw hello's and the handshake's, first runs the protocol's plaintext
+//! preamble (`tls::wire::starttls`); [`probe_endpoint`] tries it once on
+//! its own first, so a server that will not start TLS is told once, with
+//! its reply as evidence, and not once per hello.
+//!
+//! Every exchange is bounded: one deadline covers connect, preamble and
+//! handshake (or hello and answer), and another the whole endpoint.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -34,14 +40,82 @@ use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
-use tokio::time::timeout;
+use tokio::time::{Instant, timeout, timeout_at};
 use tokio_rustls::TlsConnector;
 
-use crate::observe::{TlsFact, TlsSuite, TlsVersion, TlsVersionFact, printable_banner, timestamp};
+use crate::observe::{
+    StartTls, TlsFact, TlsSuite, TlsVersion, TlsVersionFact, printable_banner, timestamp,
+};
+use crate::tls::wire::starttls::{Preamble, Protocol, StartTlsError, Step};
 use crate::tls::wire::{
     Answer, Enumeration, FlightReader, HelloOptions, ProtocolVersion, Refusal, VersionResult,
     candidates,
 };
+
+/// Why a connection never became ready for a ClientHello.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// No TCP connection: refused, unreachable, or no answer in time.
+    #[error("no connection: {0}")]
+    Connect(String),
+    /// The STARTTLS preamble did not end in the server's go-ahead.
+    #[error(transparent)]
+    StartTls(#[from] StartTlsError),
+}
+
+/// Connects to `target` and, with `starttls`, runs that protocol's
+/// preamble, so the stream is ready for a ClientHello; all before
+/// `deadline`.
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping it closes the connection.
+pub async fn open(
+    target: SocketAddr,
+    starttls: Option<Protocol>,
+    deadline: Instant,
+) -> Result<TcpStream, OpenError> {
+    let mut tcp = match timeout_at(deadline, TcpStream::connect(target)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Err(OpenError::Connect(e.to_string())),
+        Err(_) => return Err(OpenError::Connect("no answer before the deadline".to_owned())),
+    };
+    let _ = tcp.set_nodelay(true);
+    if let Some(protocol) = starttls {
+        preamble(&mut tcp, protocol, deadline).await?;
+    }
+    Ok(tcp)
+}
+
+/// Runs `protocol`'s STARTTLS preamble on `tcp` until the server's
+/// go-ahead, before `deadline`. A reset reads as a close.
+async fn preamble(
+    tcp: &mut TcpStream,
+    protocol: Protocol,
+    deadline: Instant,
+) -> Result<(), StartTlsError> {
+    let mut p = Preamble::new(protocol);
+    // Small reads: the server sends nothing after its go-ahead, and what
+    // it sends before is capped by the preamble.
+    let mut buf = [0u8; 4096];
+    let mut step = p.start();
+    loop {
+        step = match step {
+            Step::StartTls => return Ok(()),
+            Step::Send(bytes) => match timeout_at(deadline, tcp.write_all(bytes)).await {
+                Ok(Ok(())) => p.push(&[])?,
+                Ok(Err(_)) => return Err(p.close()),
+                Err(_) => return Err(p.timed_out()),
+            },
+            Step::Receive => match timeout_at(deadline, tcp.read(&mut buf)).await {
+                Ok(Ok(n)) if n > 0 => p.push(buf.get(..n).unwrap_or_default())?,
+                Ok(_) => return Err(p.close()),
+                Err(_) => return Err(p.timed_out()),
+            },
+        };
+    }
+}
 
 /// What the server presented during one handshake.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -73,6 +147,9 @@ pub enum Handshake {
         /// What the server presented before failing.
         presented: Presented,
     },
+    /// The STARTTLS preamble did not end in the server's go-ahead, so no
+    /// handshake began.
+    StartTls(StartTlsError),
     /// No TCP connection: refused, unreachable, or no answer in time.
     Unreachable(String),
     /// Connected, but the handshake did not finish within the deadline.
@@ -80,14 +157,20 @@ pub enum Handshake {
 }
 
 /// Runs one handshake with `target`, sending `sni` as the server name when
-/// given (none is sent otherwise), within `deadline` for connect and
-/// handshake together.
+/// given (none is sent otherwise), after the `starttls` preamble when one
+/// is given, within `deadline` for connect, preamble and handshake
+/// together.
 ///
 /// # Cancel safety
 ///
 /// Cancel safe: dropping the future closes the connection; nothing is
 /// recorded elsewhere.
-pub async fn handshake(target: SocketAddr, sni: Option<&str>, deadline: Duration) -> Handshake {
+pub async fn handshake(
+    target: SocketAddr,
+    sni: Option<&str>,
+    starttls: Option<Protocol>,
+    deadline: Duration,
+) -> Handshake {
     let recorder = Arc::new(Recorder::new());
     let config = match client_config(Arc::clone(&recorder)) {
         Ok(c) => c,
@@ -107,11 +190,11 @@ pub async fn handshake(target: SocketAddr, sni: Option<&str>, deadline: Duration
         None => ServerName::IpAddress(target.ip().into()),
     };
     let run = async {
-        let tcp = match TcpStream::connect(target).await {
+        let tcp = match open(target, starttls, Instant::now() + deadline).await {
             Ok(s) => s,
-            Err(e) => return Handshake::Unreachable(e.to_string()),
+            Err(OpenError::Connect(e)) => return Handshake::Unreachable(e),
+            Err(OpenError::StartTls(e)) => return Handshake::StartTls(e),
         };
-        let _ = tcp.set_nodelay(true);
         match TlsConnector::from(Arc::new(config)).connect(name, tcp).await {
             Ok(mut stream) => {
                 let (_, conn) = stream.get_ref();
@@ -214,16 +297,27 @@ impl Default for Limits {
     }
 }
 
-/// Sends `hello` on a fresh connection to `target` and reads the server's
-/// answer (one flight, bounded by `FlightReader`) within `wait`.
+/// Sends `hello` on a fresh connection to `target` (after the `starttls`
+/// preamble when one is given) and reads the server's answer (one flight,
+/// bounded by `FlightReader`) within `wait`. `Err` only when the preamble
+/// failed: then the hello was never sent, so there is no answer to it.
 ///
 /// # Cancel safety
 ///
 /// Cancel safe: dropping it closes the connection.
-pub async fn exchange(target: SocketAddr, hello: &[u8], wait: Duration) -> Answer {
+pub async fn exchange(
+    target: SocketAddr,
+    starttls: Option<Protocol>,
+    hello: &[u8],
+    wait: Duration,
+) -> Result<Answer, StartTlsError> {
+    let deadline = Instant::now() + wait;
+    let mut tcp = match open(target, starttls, deadline).await {
+        Ok(tcp) => tcp,
+        Err(OpenError::Connect(_)) => return Ok(Answer::Closed),
+        Err(OpenError::StartTls(e)) => return Err(e),
+    };
     let run = async {
-        let Ok(mut tcp) = TcpStream::connect(target).await else { return Answer::Closed };
-        let _ = tcp.set_nodelay(true);
         if tcp.write_all(hello).await.is_err() {
             return Answer::Closed;
         }
@@ -244,7 +338,7 @@ pub async fn exchange(target: SocketAddr, hello: &[u8], wait: Duration) -> Answe
             }
         }
     };
-    timeout(wait, run).await.unwrap_or(Answer::TimedOut)
+    Ok(timeout_at(deadline, run).await.unwrap_or(Answer::TimedOut))
 }
 
 /// Connections one endpoint is given at a time, whatever the number of
@@ -253,29 +347,45 @@ pub async fn exchange(target: SocketAddr, hello: &[u8], wait: Duration) -> Answe
 /// refuses.
 pub const MAX_CONNECTIONS: usize = 5;
 
+/// What one version's enumeration found, and the STARTTLS failure that
+/// cut it short, if one did (its result then holds what came before).
+type Enumerated = (VersionResult, Option<StartTlsError>);
+
 /// Runs `e` to its end against `target`, one connection per hello, each
 /// under a permit of `connections`. A hello that met silence is sent once
 /// more on a new connection before silence counts: one lost SYN or a
-/// stalled accept queue is no refusal.
+/// stalled accept queue is no refusal. Likewise a STARTTLS preamble that
+/// met silence or a close (a busy mail server's connection limit) is
+/// tried once more; one that fails again, or otherwise, ends the
+/// enumeration.
 async fn enumerate(
     target: SocketAddr,
+    starttls: Option<Protocol>,
     mut e: Enumeration,
     wait: Duration,
     connections: &Semaphore,
-) -> VersionResult {
+) -> Enumerated {
     while let Some(hello) = e.next_hello() {
-        let mut answer = Answer::TimedOut;
+        let mut outcome = Ok(Answer::TimedOut);
         for _ in 0..2 {
             // The semaphore is never closed.
             let Ok(_permit) = connections.acquire().await else { break };
-            answer = exchange(target, &hello, wait).await;
-            if !matches!(answer, Answer::TimedOut) {
+            outcome = exchange(target, starttls, &hello, wait).await;
+            let again = matches!(
+                outcome,
+                Ok(Answer::TimedOut)
+                    | Err(StartTlsError::Closed { .. } | StartTlsError::TimedOut { .. })
+            );
+            if !again {
                 break;
             }
         }
-        e = e.on_answer(answer);
+        match outcome {
+            Ok(answer) => e = e.on_answer(answer),
+            Err(failed) => return (e.finish(), Some(failed)),
+        }
     }
-    e.finish()
+    (e.finish(), None)
 }
 
 /// Everything one TLS endpoint speaks and presents, as an observation:
@@ -284,29 +394,72 @@ async fn enumerate(
 /// Certificate message gave the chain (TLS 1.3 encrypts it), a rustls
 /// handshake for it. `sni` is sent as the server name when given.
 ///
+/// With `starttls`, one connection runs the preamble alone first: if the
+/// server will not start TLS, the line says so (`speaks_tls: false`, the
+/// reason in `error`, its reply in `plaintext`) and nothing more is sent.
+/// A preamble that fails later, on one version's connection, ends that
+/// version's enumeration; the line keeps what was learnt, and `error` says
+/// the probe is incomplete.
+///
 /// # Cancel safety
 ///
 /// Cancel safe: dropping it closes every connection.
-pub async fn probe_endpoint(target: SocketAddr, sni: Option<&str>, limits: Limits) -> TlsFact {
+pub async fn probe_endpoint(
+    target: SocketAddr,
+    sni: Option<&str>,
+    starttls: Option<Protocol>,
+    limits: Limits,
+) -> TlsFact {
     let opts = HelloOptions {
         server_name: sni.map(str::to_owned),
         status_request: true,
         ..HelloOptions::default()
     };
+    let at = || timestamp(jiff::Timestamp::now());
+    let empty = || fact(target, sni, starttls, &[], Presented::default(), at());
+    if let Some(protocol) = starttls {
+        match open(target, Some(protocol), Instant::now() + limits.exchange).await {
+            Ok(tcp) => drop(tcp),
+            Err(OpenError::Connect(e)) => {
+                return TlsFact {
+                    error: Some(format!("{protocol}: no connection: {e}")),
+                    ..empty()
+                };
+            }
+            Err(OpenError::StartTls(e)) => {
+                let reply = e.reply();
+                return TlsFact {
+                    plaintext: (!reply.is_empty()).then(|| printable_banner(reply)),
+                    error: Some(e.to_string()),
+                    ..empty()
+                };
+            }
+        }
+    }
     let connections = Semaphore::new(MAX_CONNECTIONS);
     let work = async {
         let versions = ProtocolVersion::ALL.map(|v| {
             let e = Enumeration::new(v, &candidates(v)).with_options(opts.clone());
-            enumerate(target, e, limits.exchange, &connections)
+            enumerate(target, starttls, e, limits.exchange, &connections)
         });
-        let results = futures_util::future::join_all(versions).await;
-        let raw_chain = results.iter().find(|r| !r.chain.is_empty()).map(|r| r.chain.clone());
-        let tls13 = results.iter().any(|r| r.version == ProtocolVersion::TLS13 && r.supported());
+        let mut results = futures_util::future::join_all(versions).await;
+        let raw_chain = results.iter().find(|r| !r.0.chain.is_empty()).map(|r| r.0.chain.clone());
+        let tls13 =
+            results.iter().any(|r| r.0.version == ProtocolVersion::TLS13 && r.0.supported());
         let presented = match raw_chain {
             Some(chain) => Presented { chain, ocsp: None },
-            None if tls13 => match handshake(target, sni, limits.exchange).await {
+            None if tls13 => match handshake(target, sni, starttls, limits.exchange).await {
                 Handshake::Done { presented, .. } | Handshake::Failed { presented, .. } => {
                     presented
+                }
+                Handshake::StartTls(e) => {
+                    // Kept with TLS 1.3's result: the chain is missing for it.
+                    if let Some(r) =
+                        results.iter_mut().find(|r| r.0.version == ProtocolVersion::TLS13)
+                    {
+                        r.1.get_or_insert(e);
+                    }
+                    Presented::default()
                 }
                 Handshake::Unreachable(_) | Handshake::TimedOut => Presented::default(),
             },
@@ -314,29 +467,29 @@ pub async fn probe_endpoint(target: SocketAddr, sni: Option<&str>, limits: Limit
         };
         (results, presented)
     };
-    let at = || timestamp(jiff::Timestamp::now());
     let Ok((results, presented)) = timeout(limits.endpoint, work).await else {
         return TlsFact {
             error: Some(format!("no conclusion within {} s", limits.endpoint.as_secs())),
-            ..fact(target, sni, &[], Presented::default(), at())
+            ..empty()
         };
     };
-    fact(target, sni, &results, presented, at())
+    fact(target, sni, starttls, &results, presented, at())
 }
 
 /// The observation line for what the enumerations and the handshake found.
 fn fact(
     target: SocketAddr,
     sni: Option<&str>,
-    results: &[VersionResult],
+    starttls: Option<Protocol>,
+    results: &[Enumerated],
     presented: Presented,
     at: String,
 ) -> TlsFact {
-    let plaintext = results.iter().find_map(|r| r.not_tls.as_deref()).map(printable_banner);
+    let plaintext = results.iter().find_map(|r| r.0.not_tls.as_deref()).map(printable_banner);
     let mut versions = Vec::new();
     let mut refused = Vec::new();
     let mut silent = true;
-    for r in results {
+    for (r, cut_short) in results {
         let Some(version) = TlsVersion::from_protocol(r.version) else { continue };
         let answered = r.refusals.iter().any(|x| !matches!(x, Refusal::TimedOut | Refusal::Closed));
         silent &= !answered && !r.supported();
@@ -354,25 +507,37 @@ fn fact(
                 name: s.name().map(str::to_owned),
             }));
             versions.push(TlsVersionFact { version, suites, server_order: r.server_order });
-        } else if plaintext.is_none() && !r.refusals.is_empty() {
+        } else if plaintext.is_none() && !r.refusals.is_empty() && cut_short.is_none() {
+            // A version whose enumeration a failed preamble cut short is
+            // unknown, not refused.
             refused.push(version);
         }
     }
     let ocsp_stapled =
-        presented.ocsp.is_some() || results.iter().any(|r| r.ocsp_response.is_some());
+        presented.ocsp.is_some() || results.iter().any(|r| r.0.ocsp_response.is_some());
     let (chain, chain_truncated) = TlsFact::encode_chain(&presented.chain);
     let speaks_tls = plaintext.is_none() && !versions.is_empty();
-    let error = (plaintext.is_none() && versions.is_empty() && silent && !results.is_empty())
-        .then(|| "no answer to any ClientHello (closed or silent)".to_owned());
-    if error.is_some() {
+    let unanswered = plaintext.is_none() && versions.is_empty() && silent && !results.is_empty();
+    if unanswered {
         // Nothing answered, so nothing was refused either: the versions
         // are unknown, not refused.
         refused.clear();
     }
+    let cut_short: Vec<&StartTlsError> = results.iter().filter_map(|r| r.1.as_ref()).collect();
+    let error = if let Some(first) = cut_short.first() {
+        Some(format!(
+            "incomplete: STARTTLS failed on a later connection ({} of {} versions affected): {first}",
+            cut_short.len(),
+            results.len()
+        ))
+    } else {
+        unanswered.then(|| "no answer to any ClientHello (closed or silent)".to_owned())
+    };
     TlsFact {
         target: target.ip(),
         port: target.port(),
         sni: sni.map(str::to_owned),
+        starttls: starttls.map(StartTls::from_protocol),
         speaks_tls,
         plaintext,
         versions,

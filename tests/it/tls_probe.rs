@@ -93,7 +93,7 @@ async fn a_handshake_records_the_chain_as_presented_with_and_without_sni() {
     let chain = certs.ders("leaf-good-chain.pem");
     assert_eq!(chain.len(), 2, "leaf and intermediate");
     for sni in [Some("good.test"), None] {
-        match handshake(good.addr, sni, Duration::from_secs(5)).await {
+        match handshake(good.addr, sni, None, Duration::from_secs(5)).await {
             Handshake::Done { version, suite, presented } => {
                 assert_eq!(version, 0x0304, "TLS 1.3");
                 assert!(matches!(suite, 0x1301..=0x1303), "a TLS 1.3 suite: {suite:#06x}");
@@ -105,7 +105,7 @@ async fn a_handshake_records_the_chain_as_presented_with_and_without_sni() {
     }
     // Served without its intermediate: the chain says so.
     let nochain = Server::start(&certs, "leaf-nochain", None, &[]);
-    match handshake(nochain.addr, Some("nochain.test"), Duration::from_secs(5)).await {
+    match handshake(nochain.addr, Some("nochain.test"), None, Duration::from_secs(5)).await {
         Handshake::Done { presented, .. } => {
             assert_eq!(presented.chain, certs.ders("leaf-nochain.pem"));
         }
@@ -119,7 +119,7 @@ async fn a_handshake_records_the_chain_as_presented_with_and_without_sni() {
         Some("intermediate.pem"),
         &["-no_tls1_3", "-cipher", "AES128-SHA:@SECLEVEL=0"],
     );
-    match handshake(legacy.addr, Some("good.test"), Duration::from_secs(5)).await {
+    match handshake(legacy.addr, Some("good.test"), None, Duration::from_secs(5)).await {
         Handshake::Failed { error, presented } => {
             assert!(presented.chain.is_empty(), "{presented:?}");
             assert!(!error.is_empty());
@@ -135,13 +135,13 @@ async fn a_closed_port_and_a_silent_server_are_told_apart() {
         l.local_addr().expect("addr")
     };
     assert!(matches!(
-        handshake(closed, None, Duration::from_secs(2)).await,
+        handshake(closed, None, None, Duration::from_secs(2)).await,
         Handshake::Unreachable(_)
     ));
     // Accepts and never speaks: the deadline ends it.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = silent.local_addr().expect("addr");
-    assert_eq!(handshake(addr, None, Duration::from_millis(300)).await, Handshake::TimedOut);
+    assert_eq!(handshake(addr, None, None, Duration::from_millis(300)).await, Handshake::TimedOut);
     drop(silent);
 }
 
@@ -196,7 +196,7 @@ async fn the_enumeration_finds_exactly_what_openssl_s_client_finds() {
             &format!("{suites}:@SECLEVEL=0"),
         ],
     );
-    let fact = probe_endpoint(tls12.addr, Some("good.test"), Limits::default()).await;
+    let fact = probe_endpoint(tls12.addr, Some("good.test"), None, Limits::default()).await;
     assert!(fact.speaks_tls && fact.error.is_none(), "{fact:?}");
     let found: Vec<TlsVersion> = fact.versions.iter().map(|v| v.version).collect();
     assert_eq!(found, [TlsVersion::Tls12], "only TLS 1.2: {fact:?}");
@@ -229,7 +229,7 @@ async fn the_enumeration_finds_exactly_what_openssl_s_client_finds() {
 
     // TLS 1.3 only: the suites in the clear, the chain from the handshake.
     let tls13 = Server::start(&certs, "leaf-good", Some("intermediate.pem"), &["-tls1_3"]);
-    let fact = probe_endpoint(tls13.addr, Some("good.test"), Limits::default()).await;
+    let fact = probe_endpoint(tls13.addr, Some("good.test"), None, Limits::default()).await;
     assert_eq!(fact.versions.len(), 1, "{fact:?}");
     assert_eq!(fact.versions[0].version, TlsVersion::Tls13);
     let codes: Vec<&str> = fact.versions[0].suites.iter().map(|s| s.code.as_str()).collect();
@@ -255,13 +255,13 @@ async fn the_enumeration_finds_exactly_what_openssl_s_client_finds() {
             }
         }
     });
-    let fact = probe_endpoint(addr, None, Limits::default()).await;
+    let fact = probe_endpoint(addr, None, None, Limits::default()).await;
     assert!(!fact.speaks_tls && fact.versions.is_empty(), "{fact:?}");
     assert!(fact.error.is_none(), "a plaintext answer is an answer: {fact:?}");
     assert_eq!(fact.plaintext.as_deref().map(|p| p.starts_with("HTTP/1.0 400")), Some(true));
     // A closed port: an error, and no version called refused.
     let closed = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a port");
-    let fact = probe_endpoint(closed, None, Limits::default()).await;
+    let fact = probe_endpoint(closed, None, None, Limits::default()).await;
     assert!(fact.error.is_some() && fact.refused.is_empty() && !fact.speaks_tls, "{fact:?}");
     let mut stop = std::net::TcpStream::connect(addr).expect("connect");
     std::io::Write::write_all(&mut stop, b"STOP").expect("stop");
@@ -378,7 +378,7 @@ async fn an_endpoint_is_never_given_more_than_five_connections_at_once() {
             });
         }
     });
-    let fact = probe_endpoint(addr, None, Limits::default()).await;
+    let fact = probe_endpoint(addr, None, None, Limits::default()).await;
     stop.store(true, Ordering::SeqCst);
     drop(std::net::TcpStream::connect(addr));
     server.join().expect("the server ends");

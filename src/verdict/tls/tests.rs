@@ -98,6 +98,7 @@ fn fact(target: &str, versions: &[(TlsVersion, &[u16])], chain: &[Vec<u8>]) -> T
         target: target.parse().expect("address"),
         port: 443,
         sni: Some("web.example.test".to_owned()),
+        starttls: None,
         speaks_tls: true,
         plaintext: None,
         versions: versions
