@@ -2,7 +2,9 @@
 //! probed (`Intent::tls_endpoints`), with `tls::policy::evaluate`.
 //!
 //! - `tls-missing`: the endpoint answered the ClientHello in plaintext, or
-//!   accepted the connection and never answered it;
+//!   accepted the connection and never answered it, or (a STARTTLS
+//!   service) would not start TLS when asked: its evidence is the
+//!   server's reply and the reason;
 //! - `tls-protocol`, `tls-cipher`, `tls-cert-*`: what the policy module
 //!   finds, one finding per (rule, endpoint, vantage) whatever the number of
 //!   violations behind it (so SARIF fingerprints, which leave the details
@@ -24,6 +26,7 @@ use crate::spec::intent::{PolicyId, TlsEndpoint};
 use crate::tls::cert::{CertProblem, TrustAnchors};
 use crate::tls::names::{self, ProtocolVersion};
 use crate::tls::policy::{self, HostNames, Observed, Policy, Violation};
+use crate::tls::wire::starttls::Protocol;
 
 use super::Source;
 use super::merge::Merged;
@@ -169,19 +172,29 @@ fn finding(
         spec_policy.name, policy.profile.name, policy.profile.guideline_version
     );
     let severity = violations.iter().map(Violation::severity).max().unwrap_or(Severity::Medium);
+    let no_starttls = starttls_without_tls(rule, fact);
     let mut evidence: Vec<String> = if rule == Rule::TlsCipher {
         vec![cipher_evidence(violations, &label)]
+    } else if let Some(p) = no_starttls {
+        vec![format!("asked with {p} STARTTLS, the endpoint did not start TLS")]
     } else {
         violations.iter().map(Violation::evidence).collect()
     };
+    if let (Some(_), Some(err)) = (no_starttls, &fact.error) {
+        // The reason, as the prober put it ("SMTP: the server does not
+        // offer STARTTLS: its EHLO reply does not list STARTTLS").
+        evidence.push(err.clone());
+    }
     if let Some(p) = &fact.plaintext {
         evidence.push(format!("it sent \"{p}\""));
     }
-    if let Some(err) = &fact.error {
+    if let (None, Some(err)) = (no_starttls, &fact.error) {
         evidence.push(format!("the probe was cut short: {err}"));
     }
     let sni = fact.sni.as_deref().map_or_else(|| "no SNI".to_owned(), |s| format!("SNI {s}"));
-    evidence.push(format!("probed with {sni} at {} ({file})", fact.at));
+    let over =
+        fact.starttls.map(|p| format!(" over {} STARTTLS", p.protocol())).unwrap_or_default();
+    evidence.push(format!("probed{over} with {sni} at {} ({file})", fact.at));
     Finding {
         rule,
         severity,
@@ -252,8 +265,19 @@ fn expected(rule: Rule, label: &str, policy: &Policy, host: &crate::spec::intent
     }
 }
 
+/// The STARTTLS protocol of a `tls-missing` finding on a STARTTLS
+/// endpoint that gave no TLS at all (the server refused, broke off or
+/// stayed silent in the preamble, or sent no TLS after agreeing).
+fn starttls_without_tls(rule: Rule, fact: &TlsFact) -> Option<Protocol> {
+    let p = fact.starttls?;
+    (rule == Rule::TlsMissing && fact.versions.is_empty()).then(|| p.protocol())
+}
+
 /// What was observed, in a few words; the evidence has the details.
 fn observed(rule: Rule, violations: &[Violation], fact: &TlsFact) -> String {
+    if let Some(p) = starttls_without_tls(rule, fact) {
+        return format!("no TLS after {p} STARTTLS");
+    }
     let words: Vec<String> = violations
         .iter()
         .map(|v| match v {

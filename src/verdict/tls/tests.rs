@@ -321,3 +321,42 @@ fn compare_reports_tls_changes_towards_or_away_from_the_policy() {
         ]
     );
 }
+
+#[test]
+fn a_server_that_will_not_start_tls_is_tls_missing_with_its_reply_and_reason() {
+    use crate::observe::StartTls;
+    let pki = pki("starttls");
+    let intent = intent(&pki.ca);
+    let tls = TlsPolicies::load(&intent, |p| std::fs::read(p)).expect("policies");
+    let mut good = fact(
+        "198.18.10.10",
+        &[(TlsVersion::Tls12, MODERN_12), (TlsVersion::Tls13, TLS13)],
+        std::slice::from_ref(&pki.good),
+    );
+    good.starttls = Some(StartTls::Smtp);
+    let mut refused = fact("198.18.10.11", &[], &[]);
+    refused.starttls = Some(StartTls::Smtp);
+    refused.speaks_tls = false;
+    refused.plaintext = Some("250-mx.example.test\\r\\n250 SIZE 1000\\r\\n".to_owned());
+    refused.error = Some(
+        "SMTP: the server does not offer STARTTLS: its EHLO reply does not list STARTTLS"
+            .to_owned(),
+    );
+    let file = file(vec![good, refused]);
+    let sources = [Source { name: "tls.jsonl", file: &file }];
+    let now = "2026-03-02T00:00:00Z".parse().expect("time");
+    let v = judge(&intent, &tls, &sources, Some(DIGEST), now).expect("judged");
+    assert_eq!(v.findings.len(), 1, "{:?}", v.findings);
+    let f = &v.findings[0];
+    assert_eq!(
+        (f.rule.as_str(), f.target.as_deref(), f.observed.as_str()),
+        ("tls-missing", Some("198.18.10.11"), "no TLS after SMTP STARTTLS")
+    );
+    assert_eq!(
+        f.evidence,
+        "asked with SMTP STARTTLS, the endpoint did not start TLS; \
+         SMTP: the server does not offer STARTTLS: its EHLO reply does not list STARTTLS; \
+         it sent \"250-mx.example.test\\r\\n250 SIZE 1000\\r\\n\"; \
+         probed over SMTP STARTTLS with SNI web.example.test at 2026-03-01T12:00:02.000Z (tls.jsonl)"
+    );
+}
