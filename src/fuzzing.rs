@@ -49,6 +49,7 @@ pub fn observations(data: &[u8]) {
     let records = std::iter::once(Record::Header(file.header.clone()))
         .chain(file.facts.iter().cloned().map(Record::Port))
         .chain(file.filtered.iter().cloned().map(Record::Filtered))
+        .chain(file.tls.iter().cloned().map(Record::Tls))
         .chain(file.trailer.clone().map(Record::Trailer));
     let mut encoded = Vec::new();
     for record in records {

@@ -164,3 +164,16 @@ fn the_fuzz_entry_point_accepts_the_test_data() {
         vantage::fuzzing::observations(bytes);
     }
 }
+
+#[test]
+fn the_fuzz_corpus_runs_through_the_fuzz_entry_point() {
+    // The seed corpus too, `tls` lines included (the entry point once
+    // dropped them when re-encoding, which only a corpus file with one shows).
+    let dir = root().join("fuzz/corpus/observation_jsonl");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("corpus") {
+        vantage::fuzzing::observations(&std::fs::read(entry.expect("entry").path()).expect("read"));
+        n += 1;
+    }
+    assert!(n >= 6, "the seed corpus has {n} entries");
+}

@@ -292,3 +292,13 @@ tls:
         "{evidence}"
     );
 }
+
+#[test]
+fn starttls_tls_lines_read_back_through_the_observation_fuzz_entry_point() {
+    let bytes = std::fs::read(root().join("fuzz/corpus/observation_jsonl/with-starttls.jsonl"))
+        .expect("corpus file");
+    let file = vantage::observe::parse(&bytes, "with-starttls.jsonl").expect("a valid file");
+    let protocols: Vec<Option<StartTls>> = file.tls.iter().map(|t| t.starttls).collect();
+    assert_eq!(protocols, [Some(StartTls::Smtp), Some(StartTls::Imap)]);
+    vantage::fuzzing::observations(&bytes);
+}
