@@ -19,6 +19,7 @@ use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::engine::pace::Pacer;
 use crate::engine::{self, Config, ProbeResult, Reason, State, net::Net};
 use crate::observe::{
     FilteredSummary, Header, ObservationWriter, ObserveError, PortFact, PortState,
@@ -191,8 +192,13 @@ pub async fn run<N: Net>(
     // presents (a few at a time: each runs its versions concurrently).
     let mut tls_written = 0;
     if !cancel.is_cancelled() {
+        // The scan's --rate and --host-rate hold for TLS connections too.
+        let limits = tls::Limits {
+            pace: Some(Arc::new(Pacer::new(request.engine.rate, request.engine.host_rate))),
+            ..tls::Limits::default()
+        };
         let probes = futures_util::stream::iter(tls_open.iter().map(|(addr, how)| {
-            tls::probe_endpoint(*addr, how.sni.as_deref(), how.starttls, tls::Limits::default())
+            tls::probe_endpoint(*addr, how.sni.as_deref(), how.starttls, limits.clone())
         }))
         .buffer_unordered(TLS_PARALLEL);
         let mut probes = std::pin::pin!(probes);

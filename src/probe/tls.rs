@@ -43,6 +43,7 @@ use tokio::sync::Semaphore;
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_rustls::TlsConnector;
 
+use crate::engine::pace::Pacer;
 use crate::observe::{
     StartTls, TlsFact, TlsSuite, TlsVersion, TlsVersionFact, printable_banner, timestamp,
 };
@@ -283,17 +284,29 @@ impl ServerCertVerifier for Recorder {
 }
 
 /// Bounds of one endpoint's probe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     /// One connection: connect, send the hello, read the answer.
     pub exchange: Duration,
     /// The whole endpoint: every version and the handshake.
     pub endpoint: Duration,
+    /// The scan's rate limits (`--rate`, `--host-rate`), shared by every
+    /// endpoint: each connection takes a cell of both, as a port probe
+    /// does. `None`: unpaced (the connection cap still holds).
+    pub pace: Option<Arc<Pacer>>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { exchange: Duration::from_secs(5), endpoint: Duration::from_secs(60) }
+        Self { exchange: Duration::from_secs(5), endpoint: Duration::from_secs(60), pace: None }
+    }
+}
+
+/// Waits for the rate limits' cells for one connection to `target`.
+async fn paced(pace: Option<&Pacer>, target: SocketAddr) {
+    if let Some(p) = pace {
+        p.global().await;
+        p.host(target.ip()).await;
     }
 }
 
@@ -364,12 +377,14 @@ async fn enumerate(
     mut e: Enumeration,
     wait: Duration,
     connections: &Semaphore,
+    pace: Option<&Pacer>,
 ) -> Enumerated {
     while let Some(hello) = e.next_hello() {
         let mut outcome = Ok(Answer::TimedOut);
         for _ in 0..2 {
             // The semaphore is never closed.
             let Ok(_permit) = connections.acquire().await else { break };
+            paced(pace, target).await;
             outcome = exchange(target, starttls, &hello, wait).await;
             let again = matches!(
                 outcome,
@@ -417,7 +432,9 @@ pub async fn probe_endpoint(
     };
     let at = || timestamp(jiff::Timestamp::now());
     let empty = || fact(target, sni, starttls, &[], Presented::default(), at());
+    let pace = limits.pace.as_deref();
     if let Some(protocol) = starttls {
+        paced(pace, target).await;
         match open(target, Some(protocol), Instant::now() + limits.exchange).await {
             Ok(tcp) => drop(tcp),
             Err(OpenError::Connect(e)) => {
@@ -440,7 +457,7 @@ pub async fn probe_endpoint(
     let work = async {
         let versions = ProtocolVersion::ALL.map(|v| {
             let e = Enumeration::new(v, &candidates(v)).with_options(opts.clone());
-            enumerate(target, starttls, e, limits.exchange, &connections)
+            enumerate(target, starttls, e, limits.exchange, &connections, pace)
         });
         let mut results = futures_util::future::join_all(versions).await;
         let raw_chain = results.iter().find(|r| !r.0.chain.is_empty()).map(|r| r.0.chain.clone());
@@ -448,21 +465,24 @@ pub async fn probe_endpoint(
             results.iter().any(|r| r.0.version == ProtocolVersion::TLS13 && r.0.supported());
         let presented = match raw_chain {
             Some(chain) => Presented { chain, ocsp: None },
-            None if tls13 => match handshake(target, sni, starttls, limits.exchange).await {
-                Handshake::Done { presented, .. } | Handshake::Failed { presented, .. } => {
-                    presented
-                }
-                Handshake::StartTls(e) => {
-                    // Kept with TLS 1.3's result: the chain is missing for it.
-                    if let Some(r) =
-                        results.iter_mut().find(|r| r.0.version == ProtocolVersion::TLS13)
-                    {
-                        r.1.get_or_insert(e);
+            None if tls13 => {
+                paced(pace, target).await;
+                match handshake(target, sni, starttls, limits.exchange).await {
+                    Handshake::Done { presented, .. } | Handshake::Failed { presented, .. } => {
+                        presented
                     }
-                    Presented::default()
+                    Handshake::StartTls(e) => {
+                        // Kept with TLS 1.3's result: the chain is missing for it.
+                        if let Some(r) =
+                            results.iter_mut().find(|r| r.0.version == ProtocolVersion::TLS13)
+                        {
+                            r.1.get_or_insert(e);
+                        }
+                        Presented::default()
+                    }
+                    Handshake::Unreachable(_) | Handshake::TimedOut => Presented::default(),
                 }
-                Handshake::Unreachable(_) | Handshake::TimedOut => Presented::default(),
-            },
+            }
             None => Presented::default(),
         };
         (results, presented)

@@ -387,3 +387,44 @@ async fn an_endpoint_is_never_given_more_than_five_connections_at_once() {
     assert!(most <= MAX_CONNECTIONS, "{most} connections at once");
     assert!(most >= 2, "versions are still probed concurrently: {most}");
 }
+
+#[tokio::test]
+async fn tls_connections_keep_to_the_scans_host_rate() {
+    use std::num::NonZeroU32;
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+    use vantage::engine::pace::Pacer;
+    use vantage::probe::tls::{Limits, probe_endpoint};
+    // A server that notes when each connection came, then closes it.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (log, s) = (Arc::clone(&seen), Arc::clone(&stop));
+    let server = std::thread::spawn(move || {
+        while let Ok((c, _)) = listener.accept() {
+            if s.load(std::sync::atomic::Ordering::SeqCst) {
+                break;
+            }
+            log.lock().expect("log").push(Instant::now());
+            drop(c);
+        }
+    });
+    let rate = NonZeroU32::new(5).expect("nonzero");
+    let limits = Limits {
+        pace: Some(Arc::new(Pacer::new(NonZeroU32::new(1000).expect("nonzero"), rate))),
+        ..Limits::default()
+    };
+    let fact = probe_endpoint(addr, None, None, limits).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    drop(std::net::TcpStream::connect(addr));
+    server.join().expect("the server ends");
+    assert!(!fact.speaks_tls, "{fact:?}");
+    let seen = seen.lock().expect("log").clone();
+    assert!(seen.len() >= 6, "a connection per version at least: {}", seen.len());
+    // No second holds more than the rate plus the one-cell burst.
+    for (i, t) in seen.iter().enumerate() {
+        let within = seen[i..].iter().take_while(|u| u.duration_since(*t).as_millis() < 1000);
+        assert!(within.count() <= 6, "more than 5 connections a second: {seen:?}");
+    }
+}
