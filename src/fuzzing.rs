@@ -50,6 +50,7 @@ pub fn observations(data: &[u8]) {
         .chain(file.facts.iter().cloned().map(Record::Port))
         .chain(file.filtered.iter().cloned().map(Record::Filtered))
         .chain(file.tls.iter().cloned().map(Record::Tls))
+        .chain(file.dns.iter().cloned().map(Record::Dns))
         .chain(file.trailer.clone().map(Record::Trailer));
     let mut encoded = Vec::new();
     for record in records {

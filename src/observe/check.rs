@@ -9,8 +9,8 @@
 
 use super::MAX_BANNER_CHARS;
 use super::observation::{
-    FilteredSummary, Header, MAX_CHAIN_CERTS, MAX_CHAIN_TEXT, MAX_LINE_BYTES, PortFact, Record,
-    SCHEMA_VERSION, TlsFact, Trailer,
+    DnsFact, FilteredSummary, Header, MAX_CHAIN_CERTS, MAX_CHAIN_TEXT, MAX_DNS_RECORDS,
+    MAX_DNS_VALUE, MAX_LINE_BYTES, PortFact, Record, SCHEMA_VERSION, TlsFact, Trailer,
 };
 use super::ports::{self, MAX_PORTS_TEXT};
 
@@ -49,6 +49,7 @@ impl Record {
             Self::Port(p) => check_port(p),
             Self::Filtered(f) => check_filtered(f),
             Self::Tls(t) => check_tls(t),
+            Self::Dns(d) => check_dns(d),
             Self::Trailer(t) => check_trailer(t),
         }
     }
@@ -160,6 +161,69 @@ fn check_filtered(f: &FilteredSummary) -> Result<(), InvalidRecord> {
     Ok(())
 }
 
+fn check_dns(d: &DnsFact) -> Result<(), InvalidRecord> {
+    if d.port == 0 {
+        return Err(InvalidRecord::new("port", "is 0, expected 1-65535"));
+    }
+    let name_ok = |n: &str| {
+        n.len() <= MAX_NAME_BYTES
+            && !n.ends_with('.')
+            && n.chars().all(|c| c.is_ascii_graphic() && !c.is_ascii_uppercase())
+    };
+    if !name_ok(&d.name) {
+        return Err(InvalidRecord::new(
+            "name",
+            format!(
+                "is not a lower-case name of at most {MAX_NAME_BYTES} bytes without the final dot"
+            ),
+        ));
+    }
+    let type_ok = |t: &str| {
+        !t.is_empty()
+            && t.len() <= 16
+            && t.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    };
+    if !type_ok(&d.rtype) {
+        return Err(InvalidRecord::new("rtype", "is not an upper-case record type"));
+    }
+    if d.answers.len() > MAX_DNS_RECORDS {
+        return Err(InvalidRecord::new(
+            "answers",
+            format!("holds more than {MAX_DNS_RECORDS} records"),
+        ));
+    }
+    if (d.answers.len() as u64) > d.records {
+        return Err(InvalidRecord::new("records", "is less than the answers listed"));
+    }
+    for r in &d.answers {
+        if !name_ok(&r.name) || !type_ok(&r.rtype) {
+            return Err(InvalidRecord::new("answers", "holds a record with a bad name or type"));
+        }
+        if r.value.chars().count() > MAX_DNS_VALUE {
+            return Err(InvalidRecord::new(
+                "answers",
+                format!("holds a value longer than {MAX_DNS_VALUE} characters"),
+            ));
+        }
+    }
+    if d.rcode.is_none() && d.error.is_none() {
+        return Err(InvalidRecord::new(
+            "error",
+            "is null while rcode is null: say why no answer came",
+        ));
+    }
+    if d.authority.as_deref().is_some_and(|a| !name_ok(a)) {
+        return Err(InvalidRecord::new(
+            "authority",
+            "is not a lower-case name without the final dot",
+        ));
+    }
+    if d.attempts == 0 {
+        return Err(InvalidRecord::new("attempts", "is 0"));
+    }
+    check_time("at", &d.at)
+}
+
 fn check_tls(t: &TlsFact) -> Result<(), InvalidRecord> {
     use base64::Engine as _;
     if t.port == 0 {
@@ -265,7 +329,7 @@ pub(super) fn quote(value: &str) -> String {
 mod tests {
     use super::*;
     use crate::observe::observation::{Proto, Reason, ScanMode};
-    use crate::observe::{TlsSuite, TlsVersion, TlsVersionFact};
+    use crate::observe::{DnsCheck, DnsRecord, TlsSuite, TlsVersion, TlsVersionFact};
 
     fn header() -> Header {
         Header {
@@ -294,6 +358,39 @@ mod tests {
             attempts: 1,
             rtt_us: Some(10),
             banner: Some("SSH-2.0\\r\\n".into()),
+            at: "2026-03-01T12:00:00.000Z".into(),
+        }
+    }
+
+    fn record() -> DnsRecord {
+        DnsRecord {
+            name: "www.example.test".into(),
+            rtype: "A".into(),
+            ttl: 300,
+            value: "198.18.10.10".into(),
+        }
+    }
+
+    fn dns() -> DnsFact {
+        DnsFact {
+            server: "198.18.10.53".parse().expect("address"),
+            port: 53,
+            check: DnsCheck::Expect,
+            name: "www.example.test".into(),
+            rtype: "A".into(),
+            recursion_desired: true,
+            discovered: false,
+            transport: Proto::Udp,
+            rcode: Some("NOERROR".into()),
+            authoritative: true,
+            recursion_available: false,
+            answers: vec![record()],
+            authority: None,
+            records: 1,
+            complete: false,
+            attempts: 1,
+            rtt_us: Some(800),
+            error: None,
             at: "2026-03-01T12:00:00.000Z".into(),
         }
     }
@@ -416,6 +513,29 @@ mod tests {
                     errors: 0,
                 }),
                 Some("interrupted"),
+            ),
+            (Record::Dns(dns()), None),
+            (Record::Dns(DnsFact { port: 0, ..dns() }), Some("port")),
+            (Record::Dns(DnsFact { name: "WWW.example.test".into(), ..dns() }), Some("name")),
+            (Record::Dns(DnsFact { name: "www.example.test.".into(), ..dns() }), Some("name")),
+            (Record::Dns(DnsFact { rtype: "a".into(), ..dns() }), Some("rtype")),
+            (Record::Dns(DnsFact { records: 0, ..dns() }), Some("records")),
+            (Record::Dns(DnsFact { rcode: None, ..dns() }), Some("error")),
+            (Record::Dns(DnsFact { attempts: 0, ..dns() }), Some("attempts")),
+            (
+                Record::Dns(DnsFact {
+                    answers: vec![DnsRecord { value: "x".repeat(MAX_DNS_VALUE + 1), ..record() }],
+                    ..dns()
+                }),
+                Some("answers"),
+            ),
+            (
+                Record::Dns(DnsFact {
+                    answers: vec![record(); MAX_DNS_RECORDS + 1],
+                    records: 999,
+                    ..dns()
+                }),
+                Some("answers"),
             ),
             (Record::Tls(tls()), None),
             (Record::Tls(TlsFact { port: 0, ..tls() }), Some("port")),

@@ -97,6 +97,8 @@ pub enum Record {
     Filtered(FilteredSummary),
     /// What one TLS endpoint speaks and presents.
     Tls(TlsFact),
+    /// One DNS question asked of one server, and its answer.
+    Dns(DnsFact),
     /// The last line of a run that ended (finished or interrupted).
     Trailer(Trailer),
 }
@@ -109,6 +111,7 @@ impl Record {
             Self::Port(_) => "port",
             Self::Filtered(_) => "filtered",
             Self::Tls(_) => "tls",
+            Self::Dns(_) => "dns",
             Self::Trailer(_) => "trailer",
         }
     }
@@ -514,6 +517,105 @@ pub const MAX_CHAIN_CERTS: usize = 10;
 /// The most base64 characters a `tls` line keeps of a chain, so the line
 /// stays under [`MAX_LINE_BYTES`] with room for the suites.
 pub const MAX_CHAIN_TEXT: usize = 40 * 1024;
+
+/// Why a DNS question was asked: which check of `dns:` it serves.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum DnsCheck {
+    /// A `dns.expect` entry (its `name` and `type`; `A` and `AAAA` for an
+    /// `absent` entry without a type).
+    Expect,
+    /// The zone apex of a name (an SOA question), for the transfer check.
+    Apex,
+    /// An AXFR of a zone, over TCP.
+    Axfr,
+    /// A name outside the server's authority, with recursion desired.
+    Recursion,
+    /// The target of a CNAME, to tell whether it dangles.
+    CnameTarget,
+}
+
+/// One DNS question asked of one server from this vantage, and what came
+/// back: the raw evidence, not a judgement (`verdict` judges it against
+/// `dns:`). A CNAME chain the server did not finish is followed with more
+/// questions, each its own line (`check: cname-target`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnsFact {
+    /// The server asked.
+    pub server: IpAddr,
+    /// Its port (53 unless the spec says otherwise).
+    pub port: u16,
+    /// What the question is for.
+    pub check: DnsCheck,
+    /// The name asked, lower case, fully qualified without the final dot.
+    pub name: String,
+    /// The type asked (`A`, `AAAA`, `CNAME`, `MX`, `TXT`, `NS`, `CAA`, `PTR`,
+    /// `SOA`, `AXFR`...).
+    pub rtype: String,
+    /// Whether recursion was desired (RD).
+    pub recursion_desired: bool,
+    /// Whether a server was discovered by the port scan (53 open) rather
+    /// than listed under `dns.servers`.
+    pub discovered: bool,
+    /// The transport of the answer that decided: `udp`, or `tcp` (AXFR, or
+    /// a truncated UDP answer asked again).
+    pub transport: Proto,
+    /// The answer's RCODE (`NOERROR`, `NXDOMAIN`, `REFUSED`, `SERVFAIL`,
+    /// ...); `null` when no valid answer came (then `error` says why).
+    pub rcode: Option<String>,
+    /// Authoritative answer (AA).
+    pub authoritative: bool,
+    /// Recursion available (RA).
+    pub recursion_available: bool,
+    /// The answer section, in the order received, at most
+    /// [`MAX_DNS_RECORDS`] records (an AXFR keeps the first ones and counts
+    /// the rest in `records`).
+    pub answers: Vec<DnsRecord>,
+    /// The zone apex the answer's authority section names (its SOA owner),
+    /// when it has one: where NXDOMAIN came from, or the apex an SOA
+    /// question found.
+    pub authority: Option<String>,
+    /// Resource records received in all: the answer section's count, or
+    /// every record of every message of an AXFR.
+    pub records: u64,
+    /// An AXFR ended with the zone's closing SOA (a whole zone came).
+    pub complete: bool,
+    /// Datagrams or connections used (retransmissions included).
+    pub attempts: u8,
+    /// Round trip of the deciding exchange, microseconds.
+    pub rtt_us: Option<u64>,
+    /// Why no valid answer came, or why a transfer stopped (a timeout, a
+    /// malformed message, an answer from the wrong address or with the
+    /// wrong id); `null` when none.
+    pub error: Option<String>,
+    /// When the answer came (RFC 3339, UTC, milliseconds).
+    pub at: String,
+}
+
+/// One resource record of an answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnsRecord {
+    /// Its owner name, lower case, without the final dot.
+    pub name: String,
+    /// Its type (`A`, `CNAME`...; `TYPE65280` for one without a name).
+    pub rtype: String,
+    /// Its TTL, seconds.
+    pub ttl: u32,
+    /// Its data in presentation form as `dig +short` prints it (names
+    /// lower case without the final dot; TXT strings quoted), at most
+    /// [`MAX_DNS_VALUE`] characters.
+    pub value: String,
+}
+
+/// The most records a `dns` line keeps.
+pub const MAX_DNS_RECORDS: usize = 200;
+
+/// The most characters a `DnsRecord::value` keeps.
+pub const MAX_DNS_VALUE: usize = 512;
 
 /// The last line: how the run ended, and what it found in numbers.
 ///

@@ -29,7 +29,8 @@ use serde_json::error::Category;
 use super::check::quote;
 use super::error::ObserveError;
 use super::observation::{
-    FilteredSummary, Header, MAX_LINE_BYTES, PortFact, Record, SCHEMA_VERSION, TlsFact, Trailer,
+    DnsFact, FilteredSummary, Header, MAX_LINE_BYTES, PortFact, Record, SCHEMA_VERSION, TlsFact,
+    Trailer,
 };
 
 /// One observation file, read and checked.
@@ -43,6 +44,8 @@ pub struct ObservationFile {
     pub filtered: Vec<FilteredSummary>,
     /// Every `tls` line, in file order.
     pub tls: Vec<TlsFact>,
+    /// Every `dns` line, in file order.
+    pub dns: Vec<DnsFact>,
     /// The trailer, or `None` when the run was killed before writing it.
     pub trailer: Option<Trailer>,
     /// The 1-based number of a cut-off last line that was skipped, if any.
@@ -113,6 +116,7 @@ struct Parser<'a> {
     facts: Vec<PortFact>,
     filtered: Vec<FilteredSummary>,
     tls: Vec<TlsFact>,
+    dns: Vec<DnsFact>,
     trailer: Option<(Trailer, usize)>,
     truncated: Option<usize>,
 }
@@ -126,6 +130,7 @@ impl<'a> Parser<'a> {
             facts: Vec::new(),
             filtered: Vec::new(),
             tls: Vec::new(),
+            dns: Vec::new(),
             trailer: None,
             truncated: None,
         }
@@ -228,6 +233,7 @@ impl<'a> Parser<'a> {
             Record::Port(p) => self.facts.push(p),
             Record::Filtered(f) => self.filtered.push(f),
             Record::Tls(t) => self.tls.push(t),
+            Record::Dns(d) => self.dns.push(d),
             Record::Trailer(t) => self.trailer = Some((t, self.line)),
         }
         Ok(())
@@ -258,6 +264,7 @@ impl<'a> Parser<'a> {
             facts: self.facts,
             filtered: self.filtered,
             tls: self.tls,
+            dns: self.dns,
             trailer: self.trailer.map(|(t, _)| t),
             truncated_last_line: self.truncated,
         })

@@ -62,6 +62,8 @@ pub struct WriteSummary {
     pub filtered: u64,
     /// `tls` lines written.
     pub tls: u64,
+    /// `dns` lines written.
+    pub dns: u64,
     /// Bytes written.
     pub bytes: u64,
 }
@@ -312,6 +314,7 @@ impl<W: AsyncWrite + Unpin> Output<W> {
             Record::Port(_) => self.summary.facts += 1,
             Record::Filtered(_) => self.summary.filtered += 1,
             Record::Tls(_) => self.summary.tls += 1,
+            Record::Dns(_) => self.summary.dns += 1,
             Record::Header(_) | Record::Trailer(_) => {}
         }
         Ok(())

@@ -128,7 +128,10 @@ async fn what_is_written_reads_back_equal() {
     assert_eq!(file.trailer, Some(trailer()));
     assert_eq!(file.truncated_last_line, None);
     let len = std::fs::metadata(&tmp.0).expect("metadata").len();
-    assert_eq!(summary, WriteSummary { lines: 5, facts: 2, filtered: 1, tls: 0, bytes: len });
+    assert_eq!(
+        summary,
+        WriteSummary { lines: 5, facts: 2, filtered: 1, tls: 0, dns: 0, bytes: len }
+    );
 }
 
 #[tokio::test]
