@@ -55,6 +55,8 @@ pub enum CheckKind {
     Target,
     /// A TLS endpoint that was probed, against its policy.
     Tls,
+    /// A DNS expectation or forbidden behaviour.
+    Dns,
     /// The spec's waivers.
     Waivers,
 }

@@ -361,6 +361,8 @@ pub struct Dns {
     pub expect: Vec<DnsExpect>,
     /// Forbidden behaviours.
     pub forbid: Vec<DnsForbid>,
+    /// Where each `forbid` entry is written, in the same order.
+    pub forbid_at: Vec<Location>,
 }
 
 /// An expected record set.

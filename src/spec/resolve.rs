@@ -830,6 +830,7 @@ pub(crate) fn resolve(
                 ],
             ) {
                 dns.forbid.push(x);
+                dns.forbid_at.push(f.at.clone());
             }
         }
         for e in &d.value.expect {

@@ -19,7 +19,9 @@ use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::observe::{FilteredSummary, PortFact, PortState, Proto as WireProto, ScanMode, TlsFact};
+use crate::observe::{
+    DnsCheck, DnsFact, FilteredSummary, PortFact, PortState, Proto as WireProto, ScanMode, TlsFact,
+};
 use crate::spec::Intent;
 use crate::spec::intent::{Proto, VantageId};
 use crate::spec::ports::PortSet;
@@ -128,7 +130,13 @@ pub(crate) struct VantageObs<'a> {
     /// TLS facts, per (address, port): the one that learnt the most (see
     /// `tls_rank`), then the latest, with the index of its source.
     pub(crate) tls: BTreeMap<(IpAddr, u16), (&'a TlsFact, usize)>,
+    /// DNS answers, per (server, check, name, type): the one that got an
+    /// answer, then the latest, with the index of its source.
+    pub(crate) dns: BTreeMap<DnsKey, (&'a DnsFact, usize)>,
 }
+
+/// What identifies a DNS question: (server, check, name, type).
+pub(crate) type DnsKey = (IpAddr, DnsCheck, String, String);
 
 /// The observations of every vantage, ordered by vantage name.
 #[derive(Debug, Clone)]
@@ -230,8 +238,17 @@ pub(crate) fn merge<'a>(
         let mut ports: BTreeMap<(IpAddr, Proto, u16), PortObs<'a>> = BTreeMap::new();
         let mut silent: BTreeMap<IpAddr, Vec<Silent<'a>>> = BTreeMap::new();
         let mut tls: BTreeMap<(IpAddr, u16), (&'a TlsFact, usize)> = BTreeMap::new();
+        let mut dns: BTreeMap<DnsKey, (&'a DnsFact, usize)> = BTreeMap::new();
         for &i in &files {
             let file = sources[i].file;
+            for fact in &file.dns {
+                let key = (fact.server, fact.check, fact.name.clone(), fact.rtype.clone());
+                let slot = dns.entry(key).or_insert((fact, i));
+                let rank = |f: &DnsFact| (f.rcode.is_some(), f.at.clone());
+                if rank(fact) > rank(slot.0) {
+                    *slot = (fact, i);
+                }
+            }
             for fact in &file.tls {
                 let slot = tls.entry((fact.target, fact.port)).or_insert((fact, i));
                 if (tls_rank(fact), fact.at.as_str()) > (tls_rank(slot.0), slot.0.at.as_str()) {
@@ -255,7 +272,15 @@ pub(crate) fn merge<'a>(
                 });
             }
         }
-        vantages.push(VantageObs { id, mode: first.file.header.mode, files, ports, silent, tls });
+        vantages.push(VantageObs {
+            id,
+            mode: first.file.header.mode,
+            files,
+            ports,
+            silent,
+            tls,
+            dns,
+        });
     }
     Ok(Merged { vantages })
 }

@@ -11,6 +11,8 @@
 //!   says so;
 //! - `ports`: exposure, unreachable, deny-mode and undeclared-host, from the
 //!   merged port facts and the flows that apply from each vantage's zone;
+//! - `dns`: each vantage's `dns` lines against `dns:` (`dns-mismatch`,
+//!   `dns-leak`, `dns-axfr`, `dns-open-recursion`, `dns-dangling-cname`);
 //! - `incomplete`: scan-incomplete, per vantage (missing shards, no trailer,
 //!   interrupted runs, planned vs concluded probes);
 //! - `waivers`: marks covered findings `waived`, reports expired and unused
@@ -25,6 +27,7 @@
 //! it concerns.
 
 mod diff;
+mod dns;
 mod evidence;
 mod incomplete;
 mod merge;
@@ -104,6 +107,7 @@ pub fn judge(
     let merged = merge::merge(intent, sources, spec_digest)?;
     let mut findings = ports::findings(intent, sources, &merged);
     findings.extend(tls::findings(intent, tls, sources, &merged, now));
+    findings.extend(dns::findings(intent, sources, &merged));
     let (incomplete, coverage) = incomplete::findings(intent, sources, &merged);
     let complete = incomplete.is_empty();
     findings.extend(incomplete);
@@ -213,6 +217,40 @@ fn checks(intent: &Intent, merged: &merge::Merged<'_>, findings: &[Finding]) -> 
                 findings: of(&|x: &Finding| {
                     x.rule.is_tls() && x.target.as_deref() == Some(&addr) && x.port == Some(e.port)
                 }),
+            });
+        }
+        let dns_rule = |f: &Finding| {
+            matches!(
+                f.rule,
+                Rule::DnsMismatch
+                    | Rule::DnsLeak
+                    | Rule::DnsAxfr
+                    | Rule::DnsOpenRecursion
+                    | Rule::DnsDanglingCname
+            )
+        };
+        for e in intent.dns.expect.iter().filter(|e| e.from.is_empty() || e.from.contains(&v.id)) {
+            let at = crate::report::document::SpecLocation::from(&e.at);
+            let what = if e.absent { "absent".to_owned() } else { e.values.join(", ") };
+            out.push(Check {
+                vantage: vantage.name.clone(),
+                kind: CheckKind::Dns,
+                name: format!("DNS {} {} = {what}", e.name, e.rtype),
+                findings: of(&|x: &Finding| dns_rule(x) && x.location == at),
+            });
+        }
+        for (what, at) in intent.dns.forbid.iter().zip(&intent.dns.forbid_at) {
+            let at = crate::report::document::SpecLocation::from(at);
+            let name = match what {
+                crate::spec::intent::DnsForbid::ZoneTransfer => "no zone transfer",
+                crate::spec::intent::DnsForbid::OpenRecursion => "no open recursion",
+                crate::spec::intent::DnsForbid::DanglingCname => "no dangling CNAME",
+            };
+            out.push(Check {
+                vantage: vantage.name.clone(),
+                kind: CheckKind::Dns,
+                name: format!("DNS: {name}"),
+                findings: of(&|x: &Finding| dns_rule(x) && x.location == at),
             });
         }
         out.push(Check {
