@@ -273,12 +273,21 @@ impl Bed {
     /// Writes a spec declaring every endpoint as a host (named as the
     /// endpoint, with its DNS name) with one TLS service, held to its
     /// profile with the bed's root as `trusted_ca`, reachable from vantage
-    /// `here` (zone `local`, the namespace's loopback); returns its path.
+    /// `here` (zone `local`, the namespace's loopback), to `bed.yaml` in
+    /// [`Bed::dir`]; returns its path.
     pub(crate) fn write_spec(&self) -> PathBuf {
+        let all: Vec<&str> = self.endpoints.iter().map(|e| e.name).collect();
+        self.write_spec_for(&all, "bed.yaml")
+    }
+
+    /// Writes the spec of [`Bed::write_spec`] for the endpoints named in
+    /// `names` only (one host, service and flow each; unknown names are
+    /// left out) to `file` in [`Bed::dir`]; returns its path.
+    pub(crate) fn write_spec_for(&self, names: &[&str], file: &str) -> PathBuf {
         let mut hosts = String::new();
         let mut services = String::new();
         let mut flows = String::new();
-        for e in &self.endpoints {
+        for e in self.endpoints.iter().filter(|e| names.contains(&e.name)) {
             let (name, ip, port) = (e.name, e.addr.ip(), e.addr.port());
             hosts.push_str(&format!("  {name}: {{ address: {ip}, names: [{}] }}\n", e.dns));
             services.push_str(&format!("  {name}-tls: {{ tcp: [{port}], tls: {} }}\n", e.profile));
@@ -301,7 +310,7 @@ tls:
     intermediate: {{ profile: intermediate, trusted_ca: root.pem }}
 "
         );
-        let path = self.dir.join("bed.yaml");
+        let path = self.dir.join(file);
         std::fs::write(&path, spec).expect("the bed's spec is written");
         path
     }
