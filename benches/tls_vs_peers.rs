@@ -44,10 +44,11 @@
 //!   nothing that marks a key size, a signature, a name, a chain or days left;
 //! - testssl.sh (JSON): a finding of severity LOW, MEDIUM, HIGH or CRITICAL
 //!   on the flaw's ids (TLS1, TLS1_1; cipherlist_AVERAGE or LUCKY13 for CBC;
-//!   cipherlist_3DES_IDEA or SWEET32; RC4; cert_expirationStatus;
-//!   cert_chain_of_trust; cert_trust; cert_keySize; cert_signatureAlgorithm),
-//!   or WARN on optimal_proto (where it says the port speaks no TLS). It has
-//!   no finding for static RSA key exchange;
+//!   cipherlist_3DES_IDEA or SWEET32; RC4; cert_expirationStatus, saying
+//!   "expired" for the expired certificate; cert_chain_of_trust; cert_trust;
+//!   cert_keySize; cert_signatureAlgorithm), or WARN on optimal_proto (where
+//!   it says the port speaks no TLS). It has no finding for static RSA key
+//!   exchange;
 //! - sslyze: the Mozilla compliance failures it prints for the target
 //!   (tls_versions; a suite of the flaw's kind in ciphers; rsa_key_size;
 //!   certificate_signatures; certificate_path_validation for expired, self-
@@ -558,9 +559,13 @@ fn judge_testssl((_, word): Flaw, json: &str) -> Cell {
     let relevant: Vec<&(String, String, String)> =
         findings.iter().filter(|(id, _, _)| ids.iter().any(|w| on(id, w))).collect();
     let show = |(id, sev, text): &(String, String, String)| format!("{id} {sev} {text:?}");
-    let flag = relevant
-        .iter()
-        .find(|(id, sev, _)| testssl_marks(sev) || (sev == "WARN" && on(id, "optimal_proto")));
+    // cert_expirationStatus marks both an expired certificate and one with
+    // under 30 days left (every certificate of the bed): "expired" says which.
+    let says = (word == "expired").then_some("expired");
+    let flag = relevant.iter().find(|(id, sev, text)| {
+        (testssl_marks(sev) || (sev == "WARN" && on(id, "optimal_proto")))
+            && says.is_none_or(|w| text.contains(w))
+    });
     match (flag, relevant.first()) {
         (Some(f), _) => cell(true, show(f)),
         (None, Some(f)) => cell(false, show(f)),
@@ -646,7 +651,9 @@ fn judge_sslyze((_, word): Flaw, digest: &str) -> Cell {
                     l.split('\'').skip(1).step_by(2).map(str::to_owned).collect::<Vec<_>>()
                 })
                 .collect();
-            let hits: Vec<&String> = listed.iter().filter(|s| suite_is(word, s)).collect();
+            let mut hits: Vec<&String> = listed.iter().filter(|s| suite_is(word, s)).collect();
+            // Show first a suite that is not also 3DES or RC4.
+            hits.sort_by_key(|s| ["3DES", "RC4"].iter().any(|k| *k != word && suite_is(k, s)));
             match hits.first() {
                 Some(h) => cell(
                     true,
