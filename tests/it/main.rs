@@ -8,6 +8,7 @@ mod tlsbed;
 
 mod check_cli;
 mod cli;
+mod dns_probe;
 mod lab_tests;
 mod lint;
 mod observe;
