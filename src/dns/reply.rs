@@ -11,7 +11,7 @@
 //! (bounded by [`Kept`]), and the zone apex the authority section names.
 
 use hickory_proto::op::{Header, Message, MessageType, OpCode, ResponseCode};
-use hickory_proto::rr::{RData, Record, RecordType};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable as _, BinDecoder};
 
 use super::question::Question;
@@ -129,18 +129,25 @@ impl Summary {
         for r in &m.answers {
             answers.push(r);
         }
-        let soa_owner = |records: &[Record]| {
-            records.iter().find(|r| matches!(r.data, RData::SOA(_))).map(|r| present::name(&r.name))
-        };
-        let from_answer = if q.rtype() == RecordType::SOA { soa_owner(&m.answers) } else { None };
         Self {
             rcode: present::rcode(m.metadata.response_code),
             authoritative: m.metadata.authoritative,
             recursion_available: m.metadata.recursion_available,
             answers,
-            authority: from_answer.or_else(|| soa_owner(&m.authorities)),
+            authority: apex(m, q).map(present::name),
         }
     }
+}
+
+/// The zone apex an answer names: the owner of an SOA, for an SOA
+/// question the answer section's (the apex found), else the authority
+/// section's (where an NXDOMAIN or an empty answer came from).
+pub fn apex<'m>(m: &'m Message, q: &Question) -> Option<&'m Name> {
+    let soa_owner = |records: &'m [Record]| {
+        records.iter().find(|r| matches!(r.data, RData::SOA(_))).map(|r| &r.name)
+    };
+    let from_answer = if q.rtype() == RecordType::SOA { soa_owner(&m.answers) } else { None };
+    from_answer.or_else(|| soa_owner(&m.authorities))
 }
 
 #[cfg(test)]

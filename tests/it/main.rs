@@ -9,6 +9,7 @@ mod tlsbed;
 mod check_cli;
 mod cli;
 mod dns_probe;
+mod dns_scan;
 mod lab_tests;
 mod lint;
 mod observe;
