@@ -172,6 +172,7 @@ impl Prober {
         let pace = self.limits.pace.as_deref();
         let mut used = 0u8;
         let mut edns = true;
+        let mut without_edns: Option<(Box<Message>, Duration)> = None;
         let (result, transport) = loop {
             let udp =
                 udp(ask.server, &ask.question, edns, attempts, self.limits.first_wait, pace).await;
@@ -192,9 +193,9 @@ impl Prober {
                         ) =>
                 {
                     // A server that predates EDNS: ask it plainly. Its
-                    // plain answer decides; should it fail, this one does.
+                    // plain answer decides; should none come, this one does.
                     edns = false;
-                    let _ = (m, rtt);
+                    without_edns = Some((m, rtt));
                 }
                 UdpEnd::Answer(m, rtt) => break (Ok((m, rtt)), Proto::Udp),
                 UdpEnd::Truncated => {
@@ -205,7 +206,7 @@ impl Prober {
                         Proto::Tcp,
                     );
                 }
-                UdpEnd::Failed(e) => break (Err(e), Proto::Udp),
+                UdpEnd::Failed(e) => break (without_edns.take().ok_or(e), Proto::Udp),
             }
         };
         let at = timestamp(jiff::Timestamp::now());
@@ -262,17 +263,33 @@ impl Prober {
         if done.first.is_some() {
             state.answered.store(true, Ordering::Relaxed);
         }
-        let mut fact = fact(&ask, Proto::Tcp, 1, first_at, None, error, at());
-        if let Some((rcode, aa, ra)) = &done.first {
-            fact.rcode = Some(rcode.clone());
-            fact.authoritative = *aa;
-            fact.recursion_available = *ra;
-        }
-        fact.records = done.records.seen;
-        fact.answers = done.records.records;
-        fact.complete = done.complete;
-        Transferred { fact, cnames: done.cnames }
+        let cnames = done.cnames.clone();
+        Transferred { fact: transfer_fact(&ask, done, first_at, error, at()), cnames }
     }
+}
+
+/// The observation line for a transfer asked by `ask`: what came, and
+/// `error` when it stopped before it was done.
+pub(crate) fn transfer_fact(
+    ask: &Ask,
+    done: crate::dns::Transferred,
+    rtt: Option<Duration>,
+    error: Option<String>,
+    at: String,
+) -> DnsFact {
+    let mut fact = fact(ask, Proto::Tcp, 1, rtt, None, error, at);
+    if let Some((rcode, aa, ra)) = done.first {
+        fact.rcode = Some(rcode);
+        fact.authoritative = aa;
+        fact.recursion_available = ra;
+    }
+    if fact.rcode.is_none() && fact.error.is_none() {
+        fact.error = Some("no answer".to_owned());
+    }
+    fact.records = done.records.seen;
+    fact.answers = done.records.records;
+    fact.complete = done.complete;
+    fact
 }
 
 /// Reads a transfer into `t`. `Err` says why it stopped before it was done.
@@ -544,8 +561,8 @@ async fn tcp_question(
     timeout_at(deadline, run).await.unwrap_or_else(|_| Err(format!("no answer within {secs} s")))
 }
 
-/// The observation line for `ask`.
-fn fact(
+/// The observation line for `ask`, answered (`summary`) or not (`error`).
+pub(crate) fn fact(
     ask: &Ask,
     transport: Proto,
     attempts: u8,

@@ -284,6 +284,8 @@ async fn a_server_without_edns_is_asked_plainly() {
         let mut m = reply_to(q);
         if q.edns.is_some() {
             m.metadata.response_code = ResponseCode::FormErr;
+        } else if q.queries[0].name == n("mute.example.test.") {
+            return Vec::new();
         } else {
             m.add_answer(a("www.example.test.", 10));
         }
@@ -291,10 +293,17 @@ async fn a_server_without_edns_is_asked_plainly() {
     })
     .await;
     let _servers = Servers(vec![task]);
-    let f = Prober::new(limits()).ask(&ask(addr, "www.example.test", RecordType::A)).await.fact;
+    let prober = Prober::new(limits());
+    let f = prober.ask(&ask(addr, "www.example.test", RecordType::A)).await.fact;
     assert_eq!(
         (valid(&f).rcode.as_deref(), f.attempts, values(&f)),
         (Some("NOERROR"), 2, vec!["198.18.10.10"])
+    );
+    // No plain answer: the FORMERR stands.
+    let f = prober.ask(&ask(addr, "mute.example.test", RecordType::A)).await.fact;
+    assert_eq!(
+        (valid(&f).rcode.as_deref(), f.attempts, f.error.as_deref()),
+        (Some("FORMERR"), 4, None)
     );
 }
 
@@ -469,4 +478,42 @@ async fn transfers_that_never_end_drip_or_are_cut_stop_with_an_error() {
     let e = valid(&f).error.clone().unwrap_or_default();
     assert!(e.contains("inside a message"), "{e}");
     assert_eq!(sent.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn the_dns_fuzz_corpus_runs_through_the_fuzz_entry_point() {
+    let dir = crate::util::root().join("fuzz/corpus/dns_message");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("corpus") {
+        let path = entry.expect("entry").path();
+        let bytes = std::fs::read(&path).expect("read");
+        vantage::fuzzing::dns_message(&bytes);
+        // And every prefix: cut messages and streams are the usual case.
+        for cut in 0..bytes.len() {
+            vantage::fuzzing::dns_message(&bytes[..cut]);
+        }
+        n += 1;
+    }
+    assert!(n >= 10, "the seed corpus has {n} entries");
+    // The seeds reach past the id and question checks.
+    let seed = |name: &str| std::fs::read(dir.join(name)).expect("seed");
+    let www = Question::new("www.example.test", RecordType::A, true).expect("name");
+    assert!(matches!(
+        vantage::dns::judge(&seed("reply-a.bin"), 0x1234, &www),
+        vantage::dns::Judged::Answer(_)
+    ));
+    assert!(matches!(
+        vantage::dns::judge(&seed("reply-compression-loop.bin"), 9, &www),
+        vantage::dns::Judged::Malformed(_)
+    ));
+    let stream = seed("axfr-two-messages.bin");
+    let zone = Question::new("example.test", RecordType::AXFR, false).expect("name");
+    let mut t = vantage::dns::Transfer::new(0x4242, &zone);
+    let mut frames = vantage::dns::frame::Frames::new();
+    frames.push(&stream[1..]);
+    while let Some(f) = frames.next_frame() {
+        t.push(&f).expect("a valid transfer");
+    }
+    let done = t.finish();
+    assert_eq!((done.complete, done.records.seen), (true, 4));
 }
