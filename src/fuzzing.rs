@@ -366,3 +366,98 @@ pub fn starttls(data: &[u8]) {
         assert_eq!(whole.0, commands, "TLS starts only after every command");
     }
 }
+
+/// Reads arbitrary bytes as DNS, the way the prober does, two ways:
+///
+/// - as one reply (a datagram, or a TCP message): judged against its own
+///   question (so the fuzzer reaches past the id and question checks),
+///   summarised, and written as the prober writes it: the line must pass
+///   the observation contract's checks, whatever the records; the CNAME
+///   chain read from it must stay within its bound;
+/// - as a TCP stream of a zone transfer: the first byte's low bits pick
+///   the pieces' sizes, the rest is cut into frames and fed to a
+///   `Transfer` (with the first frame's id) until it ends; whole or cut,
+///   the result must be the same, bounded, and its line must pass the
+///   checks too.
+pub fn dns_message(data: &[u8]) {
+    use std::net::SocketAddr;
+
+    use crate::dns::chain::{self, MAX_CHAIN};
+    use crate::dns::frame::Frames;
+    use crate::dns::{
+        Judged, Message, Question, RecordType, Summary, Transfer, TransferStep, judge,
+    };
+    use crate::observe::{DnsCheck, MAX_DNS_RECORDS, Proto, Record, encode_line};
+    use crate::probe::dns::{Ask, fact, transfer_fact};
+
+    let server = SocketAddr::from(([198, 18, 10, 53], 53));
+    let at = "2026-03-01T12:00:00.000Z".to_owned();
+    let valid = |f: crate::observe::DnsFact| {
+        if let Err(e) = encode_line(&Record::Dns(f.clone())) {
+            panic!("the prober would write a line the writer refuses ({e}): {f:?}");
+        }
+    };
+
+    // One reply.
+    let asked = Message::from_vec(data).ok().and_then(|m| {
+        let q = m.queries.first()?;
+        let rd = m.metadata.recursion_desired;
+        Some((m.metadata.id, Question::from_name(q.name.clone(), q.query_type, rd).ok()?))
+    });
+    let (id, question) = asked.unwrap_or_else(|| {
+        let id = data.get(..2).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+        #[allow(clippy::expect_used, reason = "a constant valid name")]
+        let q = Question::new("www.example.test", RecordType::A, true).expect("valid");
+        (id, q)
+    });
+    let ask =
+        Ask { server, check: DnsCheck::Expect, question: question.clone(), discovered: false };
+    match judge(data, id, &question) {
+        Judged::Answer(m) => {
+            let c = chain::follow(question.name(), question.rtype(), &m.answers);
+            assert!(c.targets.len() <= MAX_CHAIN, "a chain past its bound");
+            let _ = chain::next_to_ask(&m, question.name(), question.rtype());
+            let s = Summary::of(&m, &question);
+            assert!(s.answers.records.len() <= MAX_DNS_RECORDS);
+            valid(fact(&ask, Proto::Udp, 1, None, Some(s), None, at.clone()));
+        }
+        Judged::Malformed(e) => {
+            valid(fact(&ask, Proto::Udp, 3, None, None, Some(e.to_string()), at.clone()));
+        }
+        Judged::Truncated | Judged::NotOurs(_) => {}
+    }
+
+    // A transfer stream.
+    let Some((&pick, stream)) = data.split_first() else { return };
+    let zone = question.with_type(RecordType::AXFR);
+    let run = |pieces: &mut dyn Iterator<Item = &[u8]>| {
+        let mut frames = Frames::new();
+        let mut t: Option<Transfer> = None;
+        let mut error = None;
+        'outer: for piece in pieces {
+            frames.push(piece);
+            while let Some(frame) = frames.next_frame() {
+                let id = frame.get(..2).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+                let transfer = t.get_or_insert_with(|| Transfer::new(id, &zone));
+                match transfer.push(&frame) {
+                    Ok(TransferStep::More) => {}
+                    Ok(TransferStep::Done) => break 'outer,
+                    Err(e) => {
+                        error = Some(e.to_string());
+                        break 'outer;
+                    }
+                }
+            }
+        }
+        (t.map(Transfer::finish), error)
+    };
+    let whole = run(&mut std::iter::once(stream));
+    let size = usize::from(pick % 7) + 1;
+    let cut = run(&mut stream.chunks(size));
+    assert_eq!(whole, cut, "the transfer depends on how the stream was cut");
+    if let (Some(done), error) = whole {
+        assert!(done.records.records.len() <= MAX_DNS_RECORDS);
+        let ask = Ask { check: DnsCheck::Axfr, question: zone, ..ask };
+        valid(transfer_fact(&ask, done, None, error, at));
+    }
+}

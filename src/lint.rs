@@ -1,8 +1,8 @@
 //! Warnings about a valid intent that is probably not what its author meant:
 //! duplicate and shadowed flows, flows that can never be checked, hosts
 //! outside every zone, unused services, waivers that are expired, about to
-//! expire or can match nothing, and plans too large to run by default (or
-//! at all).
+//! expire or can match nothing, plans too large to run by default (or at
+//! all), and DNS servers outside the scope.
 //!
 //! Pure: `today` is a parameter, so lint output is reproducible (`--now`).
 //! Bounded: the one quadratic analysis (comparing flows pairwise) is skipped,
@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use jiff::civil::Date;
 
-use crate::plan::{Group, LARGE_SWEEP_ADDRESSES, Options, Plan, PlanError};
+use crate::plan::{Group, LARGE_SWEEP_ADDRESSES, Options, Plan, PlanError, ScopeGuard};
 use crate::spec::diag::{Diagnostic, Diags, Location};
 use crate::spec::intent::{Action, Endpoint, Flow, Intent, Require, Waiver, WaiverSource};
 
@@ -72,9 +72,35 @@ pub fn lint(intent: &Intent, today: Date) -> Vec<Diagnostic> {
             "the spec declares no vantage, so nothing can be planned or scanned",
         ));
     }
+    dns_servers(intent, &mut out);
     waivers(intent, today, &mut out);
     plan_size(intent, &mut out);
     out.finish(&file)
+}
+
+/// DNS servers the scope guard refuses: `scan` never asks them, so no
+/// DNS check holds for them.
+fn dns_servers(intent: &Intent, out: &mut Diags) {
+    if intent.dns.servers.is_empty() {
+        return;
+    }
+    let scope = ScopeGuard::new(intent);
+    for s in &intent.dns.servers {
+        if scope.admit(s.addr.ip(), None, None).is_none() {
+            out.push(
+                Diagnostic::warning(
+                    "dns-server-not-probed",
+                    s.at.clone(),
+                    format!(
+                        "DNS server {} is outside every probe-able zone, so it is never asked",
+                        s.addr
+                    ),
+                )
+                .value(s.addr.to_string())
+                .expected("a DNS server address inside a probe-able zone"),
+            );
+        }
+    }
 }
 
 /// Why a flow's destination can never be probed, if it can't.

@@ -8,6 +8,10 @@
 //! /16 sweep does not write millions of lines; a trailer with the counts
 //! and whether the run was complete. An interrupted run still writes what
 //! it observed and a trailer saying so.
+//!
+//! After the ports: a `tls` line for each open port the spec says speaks
+//! TLS, then the `dns` lines of the DNS step (`scan::dns`), all paced at
+//! the scan's rates by one `Pacer`.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -19,6 +23,10 @@ use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub mod dns;
+
+pub use dns::{DnsReport, MAX_QUESTIONS};
+
 use crate::engine::pace::Pacer;
 use crate::engine::{self, Config, ProbeResult, Reason, State, net::Net};
 use crate::observe::{
@@ -27,7 +35,7 @@ use crate::observe::{
     printable_banner, timestamp,
 };
 use crate::plan::{Options, Plan, PlanError};
-use crate::probe::tls;
+use crate::probe::{self, tls};
 use crate::spec::Intent;
 use crate::spec::intent::{Proto, StartTls};
 
@@ -71,6 +79,8 @@ pub struct Report {
     /// Answers this machine dropped in its own receive buffers (SYN mode;
     /// they were retried, and cut the congestion window).
     pub receive_drops: u64,
+    /// What the DNS step did (servers out of scope, the question cap).
+    pub dns: DnsReport,
 }
 
 /// Why a scan could not run.
@@ -139,6 +149,7 @@ pub async fn run<N: Net>(
     let mut silent = SilentPorts::new(SILENT_BUDGET);
     let tls_endpoints = tls_endpoints(request.intent);
     let mut tls_open: Vec<(SocketAddr, &TlsTarget)> = Vec::new();
+    let mut open_53: Vec<SocketAddr> = Vec::new();
     while let Some(result) = rx.recv().await {
         progress.concluded.fetch_add(1, Ordering::Relaxed);
         if result.reason == Reason::LocalError {
@@ -150,6 +161,9 @@ pub async fn run<N: Net>(
         if result.state == State::Open {
             progress.open.fetch_add(1, Ordering::Relaxed);
             let at = (result.probe.target.addr(), result.probe.port);
+            if at.1 == 53 {
+                open_53.push(SocketAddr::new(at.0, 53));
+            }
             if result.probe.proto == Proto::Tcp
                 && let Some(how) = tls_endpoints.get(&at)
             {
@@ -191,12 +205,11 @@ pub async fn run<N: Net>(
     // The TLS endpoints found open, each probed for what it speaks and
     // presents (a few at a time: each runs its versions concurrently).
     let mut tls_written = 0;
+    // The scan's --rate and --host-rate hold for TLS connections and DNS
+    // questions too.
+    let pacer = Arc::new(Pacer::new(request.engine.rate, request.engine.host_rate));
     if !cancel.is_cancelled() {
-        // The scan's --rate and --host-rate hold for TLS connections too.
-        let limits = tls::Limits {
-            pace: Some(Arc::new(Pacer::new(request.engine.rate, request.engine.host_rate))),
-            ..tls::Limits::default()
-        };
+        let limits = tls::Limits { pace: Some(Arc::clone(&pacer)), ..tls::Limits::default() };
         let probes = futures_util::stream::iter(tls_open.iter().map(|(addr, how)| {
             tls::probe_endpoint(*addr, how.sni.as_deref(), how.starttls, limits.clone())
         }))
@@ -216,13 +229,31 @@ pub async fn run<N: Net>(
             tls_written += 1;
         }
     }
+    // Then DNS: the spec's servers (shard 0 only) and those found with 53
+    // open, asked what `dns:` needs (see `scan::dns`).
+    let mut dns = DnsReport::default();
+    if !cancel.is_cancelled() {
+        let work = dns::Work {
+            intent: request.intent,
+            vantage: request.intent.vantage(request.vantage),
+            listed: plan.options.shard.index() == 0,
+            open_53,
+        };
+        let limits = probe::dns::Limits { pace: Some(pacer), ..probe::dns::Limits::default() };
+        dns = dns::run(work, limits, &records, &cancel).await;
+    }
     drop(records);
-    // Stopped during the TLS step: the ports are all there, some TLS
-    // endpoints are not, and the trailer must not say complete.
+    // Stopped during the TLS or DNS step: the ports are all there, some
+    // TLS endpoints or DNS questions are not, and the trailer must not say
+    // complete. So with the DNS question cap reached.
     let tls_cut = tls_written < tls_open.len();
-    let interrupted = summary.interrupted || (tls_cut && cancel.is_cancelled());
-    let complete =
-        !interrupted && !tls_cut && summary.concluded == planned && summary.local_errors == 0;
+    let interrupted = summary.interrupted || ((tls_cut || dns.cut) && cancel.is_cancelled());
+    let complete = !interrupted
+        && !tls_cut
+        && !dns.cut
+        && !dns.capped
+        && summary.concluded == planned
+        && summary.local_errors == 0;
     let trailer = Trailer {
         ended: now(),
         complete,
@@ -235,7 +266,7 @@ pub async fn run<N: Net>(
         errors: summary.local_errors,
     };
     writer.finish(trailer.clone()).await?;
-    Ok(Report { trailer, planned, receive_drops: summary.receive_drops })
+    Ok(Report { trailer, planned, receive_drops: summary.receive_drops, dns })
 }
 
 /// TLS endpoints probed at once.

@@ -177,6 +177,27 @@ pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
             if t.interrupted { "; interrupted" } else { "" },
         );
     }
+    let dns = &report.dns;
+    #[allow(clippy::print_stderr, reason = "the CLI's notes on the DNS step")]
+    {
+        if !dns.out_of_scope.is_empty() {
+            let list: Vec<String> = dns.out_of_scope.iter().map(ToString::to_string).collect();
+            eprintln!(
+                "vantage: DNS servers outside every probe-able zone, not asked: {}",
+                list.join(", ")
+            );
+        }
+        if !dns.discovered.is_empty() {
+            let list: Vec<String> = dns.discovered.iter().map(ToString::to_string).collect();
+            eprintln!("vantage: DNS servers found by the scan and asked: {}", list.join(", "));
+        }
+        if dns.capped {
+            eprintln!(
+                "vantage: DNS: stopped at {} questions; the scan is incomplete",
+                vantage::scan::MAX_QUESTIONS
+            );
+        }
+    }
     Ok(if t.complete { Outcome::Conforms } else { Outcome::Incomplete })
 }
 

@@ -9,8 +9,9 @@
 
 use super::MAX_BANNER_CHARS;
 use super::observation::{
-    DnsFact, FilteredSummary, Header, MAX_CHAIN_CERTS, MAX_CHAIN_TEXT, MAX_DNS_RECORDS,
-    MAX_DNS_VALUE, MAX_LINE_BYTES, PortFact, Record, SCHEMA_VERSION, TlsFact, Trailer,
+    DnsFact, FilteredSummary, Header, MAX_CHAIN_CERTS, MAX_CHAIN_TEXT, MAX_DNS_NAME,
+    MAX_DNS_RECORDS, MAX_DNS_TEXT, MAX_DNS_VALUE, MAX_LINE_BYTES, PortFact, Record, SCHEMA_VERSION,
+    TlsFact, Trailer,
 };
 use super::ports::{self, MAX_PORTS_TEXT};
 
@@ -166,7 +167,7 @@ fn check_dns(d: &DnsFact) -> Result<(), InvalidRecord> {
         return Err(InvalidRecord::new("port", "is 0, expected 1-65535"));
     }
     let name_ok = |n: &str| {
-        n.len() <= MAX_NAME_BYTES
+        n.len() <= MAX_DNS_NAME
             && !n.ends_with('.')
             && n.chars().all(|c| c.is_ascii_graphic() && !c.is_ascii_uppercase())
     };
@@ -174,7 +175,7 @@ fn check_dns(d: &DnsFact) -> Result<(), InvalidRecord> {
         return Err(InvalidRecord::new(
             "name",
             format!(
-                "is not a lower-case name of at most {MAX_NAME_BYTES} bytes without the final dot"
+                "is not a lower-case name of at most {MAX_DNS_NAME} bytes without the final dot"
             ),
         ));
     }
@@ -190,6 +191,13 @@ fn check_dns(d: &DnsFact) -> Result<(), InvalidRecord> {
         return Err(InvalidRecord::new(
             "answers",
             format!("holds more than {MAX_DNS_RECORDS} records"),
+        ));
+    }
+    let text: usize = d.answers.iter().map(|r| r.name.len() + r.value.chars().count()).sum();
+    if text > MAX_DNS_TEXT {
+        return Err(InvalidRecord::new(
+            "answers",
+            format!("holds more than {MAX_DNS_TEXT} characters of names and values"),
         ));
     }
     if (d.answers.len() as u64) > d.records {
@@ -220,6 +228,9 @@ fn check_dns(d: &DnsFact) -> Result<(), InvalidRecord> {
     }
     if d.attempts == 0 {
         return Err(InvalidRecord::new("attempts", "is 0"));
+    }
+    if d.error.as_ref().is_some_and(|e| e.len() > MAX_NAME_BYTES) {
+        return Err(InvalidRecord::new("error", format!("is longer than {MAX_NAME_BYTES} bytes")));
     }
     check_time("at", &d.at)
 }
@@ -522,6 +533,22 @@ mod tests {
             (Record::Dns(DnsFact { records: 0, ..dns() }), Some("records")),
             (Record::Dns(DnsFact { rcode: None, ..dns() }), Some("error")),
             (Record::Dns(DnsFact { attempts: 0, ..dns() }), Some("attempts")),
+            (Record::Dns(DnsFact { name: "a".repeat(MAX_DNS_NAME + 1), ..dns() }), Some("name")),
+            (
+                Record::Dns(DnsFact { error: Some("e".repeat(MAX_NAME_BYTES + 1)), ..dns() }),
+                Some("error"),
+            ),
+            (
+                Record::Dns(DnsFact {
+                    answers: vec![
+                        DnsRecord { value: "v".repeat(MAX_DNS_VALUE), ..record() };
+                        MAX_DNS_TEXT / MAX_DNS_VALUE
+                    ],
+                    records: 1000,
+                    ..dns()
+                }),
+                Some("answers"),
+            ),
             (
                 Record::Dns(DnsFact {
                     answers: vec![DnsRecord { value: "x".repeat(MAX_DNS_VALUE + 1), ..record() }],

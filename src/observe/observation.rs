@@ -527,6 +527,10 @@ pub enum DnsCheck {
     /// A `dns.expect` entry (its `name` and `type`; `A` and `AAAA` for an
     /// `absent` entry without a type).
     Expect,
+    /// A name that should not exist beside an `absent` entry's name (a
+    /// random label under its parent, same types): an answer means the
+    /// zone has a wildcard, so an answer for the absent name proves no leak.
+    Wildcard,
     /// The zone apex of a name (an SOA question), for the transfer check.
     Apex,
     /// An AXFR of a zone, over TCP.
@@ -550,7 +554,9 @@ pub struct DnsFact {
     pub port: u16,
     /// What the question is for.
     pub check: DnsCheck,
-    /// The name asked, lower case, fully qualified without the final dot.
+    /// The name asked, lower case, fully qualified without the final dot,
+    /// bytes outside printable ASCII (and `.` inside a label) escaped as
+    /// `\DDD`; at most [`MAX_DNS_NAME`] characters.
     pub name: String,
     /// The type asked (`A`, `AAAA`, `CNAME`, `MX`, `TXT`, `NS`, `CAA`, `PTR`,
     /// `SOA`, `AXFR`...).
@@ -571,8 +577,9 @@ pub struct DnsFact {
     /// Recursion available (RA).
     pub recursion_available: bool,
     /// The answer section, in the order received, at most
-    /// [`MAX_DNS_RECORDS`] records (an AXFR keeps the first ones and counts
-    /// the rest in `records`).
+    /// [`MAX_DNS_RECORDS`] records and [`MAX_DNS_TEXT`] characters of
+    /// names and values in all (an AXFR, or a huge answer, keeps the first
+    /// ones and counts the rest in `records`).
     pub answers: Vec<DnsRecord>,
     /// The zone apex the answer's authority section names (its SOA owner),
     /// when it has one: where NXDOMAIN came from, or the apex an SOA
@@ -589,7 +596,8 @@ pub struct DnsFact {
     pub rtt_us: Option<u64>,
     /// Why no valid answer came, or why a transfer stopped (a timeout, a
     /// malformed message, an answer from the wrong address or with the
-    /// wrong id); `null` when none.
+    /// wrong id); `null` when none. At most `observe::MAX_NAME_BYTES`
+    /// bytes.
     pub error: Option<String>,
     /// When the answer came (RFC 3339, UTC, milliseconds).
     pub at: String,
@@ -616,6 +624,17 @@ pub const MAX_DNS_RECORDS: usize = 200;
 
 /// The most characters a `DnsRecord::value` keeps.
 pub const MAX_DNS_VALUE: usize = 512;
+
+/// The most characters of names and values a `dns` line's answers keep in
+/// all. With [`MAX_DNS_NAME`] and the error's bound it keeps every `dns`
+/// line under [`MAX_LINE_BYTES`] (even with every character escaped by
+/// JSON), which 200 records of the longest names and values would not be.
+pub const MAX_DNS_TEXT: usize = 16 * 1024;
+
+/// The most characters of a name in a `dns` line (its `name`, `authority`
+/// and each record's owner): a 255-byte wire name, every byte escaped as
+/// `\DDD`, stays under it.
+pub const MAX_DNS_NAME: usize = 1024;
 
 /// The last line: how the run ended, and what it found in numbers.
 ///

@@ -12,7 +12,11 @@
 //!   otherwise; ICMP port unreachable arrives as ECONNREFUSED on a connected
 //!   socket.
 //! - `payloads`: the UDP payload table.
+//! - `tls`: TLS versions, suites and chains (`tls::wire` gives the bytes).
+//! - `dns`: DNS questions over UDP and TCP, and zone transfers (`dns`
+//!   gives the bytes).
 
+pub mod dns;
 pub mod packet;
 pub mod payloads;
 pub mod syn;
@@ -21,7 +25,23 @@ pub mod tls;
 pub mod udp;
 
 use std::io;
+use std::net::SocketAddr;
 use std::time::Duration;
+
+use crate::engine::pace::Pacer;
+
+/// Waits for the rate limits' cells (global, then `target`'s host) for
+/// one datagram or connection to `target`; no wait without limits.
+///
+/// # Cancel safety
+///
+/// Cancel safe: a cell is taken only when its wait returns.
+pub(crate) async fn paced(pace: Option<&Pacer>, target: SocketAddr) {
+    if let Some(p) = pace {
+        p.global().await;
+        p.host(target.ip()).await;
+    }
+}
 
 /// What one TCP connect attempt found.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -43,6 +43,7 @@ use tokio::sync::Semaphore;
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_rustls::TlsConnector;
 
+use super::paced;
 use crate::engine::pace::Pacer;
 use crate::observe::{
     StartTls, TlsFact, TlsSuite, TlsVersion, TlsVersionFact, printable_banner, timestamp,
@@ -299,14 +300,6 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self { exchange: Duration::from_secs(5), endpoint: Duration::from_secs(60), pace: None }
-    }
-}
-
-/// Waits for the rate limits' cells for one connection to `target`.
-async fn paced(pace: Option<&Pacer>, target: SocketAddr) {
-    if let Some(p) = pace {
-        p.global().await;
-        p.host(target.ip()).await;
     }
 }
 

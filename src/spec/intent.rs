@@ -10,7 +10,7 @@
 //! - a service names a STARTTLS protocol only when it has a TLS policy.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
 use ipnetwork::IpNetwork;
@@ -353,16 +353,45 @@ pub struct TlsPolicy {
 }
 
 /// DNS policy.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Dns {
-    /// Servers to query.
-    pub servers: Vec<IpAddr>,
+    /// Servers to query, in spec order, each once.
+    pub servers: Vec<DnsServer>,
     /// Expected records.
     pub expect: Vec<DnsExpect>,
     /// Forbidden behaviours.
     pub forbid: Vec<DnsForbid>,
     /// Where each `forbid` entry is written, in the same order.
     pub forbid_at: Vec<Location>,
+    /// The name asked with recursion desired for the open-recursion check,
+    /// lower case without the final dot.
+    pub recursion_name: String,
+}
+
+/// A DNS server of `dns.servers`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsServer {
+    /// Its address and port (53 unless the spec says otherwise).
+    pub addr: SocketAddr,
+    /// Where it is listed.
+    pub at: Location,
+}
+
+/// The name asked for the open-recursion check when the spec names none:
+/// reserved for documentation (RFC 2606), served by IANA, outside any zone
+/// a spec's servers are likely to serve.
+pub const DEFAULT_RECURSION_NAME: &str = "example.com";
+
+impl Default for Dns {
+    fn default() -> Self {
+        Self {
+            servers: Vec::new(),
+            expect: Vec::new(),
+            forbid: Vec::new(),
+            forbid_at: Vec::new(),
+            recursion_name: DEFAULT_RECURSION_NAME.to_owned(),
+        }
+    }
 }
 
 /// An expected record set.
@@ -370,8 +399,12 @@ pub struct Dns {
 pub struct DnsExpect {
     /// Name to resolve.
     pub name: String,
-    /// Record type, upper case (`A`, `AAAA`, ...).
+    /// Record type, upper case (`A`, `AAAA`, ...); `A` when the spec
+    /// names none.
     pub rtype: String,
+    /// The spec named the type. An `absent` entry without one is asked
+    /// as both A and AAAA (an IPv6-only leak is a leak).
+    pub type_given: bool,
     /// Expected answer set.
     pub values: Vec<String>,
     /// Vantages it applies from; empty means all.

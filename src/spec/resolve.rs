@@ -6,7 +6,7 @@
 //! an `Intent` in hand is always valid (see `intent`'s invariants).
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -14,9 +14,10 @@ use ipnetwork::IpNetwork;
 
 use super::diag::{Diagnostic, Diags, Location, did_you_mean, one_of};
 use super::intent::{
-    Action, DefaultPolicy, DenyMode, Dns, DnsExpect, DnsForbid, Endpoint, Flow, Host, HostId,
-    Intent, PolicyId, Proto, Require, Service, ServiceId, Severity, StartTls, Sweep, TlsPolicy,
-    TlsProfile, Vantage, VantageId, Waiver, WaiverSource, Zone, ZoneId, ZoneIndex, net_contains,
+    Action, DefaultPolicy, DenyMode, Dns, DnsExpect, DnsForbid, DnsServer, Endpoint, Flow, Host,
+    HostId, Intent, PolicyId, Proto, Require, Service, ServiceId, Severity, StartTls, Sweep,
+    TlsPolicy, TlsProfile, Vantage, VantageId, Waiver, WaiverSource, Zone, ZoneId, ZoneIndex,
+    net_contains,
 };
 use super::ports::{PortSet, port_number, port_range};
 use super::shape::{L, PortItem, RawInclude, RawSpec};
@@ -810,13 +811,33 @@ pub(crate) fn resolve(
     let mut dns = Dns::default();
     if let Some(d) = &spec.dns {
         for s in &d.value.servers {
-            match parse_addr(&s.value) {
-                Some(a) => dns.servers.push(a),
+            match parse_server(&s.value) {
+                Some(a) if dns.servers.iter().any(|x| x.addr == a) => {
+                    let e = r.err(
+                        "duplicate-address",
+                        &s.at,
+                        format!("DNS server `{a}` is listed twice"),
+                    );
+                    e.value = Some(s.value.clone());
+                }
+                Some(addr) => dns.servers.push(DnsServer { addr, at: s.at.clone() }),
                 None => {
                     let e = r.err("bad-address", &s.at, "invalid DNS server address".to_owned());
                     e.value = Some(s.value.clone());
-                    e.expected = Some("an IP address".to_owned());
+                    e.expected = Some(
+                        "an IP address, or address:port (`[v6]:port` for IPv6), port 1-65535"
+                            .to_owned(),
+                    );
                 }
+            }
+        }
+        if let Some(n) = &d.value.recursion_name {
+            if valid_dns_name(&n.value) && !n.value.contains('*') {
+                dns.recursion_name = n.value.trim_end_matches('.').to_ascii_lowercase();
+            } else {
+                let e = r.err("bad-dns-name", &n.at, format!("`{}` is not a DNS name", n.value));
+                e.value = Some(n.value.clone());
+                e.expected = Some("a name without wildcards, such as example.com".to_owned());
             }
         }
         for f in &d.value.forbid {
@@ -905,6 +926,7 @@ pub(crate) fn resolve(
             dns.expect.push(DnsExpect {
                 name: x.name.value.trim_end_matches('.').to_ascii_lowercase(),
                 rtype,
+                type_given: x.r#type.is_some(),
                 values: x.values.iter().map(|v| v.value.clone()).collect(),
                 from,
                 absent,
@@ -1062,6 +1084,15 @@ pub fn parse_proto_port(s: &str) -> Option<(Proto, u16)> {
     (port != 0).then_some((proto, port))
 }
 
+/// A DNS server: an address (port 53) or `address:port`, `[v6]:port`.
+fn parse_server(s: &str) -> Option<SocketAddr> {
+    if let Some(a) = parse_addr(s) {
+        return Some(SocketAddr::new(a, 53));
+    }
+    let a: SocketAddr = s.trim().parse().ok()?;
+    (a.port() != 0).then(|| SocketAddr::new(a.ip().to_canonical(), a.port()))
+}
+
 fn valid_dns_name(name: &str) -> bool {
     let name = name.strip_suffix('.').unwrap_or(name);
     !name.is_empty()
@@ -1100,6 +1131,14 @@ mod tests {
     #[test]
     fn proto_ports_and_urls() {
         assert_eq!(parse_proto_port("tcp/22"), Some((Proto::Tcp, 22)));
+        let server = |s: &str| parse_server(s).map(|a| a.to_string());
+        assert_eq!(server("198.18.10.53").as_deref(), Some("198.18.10.53:53"));
+        assert_eq!(server("127.0.0.1:5353").as_deref(), Some("127.0.0.1:5353"));
+        assert_eq!(server("[2001:db8::53]:5353").as_deref(), Some("[2001:db8::53]:5353"));
+        assert_eq!(server("2001:db8::53").as_deref(), Some("[2001:db8::53]:53"));
+        assert_eq!(server("[::ffff:198.18.10.53]:53").as_deref(), Some("198.18.10.53:53"));
+        assert_eq!(server("127.0.0.1:0"), None);
+        assert_eq!(server("ns1.example.test"), None);
         assert_eq!(parse_proto_port("udp/0"), None);
         assert_eq!(parse_proto_port("icmp/1"), None);
         assert!(valid_agent_url("https://198.18.20.9:7443"));

@@ -360,7 +360,9 @@ pub struct RawTlsCiphers {
 #[derive(Debug, Clone, Default, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RawDns {
-    /// Servers to query (IP addresses).
+    /// Servers to query: IP addresses (port 53), or `address:port`
+    /// (`[v6]:port` for IPv6). A server outside every probe-able zone is
+    /// never asked.
     #[schemars(default)]
     pub servers: Vec<L<String>>,
     /// Expected records.
@@ -370,6 +372,10 @@ pub struct RawDns {
     #[schemars(extend("items" = {"enum": ["zone-transfer", "open-recursion", "dangling-cname"]}))]
     #[schemars(default)]
     pub forbid: Vec<L<String>>,
+    /// The name asked, with recursion desired, to tell whether a server
+    /// recurses for anyone (`open-recursion`); default `example.com`. A
+    /// name outside every zone the servers serve.
+    pub recursion_name: Option<L<String>>,
 }
 
 /// One expected DNS record set.
@@ -901,6 +907,7 @@ impl<'d> Walker<'d> {
             servers: self.strings(&f, "servers", "`dns`"),
             expect: self.items(&f, "expect", Self::dns_expect),
             forbid: self.strings(&f, "forbid", "`dns`"),
+            recursion_name: self.opt_string(&f, "recursion_name", "`dns`"),
         })
     }
 
@@ -1012,7 +1019,7 @@ keys! {
     RawTls => ["policies"];
     RawTlsPolicy => ["profile", "hostname", "trusted_ca", "min_days_left", "guideline", "min_version", "ciphers", "min_rsa_bits", "require_ocsp_staple", "description"];
     RawTlsCiphers => ["allow", "deny"];
-    RawDns => ["servers", "expect", "forbid"];
+    RawDns => ["servers", "expect", "forbid", "recursion_name"];
     RawDnsExpect => ["name", "type", "values", "from", "absent", "description"];
     RawWaiver => ["id", "match", "reason", "approved_by", "expires", "description"];
     RawWaiverMatch => ["from", "to", "port", "rule"];

@@ -52,7 +52,7 @@ pub(crate) fn findings(
     for v in &merged.vantages {
         let ctx = Ctx { intent, sources, v, addresses: &addresses };
         for e in intent.dns.expect.iter().filter(|e| applies(e, v.id)) {
-            for &server in &intent.dns.servers {
+            for server in intent.dns.servers.iter().map(|s| s.addr.ip()) {
                 out.extend(ctx.expectation(e, server));
             }
         }
@@ -190,7 +190,7 @@ impl<'a> Ctx<'a> {
 
     /// `dns-mismatch` or `dns-leak` for one entry and one server.
     fn expectation(&self, e: &DnsExpect, server: IpAddr) -> Option<Finding> {
-        let types: Vec<&str> = if e.absent && e.rtype == "A" {
+        let types: Vec<&str> = if e.absent && !e.type_given {
             // An `absent` entry without a type is asked as A and AAAA.
             vec!["A", "AAAA"]
         } else {

@@ -38,6 +38,14 @@ fn check(extra: &str, expected: &[&str]) {
 }
 
 #[test]
+fn dns_servers_outside_the_scope_are_never_asked() {
+    check(
+        "dns:\n  servers: [198.18.10.53, \"198.19.0.53:5353\", 203.0.113.53]\n",
+        &["dns-server-not-probed", "dns-server-not-probed"],
+    );
+}
+
+#[test]
 fn duplicate_and_shadowed_flows() {
     check(
         "flows:\n  - { from: internet, to: web, allow: [https] }\n  - { from: internet, to: web, allow: [https] }\n",

@@ -8,6 +8,8 @@ mod tlsbed;
 
 mod check_cli;
 mod cli;
+mod dns_probe;
+mod dns_scan;
 mod lab_tests;
 mod lint;
 mod observe;
