@@ -1,6 +1,8 @@
 //! The one integration-test binary: every behaviour test of `vantage` lives
 //! in a module here, so the crate links once (ripgrep's `tests/tests.rs`).
 
+#[path = "../dnsbed/mod.rs"]
+mod dnsbed;
 #[path = "../lab/mod.rs"]
 mod lab;
 #[path = "../tlsbed/mod.rs"]
@@ -8,6 +10,7 @@ mod tlsbed;
 
 mod check_cli;
 mod cli;
+mod dns_bed;
 mod dns_probe;
 mod dns_scan;
 mod lab_tests;
