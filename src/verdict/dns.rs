@@ -52,7 +52,15 @@ pub(crate) fn findings(
     for v in &merged.vantages {
         let ctx = Ctx { intent, sources, v, addresses: &addresses };
         for e in intent.dns.expect.iter().filter(|e| applies(e, v.id)) {
-            for server in intent.dns.servers.iter().map(|s| s.addr.ip()) {
+            let servers: Vec<IpAddr> = intent.dns.servers.iter().map(|s| s.addr.ip()).collect();
+            // An entry holds on the servers that serve its name; a server
+            // that refuses it (REFUSED, SERVFAIL, NOTAUTH without AA) serves
+            // other zones. Only when none serves it is each one's answer
+            // the finding.
+            let serving: Vec<IpAddr> =
+                servers.iter().copied().filter(|s| ctx.serves(e, *s)).collect();
+            let judged = if serving.is_empty() || e.absent { servers } else { serving };
+            for server in judged {
                 out.extend(ctx.expectation(e, server));
             }
         }
@@ -188,6 +196,27 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Whether `server` answered `e`'s question as one that serves the
+    /// name: authoritatively, or NOERROR/NXDOMAIN (a resolver's answer).
+    fn serves(&self, e: &DnsExpect, server: IpAddr) -> bool {
+        self.fact(server, DnsCheck::Expect, &e.name, &e.rtype).is_some_and(|f| {
+            f.authoritative || matches!(f.rcode.as_deref(), Some("NOERROR" | "NXDOMAIN"))
+        })
+    }
+
+    /// The answer to the wildcard question asked beside `name` of type
+    /// `rtype` on `server` (a random sibling name), when it resolved.
+    fn wildcard(&self, server: IpAddr, name: &str, rtype: &str) -> Option<&'a DnsFact> {
+        let parent = name.split_once('.').map_or(name, |(_, rest)| rest);
+        self.v.dns.values().map(|(f, _)| *f).find(|f| {
+            f.server == server
+                && f.check == DnsCheck::Wildcard
+                && f.rtype == rtype
+                && f.name.split_once('.').is_some_and(|(_, p)| p == parent)
+                && !f.answers.is_empty()
+        })
+    }
+
     /// `dns-mismatch` or `dns-leak` for one entry and one server.
     fn expectation(&self, e: &DnsExpect, server: IpAddr) -> Option<Finding> {
         let types: Vec<&str> = if e.absent && !e.type_given {
@@ -204,6 +233,16 @@ impl<'a> Ctx<'a> {
                 let found: Vec<&DnsRecord> = r.lines.iter().flat_map(|f| &f.answers).collect();
                 if found.is_empty() {
                     continue;
+                }
+                // A wildcard answers every name: the same data for a random
+                // sibling is the wildcard, not a leak of this name.
+                if let Some(w) = self.wildcard(server, &e.name, t) {
+                    let values = |rs: &[DnsRecord]| -> BTreeSet<String> {
+                        rs.iter().filter(|x| x.rtype == t).map(|x| normalize(t, &x.value)).collect()
+                    };
+                    if values(&w.answers) == r.values {
+                        continue;
+                    }
                 }
                 let shown: Vec<String> = found
                     .iter()

@@ -519,8 +519,7 @@ logging {{
 /// allowed from both vantages, the vantages `outside` and `inside`, and a
 /// `dns` section expecting every correct record of the declared servers,
 /// each inside-only name absent from outside, and forbidding all three
-/// behaviours. `dns.recursion_name` is written when this build's spec
-/// schema knows it.
+/// behaviours, with `dns.recursion_name` a name of server C.
 pub(crate) fn spec_yaml(variant: Variant) -> String {
     let servers = variant.servers();
     let mut cidrs = Vec::new();
@@ -536,11 +535,7 @@ pub(crate) fn spec_yaml(variant: Variant) -> String {
         );
     }
     let addrs: Vec<String> = servers.iter().map(|s| s.addr().to_string()).collect();
-    let recursion = if vantage::schema::spec().contains("recursion_name") {
-        format!("  recursion_name: {RECURSION_NAME}\n")
-    } else {
-        String::new()
-    };
+    let recursion = format!("  recursion_name: {RECURSION_NAME}\n");
     let mut expect = String::new();
     for e in expectations(variant) {
         let _ = writeln!(expect, "    - {e}");

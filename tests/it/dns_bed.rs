@@ -242,7 +242,8 @@ fn dns_bed_specs_load_with_the_expectations_of_the_declared_servers() {
     };
     assert!(probe(INSIDE) && !probe(OUTSIDE));
     let good = crate::util::intent(&dnsbed::spec_yaml(Variant::GoodOnly));
-    assert_eq!(good.dns.servers, [std::net::IpAddr::V4(Server::B.addr())]);
+    let servers: Vec<std::net::SocketAddr> = good.dns.servers.iter().map(|s| s.addr).collect();
+    assert_eq!(servers, [std::net::SocketAddr::from((Server::B.addr(), 53))]);
     assert!(good.dns.expect.iter().all(|e| e.name.ends_with("good.test")), "{:?}", good.dns);
     assert_eq!(good.hosts.len(), 1);
 }

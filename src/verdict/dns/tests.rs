@@ -251,3 +251,15 @@ fn transfers_recursion_for_outsiders_and_dangling_names_are_forbidden() {
         ]
     );
 }
+
+#[test]
+fn a_wildcard_answer_is_not_a_leak() {
+    let mut outside = conforming("outside");
+    outside.retain(|f| f.name != "db.internal.corp.test");
+    let any =
+        |name: &str, check| q(check, name, "A", "NOERROR", vec![rec(name, "A", "198.18.10.77")]);
+    outside.push(any("db.internal.corp.test", DnsCheck::Expect));
+    outside.push(q(DnsCheck::Expect, "db.internal.corp.test", "AAAA", "NOERROR", vec![]));
+    outside.push(any("vantage-wildcard-00000000000000ff.internal.corp.test", DnsCheck::Wildcard));
+    assert_eq!(verdict(outside, conforming("inside")), Vec::<String>::new());
+}
