@@ -40,6 +40,7 @@ use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_rustls::TlsConnector;
 
@@ -50,8 +51,8 @@ use crate::observe::{
 };
 use crate::tls::wire::starttls::{Preamble, Protocol, StartTlsError, Step};
 use crate::tls::wire::{
-    Answer, Enumeration, FlightReader, HelloOptions, ProtocolVersion, Refusal, VersionResult,
-    candidates,
+    Answer, Enumeration, FlightReader, HelloOptions, ProtocolVersion, Refusal, ServerAnswer,
+    VersionResult, candidates,
 };
 
 /// Why a connection never became ready for a ClientHello.
@@ -371,6 +372,7 @@ async fn enumerate(
     wait: Duration,
     connections: &Semaphore,
     pace: Option<&Pacer>,
+    plaintext: &CancellationToken,
 ) -> Enumerated {
     while let Some(hello) = e.next_hello() {
         let mut outcome = Ok(Answer::TimedOut);
@@ -378,7 +380,16 @@ async fn enumerate(
             // The semaphore is never closed.
             let Ok(_permit) = connections.acquire().await else { break };
             paced(pace, target).await;
-            outcome = exchange(target, starttls, &hello, wait).await;
+            outcome = tokio::select! {
+                // Another version's hello was answered in plaintext: this
+                // one will learn nothing more (and a line-based server
+                // would wait for a newline our hello never sends).
+                () = plaintext.cancelled() => return (e.finish(), None),
+                o = exchange(target, starttls, &hello, wait) => o,
+            };
+            if matches!(outcome, Ok(Answer::Flight(ServerAnswer::NotTls { .. }))) {
+                plaintext.cancel();
+            }
             let again = matches!(
                 outcome,
                 Ok(Answer::TimedOut)
@@ -447,10 +458,11 @@ pub async fn probe_endpoint(
         }
     }
     let connections = Semaphore::new(MAX_CONNECTIONS);
+    let plaintext = CancellationToken::new();
     let work = async {
         let versions = ProtocolVersion::ALL.map(|v| {
             let e = Enumeration::new(v, &candidates(v)).with_options(opts.clone());
-            enumerate(target, starttls, e, limits.exchange, &connections, pace)
+            enumerate(target, starttls, e, limits.exchange, &connections, pace, &plaintext)
         });
         let mut results = futures_util::future::join_all(versions).await;
         let raw_chain = results.iter().find(|r| !r.0.chain.is_empty()).map(|r| r.0.chain.clone());
