@@ -11,6 +11,7 @@ mod tlsbed;
 mod check_cli;
 mod cli;
 mod dns_bed;
+mod dns_lab;
 mod dns_probe;
 mod dns_scan;
 mod lab_tests;
