@@ -325,7 +325,8 @@ pub struct Change {
     /// scans, `tls-answer` (TLS, plaintext or no answer), `tls-version-accepted`,
     /// `tls-version-refused`, `tls-suite-accepted`, `tls-suite-refused`
     /// (`TLSv1.2 TLS_RSA_WITH_3DES_EDE_CBC_SHA`) or `tls-certificate` (a
-    /// new leaf, by its SHA-256).
+    /// new leaf, by its SHA-256); `dns-answer` for a DNS question both
+    /// scans asked one server, answered differently.
     pub change: String,
     /// The state before (`open`, `closed`, `filtered`, `open|filtered`;
     /// null when not observed; for hosts, `up` or `down`).

@@ -17,6 +17,12 @@
 //! now; allowed ones are optional, so `neutral`, as are certificates (the
 //! verdict judges them).
 //!
+//! DNS questions both scans asked the same server are compared by their
+//! answer (RCODE and values; a transfer by its record count): with a spec,
+//! an answer that now meets an `expect` entry (or an absent name that no
+//! longer resolves, a transfer or recursion now refused where forbidden)
+//! is `towards`, the reverse `away`, anything else `neutral`.
+//!
 //! With a spec, each change is marked `towards` the intent (the new state is
 //! what the spec expects and the old was not), `away` from it (the
 //! reverse), or `neutral`. What the spec expects of a port: open for a
@@ -26,7 +32,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use crate::observe::{ObservationFile, PortState, TlsFact, TlsVersion};
+use crate::observe::{DnsCheck, DnsFact, ObservationFile, PortState, TlsFact, TlsVersion};
 use crate::report::document::{Change, Comparison, Tool};
 use crate::spec::Intent;
 use crate::spec::intent::{DefaultPolicy, Proto, Require};
@@ -212,6 +218,7 @@ pub fn compare(
         });
     }
     changes.extend(tls_changes(intent, vo, old.file, new.file, &host));
+    changes.extend(dns_changes(intent, vo, old.file, new.file, &host));
     changes.sort_by_cached_key(|c| {
         (c.target.parse::<IpAddr>().ok(), c.proto, c.port, c.change.clone())
     });
@@ -391,4 +398,121 @@ fn tls_changes(
 /// `TLSv1.2`, as the observation names versions.
 fn version_name(v: TlsVersion) -> String {
     serde_json::to_value(v).ok().and_then(|x| x.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+type DnsKey = (IpAddr, DnsCheck, String, String);
+
+/// The DNS answers of a file by question (an answered one over a silent
+/// one, then the latest, as the verdict merges them).
+fn dns_facts(f: &ObservationFile) -> BTreeMap<DnsKey, &DnsFact> {
+    let mut out: BTreeMap<DnsKey, &DnsFact> = BTreeMap::new();
+    for d in &f.dns {
+        let key = (d.server, d.check, d.name.clone(), d.rtype.clone());
+        let slot = out.entry(key).or_insert(d);
+        if (d.rcode.is_some(), d.at.as_str()) > (slot.rcode.is_some(), slot.at.as_str()) {
+            *slot = d;
+        }
+    }
+    out
+}
+
+/// An answer in a few words: `NOERROR: 198.18.1.10, 198.18.1.11`,
+/// `NXDOMAIN`, `NOERROR: 42 records` (a transfer), `no answer`.
+fn dns_summary(f: &DnsFact) -> String {
+    let Some(rcode) = &f.rcode else { return "no answer".to_owned() };
+    if f.check == DnsCheck::Axfr {
+        return format!("{rcode}: {} records", f.records);
+    }
+    let values: BTreeSet<String> =
+        f.answers.iter().map(|r| format!("{} {}", r.rtype, r.value)).collect();
+    if values.is_empty() {
+        rcode.clone()
+    } else {
+        format!("{rcode}: {}", values.into_iter().collect::<Vec<_>>().join(", "))
+    }
+}
+
+/// Whether an answer meets what the spec asks of that question from
+/// `vantage` (`None`: the spec says nothing of it), and what it asks.
+fn dns_meets(intent: &Intent, vantage: &str, f: &DnsFact) -> Option<(bool, String)> {
+    use crate::spec::intent::DnsForbid;
+    let v = intent.vantage(vantage)?;
+    let resolved = f.rcode.as_deref() == Some("NOERROR") && !f.answers.is_empty();
+    match f.check {
+        DnsCheck::Expect => {
+            let e = intent.dns.expect.iter().find(|e| {
+                e.name == f.name
+                    && (e.rtype == f.rtype || (e.absent && !e.type_given))
+                    && (e.from.is_empty() || e.from.contains(&v))
+            })?;
+            if e.absent {
+                return Some((!resolved, format!("{} absent", e.name)));
+            }
+            let want: BTreeSet<String> =
+                e.values.iter().map(|x| x.trim_end_matches('.').to_ascii_lowercase()).collect();
+            let got: BTreeSet<String> = f
+                .answers
+                .iter()
+                .filter(|r| r.rtype == f.rtype)
+                .map(|r| r.value.trim_end_matches('.').to_ascii_lowercase())
+                .collect();
+            Some((got == want, format!("{} {} = {}", e.name, e.rtype, e.values.join(", "))))
+        }
+        DnsCheck::Axfr if intent.dns.forbid.contains(&DnsForbid::ZoneTransfer) => {
+            Some((f.records == 0, format!("no zone transfer of {}", f.name)))
+        }
+        DnsCheck::Recursion if intent.dns.forbid.contains(&DnsForbid::OpenRecursion) => {
+            let open = resolved && f.recursion_available && !f.authoritative;
+            Some((!open, "no open recursion".to_owned()))
+        }
+        _ => None,
+    }
+}
+
+/// The DNS questions both files asked, answered differently.
+fn dns_changes(
+    intent: Option<&Intent>,
+    vantage: &str,
+    old: &ObservationFile,
+    new: &ObservationFile,
+    host: &dyn Fn(IpAddr) -> Option<String>,
+) -> Vec<Change> {
+    let (before, after) = (dns_facts(old), dns_facts(new));
+    let mut out = Vec::new();
+    for (key, a) in &after {
+        let Some(b) = before.get(key) else { continue };
+        let (was, is) = (dns_summary(b), dns_summary(a));
+        if was == is || a.check == DnsCheck::Wildcard {
+            continue;
+        }
+        let judged = intent.map(|i| (dns_meets(i, vantage, b), dns_meets(i, vantage, a)));
+        let (direction, expected) = match judged {
+            None => (None, None),
+            Some((Some((mb, _)), Some((ma, text)))) => (
+                Some(match (mb, ma) {
+                    (false, true) => "towards",
+                    (true, false) => "away",
+                    _ => "neutral",
+                }),
+                Some(text),
+            ),
+            Some(_) => (Some("neutral"), None),
+        };
+        out.push(Change {
+            vantage: vantage.to_owned(),
+            target: key.0.to_string(),
+            host: host(key.0),
+            proto: Some(match a.transport {
+                crate::observe::Proto::Tcp => crate::report::document::Proto::Tcp,
+                crate::observe::Proto::Udp => crate::report::document::Proto::Udp,
+            }),
+            port: Some(a.port),
+            change: "dns-answer".to_owned(),
+            before: Some(format!("{} {}: {was}", a.name, a.rtype)),
+            after: Some(format!("{} {}: {is}", a.name, a.rtype)),
+            intent: direction.map(str::to_owned),
+            expected,
+        });
+    }
+    out
 }

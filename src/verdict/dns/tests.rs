@@ -263,3 +263,52 @@ fn a_wildcard_answer_is_not_a_leak() {
     outside.push(any("vantage-wildcard-00000000000000ff.internal.corp.test", DnsCheck::Wildcard));
     assert_eq!(verdict(outside, conforming("inside")), Vec::<String>::new());
 }
+
+#[test]
+fn compare_reports_dns_answers_that_changed_towards_or_away_from_the_spec() {
+    let text: Arc<str> = Arc::from("test.yaml");
+    let loaded = crate::spec::load_bytes(std::path::Path::new("test.yaml"), &text, SPEC.as_bytes());
+    let intent = loaded.intent.unwrap_or_else(|| panic!("spec refused: {:?}", loaded.diagnostics));
+    let mut before = conforming("outside");
+    before[0] = q(
+        DnsCheck::Expect,
+        "www.corp.test",
+        "A",
+        "NOERROR",
+        vec![rec("www.corp.test", "A", "198.18.10.99")],
+    );
+    let mut after = conforming("outside");
+    after.retain(|f| f.check != DnsCheck::Axfr);
+    let mut axfr = q(DnsCheck::Axfr, "corp.test", "AXFR", "NOERROR", vec![]);
+    axfr.records = 42;
+    after.push(axfr);
+    let (old, new) = (file("outside", before), file("outside", after));
+    let c = crate::verdict::compare(
+        Some(&intent),
+        Source { name: "old.jsonl", file: &old },
+        Source { name: "new.jsonl", file: &new },
+    )
+    .expect("compared");
+    let got: Vec<String> = c
+        .changes
+        .iter()
+        .map(|c| {
+            format!(
+                "{}/{} {} | {} -> {} | {}",
+                c.proto.map_or("-", |p| p.as_str()),
+                c.port.unwrap_or(0),
+                c.change,
+                c.before.as_deref().unwrap_or("-"),
+                c.after.as_deref().unwrap_or("-"),
+                c.intent.as_deref().unwrap_or("-")
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "tcp/53 dns-answer | corp.test AXFR: REFUSED: 0 records -> corp.test AXFR: NOERROR: 42 records | away",
+            "udp/53 dns-answer | www.corp.test A: NOERROR: A 198.18.10.99 -> www.corp.test A: NOERROR: A 198.18.10.10 | towards",
+        ]
+    );
+}
