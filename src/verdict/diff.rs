@@ -400,14 +400,15 @@ fn version_name(v: TlsVersion) -> String {
     serde_json::to_value(v).ok().and_then(|x| x.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-type DnsKey = (IpAddr, DnsCheck, String, String);
+type DnsKey = (std::net::SocketAddr, DnsCheck, String, String);
 
 /// The DNS answers of a file by question (an answered one over a silent
 /// one, then the latest, as the verdict merges them).
 fn dns_facts(f: &ObservationFile) -> BTreeMap<DnsKey, &DnsFact> {
     let mut out: BTreeMap<DnsKey, &DnsFact> = BTreeMap::new();
     for d in &f.dns {
-        let key = (d.server, d.check, d.name.clone(), d.rtype.clone());
+        let key =
+            (std::net::SocketAddr::new(d.server, d.port), d.check, d.name.clone(), d.rtype.clone());
         let slot = out.entry(key).or_insert(d);
         if (d.rcode.is_some(), d.at.as_str()) > (slot.rcode.is_some(), slot.at.as_str()) {
             *slot = d;
@@ -500,8 +501,8 @@ fn dns_changes(
         };
         out.push(Change {
             vantage: vantage.to_owned(),
-            target: key.0.to_string(),
-            host: host(key.0),
+            target: key.0.ip().to_string(),
+            host: host(key.0.ip()),
             proto: Some(match a.transport {
                 crate::observe::Proto::Tcp => crate::report::document::Proto::Tcp,
                 crate::observe::Proto::Udp => crate::report::document::Proto::Udp,

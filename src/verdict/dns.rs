@@ -23,7 +23,7 @@
 //! not get that far) are not judged here.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::observe::{DnsCheck, DnsFact, DnsRecord, Proto as WireProto};
 use crate::report::document::{Finding, Proto as DocProto, Rule, Severity, SpecLocation};
@@ -52,12 +52,12 @@ pub(crate) fn findings(
     for v in &merged.vantages {
         let ctx = Ctx { intent, sources, v, addresses: &addresses };
         for e in intent.dns.expect.iter().filter(|e| applies(e, v.id)) {
-            let servers: Vec<IpAddr> = intent.dns.servers.iter().map(|s| s.addr.ip()).collect();
+            let servers: Vec<SocketAddr> = intent.dns.servers.iter().map(|s| s.addr).collect();
             // An entry holds on the servers that serve its name; a server
             // that refuses it (REFUSED, SERVFAIL, NOTAUTH without AA) serves
             // other zones. Only when none serves it is each one's answer
             // the finding.
-            let serving: Vec<IpAddr> =
+            let serving: Vec<SocketAddr> =
                 servers.iter().copied().filter(|s| ctx.serves(e, *s)).collect();
             let judged = if serving.is_empty() || e.absent { servers } else { serving };
             for server in judged {
@@ -105,7 +105,7 @@ struct Resolved<'a> {
 impl<'a> Ctx<'a> {
     fn fact(
         &self,
-        server: IpAddr,
+        server: SocketAddr,
         check: DnsCheck,
         name: &str,
         rtype: &str,
@@ -114,7 +114,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn file(&self, f: &DnsFact) -> &'a str {
-        let key = (f.server, f.check, f.name.clone(), f.rtype.clone());
+        let key = (addr(f), f.check, f.name.clone(), f.rtype.clone());
         self.v.dns.get(&key).and_then(|(_, s)| self.sources.get(*s)).map_or("?", |s| s.name)
     }
 
@@ -154,8 +154,8 @@ impl<'a> Ctx<'a> {
             if !records.iter().any(|x| x.name == name) {
                 // The server did not finish the chain: the scan asked.
                 let asked = self
-                    .fact(first.server, DnsCheck::CnameTarget, &name, rtype)
-                    .or_else(|| self.fact(first.server, DnsCheck::CnameTarget, &name, "A"));
+                    .fact(addr(first), DnsCheck::CnameTarget, &name, rtype)
+                    .or_else(|| self.fact(addr(first), DnsCheck::CnameTarget, &name, "A"));
                 let Some(asked) = asked else { return r };
                 r.last = asked;
                 r.lines.push(asked);
@@ -173,7 +173,7 @@ impl<'a> Ctx<'a> {
         &self,
         rule: Rule,
         severity: Severity,
-        server: IpAddr,
+        server: SocketAddr,
         transport: WireProto,
         location: SpecLocation,
     ) -> Finding {
@@ -181,9 +181,9 @@ impl<'a> Ctx<'a> {
             rule,
             severity,
             vantage: Some(self.intent.vantages[self.v.id.0].name.clone()),
-            target: Some(server.to_string()),
-            host: self.addresses.host_name(server),
-            port: Some(53),
+            target: Some(server.ip().to_string()),
+            host: self.addresses.host_name(server.ip()),
+            port: Some(server.port()),
             proto: Some(match transport {
                 WireProto::Tcp => DocProto::Tcp,
                 WireProto::Udp => DocProto::Udp,
@@ -198,7 +198,7 @@ impl<'a> Ctx<'a> {
 
     /// Whether `server` answered `e`'s question as one that serves the
     /// name: authoritatively, or NOERROR/NXDOMAIN (a resolver's answer).
-    fn serves(&self, e: &DnsExpect, server: IpAddr) -> bool {
+    fn serves(&self, e: &DnsExpect, server: SocketAddr) -> bool {
         self.fact(server, DnsCheck::Expect, &e.name, &e.rtype).is_some_and(|f| {
             f.authoritative || matches!(f.rcode.as_deref(), Some("NOERROR" | "NXDOMAIN"))
         })
@@ -206,10 +206,10 @@ impl<'a> Ctx<'a> {
 
     /// The answer to the wildcard question asked beside `name` of type
     /// `rtype` on `server` (a random sibling name), when it resolved.
-    fn wildcard(&self, server: IpAddr, name: &str, rtype: &str) -> Option<&'a DnsFact> {
+    fn wildcard(&self, server: SocketAddr, name: &str, rtype: &str) -> Option<&'a DnsFact> {
         let parent = name.split_once('.').map_or(name, |(_, rest)| rest);
         self.v.dns.values().map(|(f, _)| *f).find(|f| {
-            f.server == server
+            addr(f) == server
                 && f.check == DnsCheck::Wildcard
                 && f.rtype == rtype
                 && f.name.split_once('.').is_some_and(|(_, p)| p == parent)
@@ -218,7 +218,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// `dns-mismatch` or `dns-leak` for one entry and one server.
-    fn expectation(&self, e: &DnsExpect, server: IpAddr) -> Option<Finding> {
+    fn expectation(&self, e: &DnsExpect, server: SocketAddr) -> Option<Finding> {
         let types: Vec<&str> = if e.absent && !e.type_given {
             // An `absent` entry without a type is asked as A and AAAA.
             vec!["A", "AAAA"]
@@ -304,7 +304,7 @@ impl<'a> Ctx<'a> {
                         discovered(f)
                     ),
                     evidence: self.evidence(&[f]),
-                    ..self.finding(Rule::DnsAxfr, Severity::High, f.server, f.transport, at.clone())
+                    ..self.finding(Rule::DnsAxfr, Severity::High, addr(f), f.transport, at.clone())
                 }
             })
             .collect()
@@ -334,7 +334,7 @@ impl<'a> Ctx<'a> {
                 ..self.finding(
                     Rule::DnsOpenRecursion,
                     Severity::High,
-                    f.server,
+                    addr(f),
                     f.transport,
                     at.clone(),
                 )
@@ -344,10 +344,10 @@ impl<'a> Ctx<'a> {
 
     fn dangling(&self, at: &SpecLocation) -> Vec<Finding> {
         // Every CNAME seen, once per (server, owner).
-        let mut cnames: BTreeMap<(IpAddr, String), (String, &'a DnsFact)> = BTreeMap::new();
+        let mut cnames: BTreeMap<(SocketAddr, String), (String, &'a DnsFact)> = BTreeMap::new();
         for (f, _) in self.v.dns.values() {
             for x in f.answers.iter().filter(|x| x.rtype == "CNAME") {
-                cnames.entry((f.server, x.name.clone())).or_insert((x.value.clone(), f));
+                cnames.entry((addr(f), x.name.clone())).or_insert((x.value.clone(), f));
             }
         }
         let mut out = Vec::new();
@@ -356,7 +356,7 @@ impl<'a> Ctx<'a> {
                 .fact(server, DnsCheck::CnameTarget, &target, "A")
                 .into_iter()
                 .chain(self.v.dns.values().map(|(f, _)| *f).filter(|f| {
-                    f.server == server && f.name == target && f.check == DnsCheck::CnameTarget
+                    addr(f) == server && f.name == target && f.check == DnsCheck::CnameTarget
                 }))
                 .find(|f| f.rcode.is_some());
             let Some(asked) = asked.filter(|f| f.rcode.as_deref() == Some("NXDOMAIN")) else {
@@ -377,6 +377,11 @@ impl<'a> Ctx<'a> {
         }
         out
     }
+}
+
+/// The server a line asked, with its port.
+fn addr(f: &DnsFact) -> SocketAddr {
+    SocketAddr::new(f.server, f.port)
 }
 
 fn discovered(f: &DnsFact) -> &'static str {

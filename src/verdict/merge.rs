@@ -135,8 +135,8 @@ pub(crate) struct VantageObs<'a> {
     pub(crate) dns: BTreeMap<DnsKey, (&'a DnsFact, usize)>,
 }
 
-/// What identifies a DNS question: (server, check, name, type).
-pub(crate) type DnsKey = (IpAddr, DnsCheck, String, String);
+/// What identifies a DNS question: (server and port, check, name, type).
+pub(crate) type DnsKey = (std::net::SocketAddr, DnsCheck, String, String);
 
 /// The observations of every vantage, ordered by vantage name.
 #[derive(Debug, Clone)]
@@ -242,7 +242,12 @@ pub(crate) fn merge<'a>(
         for &i in &files {
             let file = sources[i].file;
             for fact in &file.dns {
-                let key = (fact.server, fact.check, fact.name.clone(), fact.rtype.clone());
+                let key = (
+                    std::net::SocketAddr::new(fact.server, fact.port),
+                    fact.check,
+                    fact.name.clone(),
+                    fact.rtype.clone(),
+                );
                 let slot = dns.entry(key).or_insert((fact, i));
                 let rank = |f: &DnsFact| (f.rcode.is_some(), f.at.clone());
                 if rank(fact) > rank(slot.0) {

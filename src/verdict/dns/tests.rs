@@ -117,8 +117,12 @@ fn file(vantage: &str, facts: Vec<DnsFact>) -> ObservationFile {
 
 /// `rule severity vantage proto/port @line observed`, one per finding.
 fn verdict(outside: Vec<DnsFact>, inside: Vec<DnsFact>) -> Vec<String> {
+    verdict_of(SPEC, outside, inside)
+}
+
+fn verdict_of(spec: &str, outside: Vec<DnsFact>, inside: Vec<DnsFact>) -> Vec<String> {
     let text: Arc<str> = Arc::from("test.yaml");
-    let loaded = crate::spec::load_bytes(std::path::Path::new("test.yaml"), &text, SPEC.as_bytes());
+    let loaded = crate::spec::load_bytes(std::path::Path::new("test.yaml"), &text, spec.as_bytes());
     let intent = loaded.intent.unwrap_or_else(|| panic!("spec refused: {:?}", loaded.diagnostics));
     let tls = TlsPolicies::default();
     let (o, i) = (file("outside", outside), file("inside", inside));
@@ -310,5 +314,25 @@ fn compare_reports_dns_answers_that_changed_towards_or_away_from_the_spec() {
             "tcp/53 dns-answer | corp.test AXFR: REFUSED: 0 records -> corp.test AXFR: NOERROR: 42 records | away",
             "udp/53 dns-answer | www.corp.test A: NOERROR: A 198.18.10.99 -> www.corp.test A: NOERROR: A 198.18.10.10 | towards",
         ]
+    );
+}
+
+#[test]
+fn a_server_on_another_port_is_judged_and_reported_on_it() {
+    let spec = SPEC.replace("servers: [198.18.10.53]", "servers: [\"198.18.10.53:5353\"]");
+    let on_5353 = |v: Vec<DnsFact>| -> Vec<DnsFact> {
+        v.into_iter().map(|f| DnsFact { port: 5353, ..f }).collect()
+    };
+    let mut outside = conforming("outside");
+    outside[0] = q(
+        DnsCheck::Expect,
+        "www.corp.test",
+        "A",
+        "NOERROR",
+        vec![rec("www.corp.test", "A", "198.18.10.99")],
+    );
+    assert_eq!(
+        verdict_of(&spec, on_5353(outside), on_5353(conforming("inside"))),
+        ["dns-mismatch medium outside udp/5353 @18 198.18.10.99"]
     );
 }
