@@ -148,17 +148,7 @@ pub fn tls_server_flight(data: &[u8]) {
         other => other,
     };
     let whole = same(read(&mut std::iter::once(flight)));
-    let mut rest = flight;
-    let mut cut = sizes.iter().cycle().map(|s| usize::from(*s).max(1));
-    let mut pieces = std::iter::from_fn(|| {
-        if rest.is_empty() {
-            return None;
-        }
-        let n = cut.next().unwrap_or(1).min(rest.len());
-        let (piece, tail) = rest.split_at(n);
-        rest = tail;
-        Some(piece)
-    });
+    let mut pieces = pieces(flight, sizes);
     let chunked = same(read(&mut pieces));
     assert_eq!(whole, chunked, "the answer depends on how the bytes were cut");
 
@@ -348,17 +338,7 @@ pub fn starttls(data: &[u8]) {
     };
 
     let whole = run(&mut std::iter::once(stream).filter(|s| !s.is_empty()));
-    let mut rest = stream;
-    let mut cut = sizes.iter().cycle().map(|s| usize::from(*s).max(1));
-    let mut pieces = std::iter::from_fn(|| {
-        if rest.is_empty() {
-            return None;
-        }
-        let n = cut.next().unwrap_or(1).min(rest.len());
-        let (piece, tail) = rest.split_at(n);
-        rest = tail;
-        Some(piece)
-    });
+    let mut pieces = pieces(stream, sizes);
     let chunked = run(&mut pieces);
     assert_eq!(whole, chunked, "the preamble depends on how the bytes were cut");
     assert!(commands.starts_with(&whole.0), "commands out of order: {:?}", whole.0);
@@ -460,4 +440,21 @@ pub fn dns_message(data: &[u8]) {
         let ask = Ask { check: DnsCheck::Axfr, question: zone, ..ask };
         valid(transfer_fact(&ask, done, None, error, at));
     }
+}
+
+/// `bytes` cut into pieces of the sizes `sizes` gives in turn (cycled; a
+/// 0 counts as 1), so a reader meets the same bytes as one piece and as
+/// many: both must decide alike.
+fn pieces<'a>(bytes: &'a [u8], sizes: &'a [u8]) -> impl Iterator<Item = &'a [u8]> {
+    let mut rest = bytes;
+    let mut cut = sizes.iter().cycle().map(|s| usize::from(*s).max(1));
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let n = cut.next().unwrap_or(1).min(rest.len());
+        let (piece, tail) = rest.split_at(n);
+        rest = tail;
+        Some(piece)
+    })
 }
