@@ -7,55 +7,14 @@
 
 use std::io::BufRead as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject as _;
 use vantage::observe::{StartTls, TlsVersion};
 use vantage::probe::tls::{Limits, probe_endpoint};
 use vantage::tls::wire::starttls::Protocol;
 
+use crate::tlsbed::Certs;
 use crate::util::{root, stdout, vantage};
-
-/// The bed's certificates in a folder of their own, removed when dropped;
-/// `None` (the test skips) without openssl or python3, unless
-/// VANTAGE_REQUIRE_LAB says they must be there.
-struct Certs(PathBuf);
-
-impl Certs {
-    fn make(tag: &str) -> Option<Self> {
-        for tool in ["openssl", "python3"] {
-            if Command::new(tool).arg("--version").output().is_err() {
-                assert!(std::env::var_os("VANTAGE_REQUIRE_LAB").is_none(), "{tool} is missing");
-                eprintln!("skipped: {tool} is not installed");
-                return None;
-            }
-        }
-        let dir =
-            std::env::temp_dir().join(format!("vantage-starttls-{tag}-{}", std::process::id()));
-        let certs = Self(dir);
-        crate::tlsbed::make_certs(&certs.0).expect("the bed's certificates");
-        Some(certs)
-    }
-
-    fn file(&self, name: &str) -> String {
-        self.0.join(name).display().to_string()
-    }
-
-    fn ders(&self, name: &str) -> Vec<Vec<u8>> {
-        CertificateDer::pem_file_iter(self.0.join(name))
-            .expect("a PEM file")
-            .map(|c| c.expect("a certificate").as_ref().to_vec())
-            .collect()
-    }
-}
-
-impl Drop for Certs {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// `starttls_server.py` on an ephemeral port of 127.0.0.1, serving
 /// `leaf-good-chain.pem`; killed by its id when dropped, also when the
@@ -139,7 +98,7 @@ fn a_starttls_service_gives_its_tls_endpoints_the_protocol() {
 
 #[tokio::test]
 async fn starttls_servers_of_each_protocol_give_their_versions_and_chain() {
-    let Some(certs) = Certs::make("ok") else { return };
+    let Some(certs) = Certs::make("starttls-ok", &["openssl", "python3"]) else { return };
     let chain = certs.ders("leaf-good-chain.pem");
     assert_eq!(chain.len(), 2, "leaf and intermediate");
     // SMTP and IMAP with TLS 1.2 (the chain comes from the cleartext
@@ -173,7 +132,7 @@ async fn starttls_servers_of_each_protocol_give_their_versions_and_chain() {
 
 #[tokio::test]
 async fn starttls_servers_that_do_not_offer_it_are_told_with_their_reply() {
-    let Some(certs) = Certs::make("refuse") else { return };
+    let Some(certs) = Certs::make("starttls-refuse", &["openssl", "python3"]) else { return };
     let cases: [(Protocol, &str, &str); 4] = [
         (Protocol::Smtp, "its EHLO reply does not list STARTTLS", "250-localhost greets you"),
         (Protocol::Imap, "it refused the STARTTLS command", "a001 BAD STARTTLS not available"),
@@ -236,7 +195,7 @@ fn check_reports_a_mail_server_without_starttls_as_tls_missing() {
     // `vantage check` end to end: the spec's `starttls:` reaches the scan,
     // the tls lines say STARTTLS, and the verdict explains the one server
     // that does not offer it.
-    let Some(certs) = Certs::make("check") else { return };
+    let Some(certs) = Certs::make("starttls-check", &["openssl", "python3"]) else { return };
     let good = Server::start(&certs, Protocol::Smtp, &["--tls13-only"]);
     let bad = Server::start(&certs, Protocol::Smtp, &["--refuse"]);
     let spec = certs.0.join("mail.yaml");

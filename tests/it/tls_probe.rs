@@ -4,46 +4,12 @@
 #![allow(clippy::print_stderr, reason = "a test without its servers says it skipped")]
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject as _;
 use vantage::probe::tls::{Handshake, handshake};
 
-/// The bed's certificates, made once per test in a folder of its own.
-struct Certs(PathBuf);
-
-impl Certs {
-    fn make(tag: &str) -> Option<Self> {
-        if Command::new("openssl").arg("version").output().is_err() {
-            assert!(std::env::var_os("VANTAGE_REQUIRE_LAB").is_none(), "openssl is not installed");
-            eprintln!("skipped: openssl is not installed");
-            return None;
-        }
-        let dir = std::env::temp_dir().join(format!("vantage-tlshs-{tag}-{}", std::process::id()));
-        crate::tlsbed::make_certs(&dir).expect("the bed's certificates");
-        Some(Self(dir))
-    }
-
-    fn file(&self, name: &str) -> String {
-        self.0.join(name).display().to_string()
-    }
-
-    fn ders(&self, name: &str) -> Vec<Vec<u8>> {
-        CertificateDer::pem_file_iter(self.0.join(name))
-            .expect("a PEM file")
-            .map(|c| c.expect("a certificate").as_ref().to_vec())
-            .collect()
-    }
-}
-
-impl Drop for Certs {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::tlsbed::Certs;
 
 /// `openssl s_server` on 127.0.0.1, killed by its id when dropped.
 struct Server {
@@ -88,7 +54,7 @@ impl Drop for Server {
 
 #[tokio::test]
 async fn a_handshake_records_the_chain_as_presented_with_and_without_sni() {
-    let Some(certs) = Certs::make("hs") else { return };
+    let Some(certs) = Certs::make("tlshs-hs", &["openssl"]) else { return };
     let good = Server::start(&certs, "leaf-good", Some("intermediate.pem"), &[]);
     let chain = certs.ders("leaf-good-chain.pem");
     assert_eq!(chain.len(), 2, "leaf and intermediate");
@@ -179,7 +145,7 @@ pub(crate) fn openssl_tls12_suites() -> Vec<(u16, String)> {
 async fn the_enumeration_finds_exactly_what_openssl_s_client_finds() {
     use vantage::observe::TlsVersion;
     use vantage::probe::tls::{Limits, probe_endpoint};
-    let Some(certs) = Certs::make("enum") else { return };
+    let Some(certs) = Certs::make("tlshs-enum", &["openssl"]) else { return };
     // TLS 1.2 only, a few suites of different kinds, the server's order.
     let suites =
         "ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA:DHE-RSA-AES256-SHA256:ECDHE-RSA-CHACHA20-POLY1305";
@@ -307,7 +273,7 @@ fn the_bed_serves_every_endpoint_it_declares() {
 fn a_scan_writes_a_tls_line_for_each_open_tls_endpoint() {
     // `vantage scan` probes the TLS posture of the open ports the spec
     // says speak TLS (and only those), and writes it as observations.
-    let Some(certs) = Certs::make("scan") else { return };
+    let Some(certs) = Certs::make("tlshs-scan", &["openssl"]) else { return };
     let server = Server::start(&certs, "leaf-good", Some("intermediate.pem"), &["-tls1_3"]);
     let port = server.addr.port();
     let spec = certs.0.join("tls.yaml");

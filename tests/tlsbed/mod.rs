@@ -23,6 +23,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject as _;
+
 use crate::lab::{Lab, LabError};
 
 /// One server of the bed.
@@ -363,5 +366,49 @@ pub(crate) fn make_certs(dir: &Path) -> Result<(), BedError> {
             script.display(),
             String::from_utf8_lossy(&made.stderr)
         )))
+    }
+}
+
+/// The bed's certificates in a folder of their own (`tag` names it),
+/// removed when dropped, for tests that start their own servers on
+/// 127.0.0.1. `None` (the test skips) when one of `tools` is not
+/// installed, unless VANTAGE_REQUIRE_LAB says it must be.
+pub(crate) struct Certs(pub(crate) PathBuf);
+
+impl Certs {
+    pub(crate) fn make(tag: &str, tools: &[&str]) -> Option<Self> {
+        for tool in tools {
+            if Command::new(tool).arg("--version").output().is_err() {
+                assert!(std::env::var_os("VANTAGE_REQUIRE_LAB").is_none(), "{tool} is missing");
+                #[allow(clippy::print_stderr, reason = "a test without its tools says it skipped")]
+                {
+                    eprintln!("skipped: {tool} is not installed");
+                }
+                return None;
+            }
+        }
+        let dir = std::env::temp_dir().join(format!("vantage-{tag}-{}", std::process::id()));
+        let certs = Self(dir);
+        make_certs(&certs.0).expect("the bed's certificates");
+        Some(certs)
+    }
+
+    /// The path of one of the files, as an argument.
+    pub(crate) fn file(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+
+    /// The certificates of a PEM file, DER.
+    pub(crate) fn ders(&self, name: &str) -> Vec<Vec<u8>> {
+        CertificateDer::pem_file_iter(self.0.join(name))
+            .expect("a PEM file")
+            .map(|c| c.expect("a certificate").as_ref().to_vec())
+            .collect()
+    }
+}
+
+impl Drop for Certs {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
