@@ -40,7 +40,7 @@ use crate::tls::cert::TrustAnchors;
 use crate::tls::policy::Policy;
 
 use super::Source;
-use super::merge::{VerdictError, proto, rank, tls_rank};
+use super::merge::{DnsKey, VerdictError, dns_key, dns_rank, proto, rank, tls_rank};
 use super::ports::{Addresses, Flows, doc_proto};
 
 /// What a spec expects of a port.
@@ -400,17 +400,13 @@ fn version_name(v: TlsVersion) -> String {
     serde_json::to_value(v).ok().and_then(|x| x.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-type DnsKey = (std::net::SocketAddr, DnsCheck, String, String);
-
 /// The DNS answers of a file by question (an answered one over a silent
 /// one, then the latest, as the verdict merges them).
 fn dns_facts(f: &ObservationFile) -> BTreeMap<DnsKey, &DnsFact> {
     let mut out: BTreeMap<DnsKey, &DnsFact> = BTreeMap::new();
     for d in &f.dns {
-        let key =
-            (std::net::SocketAddr::new(d.server, d.port), d.check, d.name.clone(), d.rtype.clone());
-        let slot = out.entry(key).or_insert(d);
-        if (d.rcode.is_some(), d.at.as_str()) > (slot.rcode.is_some(), slot.at.as_str()) {
+        let slot = out.entry(dns_key(d)).or_insert(d);
+        if dns_rank(d) > dns_rank(slot) {
             *slot = d;
         }
     }

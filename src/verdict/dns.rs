@@ -31,7 +31,7 @@ use crate::spec::Intent;
 use crate::spec::intent::{DnsExpect, DnsForbid, VantageId};
 
 use super::Source;
-use super::merge::{Merged, VantageObs};
+use super::merge::{Merged, VantageObs, dns_key};
 use super::ports::Addresses;
 use super::severity;
 
@@ -114,8 +114,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn file(&self, f: &DnsFact) -> &'a str {
-        let key = (addr(f), f.check, f.name.clone(), f.rtype.clone());
-        self.v.dns.get(&key).and_then(|(_, s)| self.sources.get(*s)).map_or("?", |s| s.name)
+        self.v.dns.get(&dns_key(f)).and_then(|(_, s)| self.sources.get(*s)).map_or("?", |s| s.name)
     }
 
     /// Follows `name`'s CNAMEs through the answer and the `cname-target`

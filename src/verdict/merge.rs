@@ -138,6 +138,17 @@ pub(crate) struct VantageObs<'a> {
 /// What identifies a DNS question: (server and port, check, name, type).
 pub(crate) type DnsKey = (std::net::SocketAddr, DnsCheck, String, String);
 
+/// The question a `dns` line answers.
+pub(crate) fn dns_key(f: &DnsFact) -> DnsKey {
+    (std::net::SocketAddr::new(f.server, f.port), f.check, f.name.clone(), f.rtype.clone())
+}
+
+/// Higher is the line that decides a question asked twice: one answered
+/// over one without an answer, then the latest.
+pub(crate) fn dns_rank(f: &DnsFact) -> (bool, &str) {
+    (f.rcode.is_some(), f.at.as_str())
+}
+
 /// The observations of every vantage, ordered by vantage name.
 #[derive(Debug, Clone)]
 pub(crate) struct Merged<'a> {
@@ -242,15 +253,8 @@ pub(crate) fn merge<'a>(
         for &i in &files {
             let file = sources[i].file;
             for fact in &file.dns {
-                let key = (
-                    std::net::SocketAddr::new(fact.server, fact.port),
-                    fact.check,
-                    fact.name.clone(),
-                    fact.rtype.clone(),
-                );
-                let slot = dns.entry(key).or_insert((fact, i));
-                let rank = |f: &DnsFact| (f.rcode.is_some(), f.at.clone());
-                if rank(fact) > rank(slot.0) {
+                let slot = dns.entry(dns_key(fact)).or_insert((fact, i));
+                if dns_rank(fact) > dns_rank(slot.0) {
                     *slot = (fact, i);
                 }
             }
