@@ -239,7 +239,7 @@ fn tls_facts(f: &ObservationFile) -> BTreeMap<TlsKey, &TlsFact> {
     let mut out: BTreeMap<TlsKey, &TlsFact> = BTreeMap::new();
     for t in &f.tls {
         let slot = out.entry((t.target, t.port)).or_insert(t);
-        if (tls_rank(t), t.at.as_str()) > (tls_rank(slot), slot.at.as_str()) {
+        if tls_rank(t) > tls_rank(slot) {
             *slot = t;
         }
     }

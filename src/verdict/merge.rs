@@ -174,13 +174,14 @@ pub(super) fn rank(s: PortState) -> u8 {
 
 /// Higher is a TLS probe that learnt more: one that finished, over one
 /// that was cut short, over one that got no TLS answer at all (a re-run
-/// after a timeout should decide, not the timeout).
-pub(super) fn tls_rank(f: &TlsFact) -> u8 {
-    match (f.speaks_tls || f.plaintext.is_some(), f.error.is_none()) {
+/// after a timeout should decide, not the timeout), then the latest.
+pub(super) fn tls_rank(f: &TlsFact) -> (u8, &str) {
+    let learnt = match (f.speaks_tls || f.plaintext.is_some(), f.error.is_none()) {
         (true, true) => 2,
         (true, false) => 1,
         (false, _) => 0,
-    }
+    };
+    (learnt, f.at.as_str())
 }
 
 /// Whether sighting `a` replaces `b` as the deciding one.
@@ -260,7 +261,7 @@ pub(crate) fn merge<'a>(
             }
             for fact in &file.tls {
                 let slot = tls.entry((fact.target, fact.port)).or_insert((fact, i));
-                if (tls_rank(fact), fact.at.as_str()) > (tls_rank(slot.0), slot.0.at.as_str()) {
+                if tls_rank(fact) > tls_rank(slot.0) {
                     *slot = (fact, i);
                 }
             }
