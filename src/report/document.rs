@@ -210,6 +210,11 @@ impl Rule {
         self.as_str().starts_with("tls-")
     }
 
+    /// Whether it is one of the DNS rules (`dns-*`).
+    pub fn is_dns(self) -> bool {
+        self.as_str().starts_with("dns-")
+    }
+
     /// The kebab-case name, as serialized.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -499,10 +499,7 @@ fn dns_changes(
             vantage: vantage.to_owned(),
             target: key.0.ip().to_string(),
             host: host(key.0.ip()),
-            proto: Some(match a.transport {
-                crate::observe::Proto::Tcp => crate::report::document::Proto::Tcp,
-                crate::observe::Proto::Udp => crate::report::document::Proto::Udp,
-            }),
+            proto: Some(doc_proto(proto(a.transport))),
             port: Some(a.port),
             change: "dns-answer".to_owned(),
             before: Some(format!("{} {}: {was}", a.name, a.rtype)),

@@ -26,13 +26,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 
 use crate::observe::{DnsCheck, DnsFact, DnsRecord, Proto as WireProto};
-use crate::report::document::{Finding, Proto as DocProto, Rule, Severity, SpecLocation};
+use crate::report::document::{Finding, Rule, Severity, SpecLocation};
 use crate::spec::Intent;
 use crate::spec::intent::{DnsExpect, DnsForbid, VantageId};
 
 use super::Source;
-use super::merge::{Merged, VantageObs, dns_key};
-use super::ports::Addresses;
+use super::merge::{Merged, VantageObs, dns_key, proto};
+use super::ports::{Addresses, doc_proto};
 use super::severity;
 
 /// Longest CNAME chain followed.
@@ -183,10 +183,7 @@ impl<'a> Ctx<'a> {
             target: Some(server.ip().to_string()),
             host: self.addresses.host_name(server.ip()),
             port: Some(server.port()),
-            proto: Some(match transport {
-                WireProto::Tcp => DocProto::Tcp,
-                WireProto::Udp => DocProto::Udp,
-            }),
+            proto: Some(doc_proto(proto(transport))),
             expected: String::new(),
             observed: String::new(),
             evidence: String::new(),

@@ -219,16 +219,7 @@ fn checks(intent: &Intent, merged: &merge::Merged<'_>, findings: &[Finding]) -> 
                 }),
             });
         }
-        let dns_rule = |f: &Finding| {
-            matches!(
-                f.rule,
-                Rule::DnsMismatch
-                    | Rule::DnsLeak
-                    | Rule::DnsAxfr
-                    | Rule::DnsOpenRecursion
-                    | Rule::DnsDanglingCname
-            )
-        };
+        let dns_rule = |f: &Finding| f.rule.is_dns();
         for e in intent.dns.expect.iter().filter(|e| e.from.is_empty() || e.from.contains(&v.id)) {
             let at = crate::report::document::SpecLocation::from(&e.at);
             let what = if e.absent { "absent".to_owned() } else { e.values.join(", ") };
