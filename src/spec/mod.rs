@@ -48,7 +48,7 @@ impl Loaded {
 /// Reads a spec or included file: a regular file of at most
 /// `raw::MAX_SPEC_BYTES` (one byte more is read, to tell "too large"), so
 /// `include: [/dev/zero]` or a FIFO is refused instead of read forever.
-fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+pub fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read as _;
     let meta = std::fs::metadata(path)?;
     if !meta.is_file() {
@@ -66,9 +66,16 @@ fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
 /// diagnostic too (the spec is the user's input, so its absence is their
 /// problem to fix, and it is reported the same way as a typo).
 pub fn load(path: &Path) -> Loaded {
+    load_with(path, &mut read_bounded)
+}
+
+/// Like `load`, reading the spec and its includes with `read` (given each
+/// file's path as `load` would open it): how an agent loads the files a
+/// controller sent, and how the controller collects them to send.
+pub fn load_with(path: &Path, read: &mut dyn FnMut(&Path) -> std::io::Result<Vec<u8>>) -> Loaded {
     let file: Arc<str> = Arc::from(path.display().to_string());
-    match read_bounded(path) {
-        Ok(bytes) => load_bytes(path, &file, &bytes),
+    match read(path) {
+        Ok(bytes) => load_bytes_with(path, &file, &bytes, read),
         Err(e) => Loaded {
             intent: None,
             digest: String::new(),
@@ -86,6 +93,15 @@ pub fn load(path: &Path) -> Loaded {
 
 /// Like `load`, for a spec already in memory; `path` locates its includes.
 pub fn load_bytes(path: &Path, file: &Arc<str>, bytes: &[u8]) -> Loaded {
+    load_bytes_with(path, file, bytes, &mut read_bounded)
+}
+
+fn load_bytes_with(
+    path: &Path,
+    file: &Arc<str>,
+    bytes: &[u8],
+    read: &mut dyn FnMut(&Path) -> std::io::Result<Vec<u8>>,
+) -> Loaded {
     let mut files: Vec<Vec<u8>> = Vec::new();
     let mut diagnostics = diag::Diags::new();
     let node = match raw::parse(file, bytes) {
@@ -100,7 +116,7 @@ pub fn load_bytes(path: &Path, file: &Arc<str>, bytes: &[u8]) -> Loaded {
     for inc in spec.include.iter().take(MAX_INCLUDES) {
         let inc_path: PathBuf = dir.join(&inc.value);
         let inc_file: Arc<str> = Arc::from(inc_path.display().to_string());
-        let bytes = match read_bounded(&inc_path) {
+        let bytes = match read(&inc_path) {
             Ok(b) => b,
             Err(e) => {
                 let message = format!("cannot read included file {}: {e}", inc_path.display());
