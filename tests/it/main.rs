@@ -8,6 +8,7 @@ mod lab;
 #[path = "../tlsbed/mod.rs"]
 mod tlsbed;
 
+mod agent;
 mod check_cli;
 mod cli;
 mod dns_bed;

@@ -1,0 +1,283 @@
+//! The controller's side of one remote vantage: connect to the agent's
+//! URL, prove who we are, send the plan, and write the observation lines
+//! it streams back to a local file as they arrive, so what was observed
+//! survives a connection that breaks half-way (the file then has no
+//! trailer, and the verdict says the vantage is incomplete).
+//!
+//! The stream is checked as it comes: every line is bounded, and the first
+//! must be the header of the scan that was asked for (vantage, spec digest,
+//! shard), so an agent cannot pass off another scan as this one. The rest
+//! is checked by the observation reader when the verdict reads the file.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncWriteExt as _, BufReader, BufWriter};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_util::sync::CancellationToken;
+
+use super::proto::{Limits, MAX_REPLY_BYTES, PlanRequest, Reply};
+use super::{HANDSHAKE_TIMEOUT, keepalive, read_line};
+use crate::observe::{MAX_LINE_BYTES, Record, ScanMode};
+
+/// How long the agent may take to check the plan and answer.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A remote vantage to run.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    /// The spec's `agent:` URL (`https://HOST:PORT`).
+    pub url: String,
+    /// The controller's TLS configuration (`tls::client_config`).
+    pub tls: Arc<rustls::ClientConfig>,
+    /// The plan.
+    pub request: PlanRequest,
+}
+
+/// What a remote scan delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    /// How the agent probed TCP.
+    pub mode: ScanMode,
+    /// The limits it used.
+    pub limits: Limits,
+    /// What it said about them.
+    pub notes: Vec<String>,
+    /// Observation lines written, the header and trailer included.
+    pub lines: u64,
+    /// Whether the stream ended with a trailer and close_notify; when not,
+    /// the file holds what came and the verdict reports the rest missing.
+    pub whole: bool,
+    /// Why it was not whole.
+    pub cut: Option<String>,
+}
+
+/// Why a remote vantage gave no observations.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RemoteError {
+    /// The URL is not `https://HOST:PORT`.
+    #[error("agent URL {0:?} is not https://HOST:PORT")]
+    Url(String),
+    /// No connection.
+    #[error("cannot connect to the agent at {url}: {why}")]
+    Connect {
+        /// The URL.
+        url: String,
+        /// Why.
+        why: String,
+    },
+    /// The TLS handshake failed (wrong CA, name, expired certificate...).
+    #[error("TLS with the agent at {url} failed: {why}")]
+    Handshake {
+        /// The URL.
+        url: String,
+        /// Why.
+        why: String,
+    },
+    /// The agent refused the plan.
+    #[error("the agent at {url} refused the plan: {reason}")]
+    Refused {
+        /// The URL.
+        url: String,
+        /// The agent's reason.
+        reason: String,
+    },
+    /// The agent broke the protocol.
+    #[error("the agent at {url} broke the protocol: {why}")]
+    Protocol {
+        /// The URL.
+        url: String,
+        /// What it did.
+        why: String,
+    },
+    /// The local observation file could not be written.
+    #[error("writing {file}: {source}")]
+    Write {
+        /// The file.
+        file: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// `https://HOST:PORT` as (host, port); IPv6 hosts in brackets.
+pub fn parse_url(url: &str) -> Option<(String, u16)> {
+    let rest = url.strip_prefix("https://")?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
+        let (host, port) = v6.split_once("]:")?;
+        (host, port)
+    } else {
+        rest.rsplit_once(':')?
+    };
+    let port: u16 = port.parse().ok().filter(|p| *p != 0)?;
+    let ok = !host.is_empty()
+        && (host.parse::<IpAddr>().is_ok()
+            || host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
+    ok.then(|| (host.to_owned(), port))
+}
+
+/// Runs `remote`, writing its observations to `out` (created or
+/// truncated). `cancel` closes the connection, which stops the agent's
+/// scan; what arrived is kept.
+pub async fn run(
+    remote: &Remote,
+    out: &Path,
+    cancel: &CancellationToken,
+) -> Result<Delivered, RemoteError> {
+    let url = remote.url.clone();
+    let (host, port) = parse_url(&url).ok_or_else(|| RemoteError::Url(url.clone()))?;
+    let connect_error = |why: String| RemoteError::Connect { url: url.clone(), why };
+    let name = ServerName::try_from(host.clone()).map_err(|e| connect_error(e.to_string()))?;
+    let tcp = tokio::select! {
+        () = cancel.cancelled() => return Err(connect_error("interrupted".to_owned())),
+        t = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect((host.as_str(), port))) => t,
+    };
+    let tcp = match tcp {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Err(connect_error(e.to_string())),
+        Err(_) => return Err(connect_error("no answer within 10 s".to_owned())),
+    };
+    keepalive(&tcp);
+    let connector = TlsConnector::from(Arc::clone(&remote.tls));
+    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, connector.connect(name, tcp)).await;
+    let handshake_error = |why: String| RemoteError::Handshake { url: url.clone(), why };
+    let mut tls = match handshake {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Err(handshake_error(e.to_string())),
+        Err(_) => return Err(handshake_error("no handshake within 10 s".to_owned())),
+    };
+    let protocol = |why: String| RemoteError::Protocol { url: url.clone(), why };
+    // TLS 1.3: the agent checks our certificate after our first flight, so
+    // a refusal of it shows up here, as the agent's alert, or at the reply.
+    tls.write_all(&remote.request.encode())
+        .await
+        .map_err(|e| handshake_error(format!("sending the plan: {e}")))?;
+    tls.flush().await.map_err(|e| handshake_error(format!("sending the plan: {e}")))?;
+    let mut rd = BufReader::new(tls);
+    let reply = tokio::select! {
+        () = cancel.cancelled() => return Err(protocol("interrupted before the agent answered".to_owned())),
+        r = tokio::time::timeout(REPLY_TIMEOUT, read_line(&mut rd, MAX_REPLY_BYTES)) => r,
+    };
+    let reply = match reply {
+        Ok(Ok(Some(line))) => Reply::decode(&line).map_err(|e| protocol(e.to_string()))?,
+        Ok(Ok(None)) => return Err(handshake_error("the agent closed the connection".to_owned())),
+        Ok(Err(e)) => return Err(handshake_error(e.to_string())),
+        Err(_) => return Err(protocol("no answer to the plan within 60 s".to_owned())),
+    };
+    let (mode, limits, notes) = match reply {
+        Reply::Refused { reason } => return Err(RemoteError::Refused { url, reason }),
+        Reply::Accepted { mode, limits, notes, .. } => (mode, limits, notes),
+    };
+    let file = out.display().to_string();
+    let write_error = |source| RemoteError::Write { file: file.clone(), source };
+    let mut sink = BufWriter::new(tokio::fs::File::create(out).await.map_err(write_error)?);
+    let mut delivered = Delivered { mode, limits, notes, lines: 0, whole: false, cut: None };
+    let mut trailer = false;
+    loop {
+        let line = tokio::select! {
+            () = cancel.cancelled() => {
+                delivered.cut = Some("interrupted here: the agent was told to stop".to_owned());
+                break;
+            }
+            line = read_line(&mut rd, MAX_LINE_BYTES) => line,
+        };
+        let line = match line {
+            Ok(Some(line)) => line,
+            Ok(None) => {
+                delivered.whole = trailer;
+                if !trailer {
+                    delivered.cut = Some("the stream ended before the trailer".to_owned());
+                }
+                break;
+            }
+            Err(e) => {
+                delivered.cut = Some(format!("the stream broke: {e}"));
+                break;
+            }
+        };
+        if trailer {
+            delivered.cut = Some("the agent sent lines after the trailer".to_owned());
+            break;
+        }
+        let record = match serde_json::from_slice::<Record>(&line) {
+            Ok(r) => Ok(r),
+            Err(e) if delivered.lines > 0 => {
+                delivered.cut =
+                    Some(format!("line {} is not an observation: {e}", delivered.lines + 1));
+                break;
+            }
+            Err(e) => Err(format!("its first line is not an observation header: {e}")),
+        };
+        let first = if delivered.lines == 0 {
+            record.as_ref().map_err(Clone::clone).and_then(|r| check_header(r, &remote.request))
+        } else {
+            Ok(())
+        };
+        if let Err(why) = first {
+            drop(sink);
+            // Best effort: a file that is not this scan's must not be judged.
+            let _ = tokio::fs::remove_file(out).await;
+            return Err(protocol(why));
+        }
+        trailer = matches!(record, Ok(Record::Trailer(_)));
+        sink.write_all(&line).await.map_err(write_error)?;
+        sink.write_all(b"\n").await.map_err(write_error)?;
+        delivered.lines += 1;
+    }
+    sink.flush().await.map_err(write_error)?;
+    Ok(delivered)
+}
+
+/// The first line must be the header of the scan asked for.
+fn check_header(record: &Record, r: &PlanRequest) -> Result<(), String> {
+    let Record::Header(h) = record else {
+        return Err("its first line is not an observation header".to_owned());
+    };
+    if h.vantage != r.vantage
+        || h.spec_digest != r.spec_digest
+        || h.shard_index != r.shard_index
+        || h.shard_count != r.shard_count
+        || h.seed != r.seed
+    {
+        return Err(format!(
+            "it sent the scan of vantage `{}` shard {}/{} seed {} ({}), not the one asked for (`{}` {}/{} seed {}, {})",
+            h.vantage,
+            h.shard_index,
+            h.shard_count,
+            h.seed,
+            h.spec_digest,
+            r.vantage,
+            r.shard_index,
+            r.shard_count,
+            r.seed,
+            r.spec_digest
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agent_urls() {
+        assert_eq!(parse_url("https://198.18.20.9:7443"), Some(("198.18.20.9".into(), 7443)));
+        assert_eq!(parse_url("https://[2001:db8::1]:7443/"), Some(("2001:db8::1".into(), 7443)));
+        assert_eq!(
+            parse_url("https://agent.example.test:1"),
+            Some(("agent.example.test".into(), 1))
+        );
+        for bad in
+            ["http://1.2.3.4:1", "https://1.2.3.4", "https://:7443", "https://a b:1", "https://x:0"]
+        {
+            assert_eq!(parse_url(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! The agent's security and lifecycle, on loopback: an agent served in
+//! this process (`vantage::agent::server::serve` on 127.0.0.1) and driven
+//! by the controller's own client (`agent::client::run`), with
+//! certificates this test makes with rcgen:
+//!
+//! - a client without a certificate, with one from another CA, with an
+//!   expired one, or with a server-only certificate is refused in the
+//!   handshake, before the agent reads a byte of request;
+//! - an authenticated controller cannot widen the agent's scope or pass it
+//!   a spec that does not match its digest, cannot make a pinned agent
+//!   scan as another vantage, and gets its rate lowered to the ceiling;
+//! - a controller that leaves mid-scan stops the scan, a second controller
+//!   is refused while one scan runs, and the agent serves the next one;
+//! - an accepted plan streams a whole observation file, trailer included,
+//!   equal in findings to a local scan of the same targets.
+//!
+//! Every packet goes to 127.0.0.0/8.
+
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+use rustls::pki_types::pem::PemObject as _;
+use tokio_util::sync::CancellationToken;
+use vantage::agent::client::{self, Delivered, Remote, RemoteError};
+use vantage::agent::proto::{Limits, PROTOCOL, PlanRequest, SpecBundle, SpecFile};
+use vantage::agent::server::{Agent, Event, serve};
+use vantage::agent::tls::{Pem, client_config, server_config};
+
+/// A CA that can issue leaves.
+struct Ca {
+    pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+/// A certificate and its key, PEM.
+struct Leaf {
+    cert: String,
+    key: String,
+}
+
+impl Ca {
+    fn new(name: &str) -> Self {
+        let key = KeyPair::generate().expect("key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let pem = params.self_signed(&key).expect("self-signed").pem();
+        Self { pem, issuer: Issuer::new(params, key) }
+    }
+
+    fn leaf(
+        &self,
+        name: &str,
+        sans: &[&str],
+        usage: ExtendedKeyUsagePurpose,
+        expired: bool,
+    ) -> Leaf {
+        let key = KeyPair::generate().expect("key");
+        let sans: Vec<String> = sans.iter().map(|s| (*s).to_owned()).collect();
+        let mut params = CertificateParams::new(sans).expect("params");
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.extended_key_usages = vec![usage];
+        if expired {
+            params.not_before = rcgen::date_time_ymd(2024, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2025, 1, 1);
+        }
+        let cert = params.signed_by(&key, &self.issuer).expect("signed").pem();
+        Leaf { cert, key: key.serialize_pem() }
+    }
+}
+
+fn pem<'a>(name: &'a str, text: &'a str) -> Pem<'a> {
+    Pem { name, bytes: text.as_bytes() }
+}
+
+/// An agent serving in this process, with its log.
+struct Running {
+    addr: SocketAddr,
+    log: Arc<Mutex<Vec<Event>>>,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    async fn start(ca: &Ca, scope: &str, max_rate: u32, vantage: Option<&str>) -> Self {
+        let me = ca.leaf("agent", &["127.0.0.1"], ExtendedKeyUsagePurpose::ServerAuth, false);
+        let tls = server_config(
+            pem("agent.pem", &me.cert),
+            pem("agent.key", &me.key),
+            pem("ca.pem", &ca.pem),
+        )
+        .expect("server config");
+        let agent = Agent {
+            tls,
+            scope: vantage::agent::scope::parse("scope.txt", scope.as_bytes()).expect("scope"),
+            scope_name: "scope.txt".to_owned(),
+            max_rate,
+            max_host_rate: max_rate,
+            vantage: vantage.map(str::to_owned),
+            syn: false,
+            max_parallel: 64,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&log);
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(serve(
+            listener,
+            Arc::new(agent),
+            Arc::new(move |e| sink.lock().expect("log").push(e)),
+            stop.clone(),
+        ));
+        Self { addr, log, stop, task }
+    }
+
+    fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    fn log(&self) -> Vec<Event> {
+        self.log.lock().expect("log").clone()
+    }
+
+    /// Waits until the log has an event `pred` accepts.
+    async fn wait_for(&self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
+        for _ in 0..600 {
+            if let Some(e) = self.log().into_iter().find(|e| pred(e)) {
+                return e;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no {what} in the agent's log: {:?}", self.log());
+    }
+
+    async fn stop(self) {
+        self.stop.cancel();
+        tokio::time::timeout(Duration::from_secs(20), self.task)
+            .await
+            .expect("the agent stops")
+            .expect("no panic");
+    }
+}
+
+/// A scratch folder with a spec, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("vantage-agent-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        Self(dir)
+    }
+    fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A spec with one remote vantage and the zone 127.77.0.0/29, where
+/// `open` listens on 127.77.0.2 and a flow allows it; `extra` adds zones.
+fn spec(url: &str, open: u16, sweep: &str, extra: &str) -> String {
+    format!(
+        "version: 1
+zones:
+  internet: {{ cidrs: [0.0.0.0/0], probe: false }}
+  lab: {{ cidrs: [127.77.0.0/29] }}
+{extra}hosts:
+  web: {{ address: 127.77.0.2 }}
+services:
+  app: {{ tcp: [{open}] }}
+flows:
+  - {{ from: internet, to: web, allow: [app] }}
+vantages:
+  remote: {{ zone: internet, agent: \"{url}\" }}
+  pinned: {{ zone: internet }}
+sweep:
+  tcp: [\"{sweep}\"]
+"
+    )
+}
+
+fn limits(rate: u32) -> Limits {
+    Limits {
+        rate,
+        host_rate: rate,
+        retries: 1,
+        min_rtt_ms: 20,
+        max_rtt_ms: 300,
+        banner_ms: 0,
+        allow_large: false,
+    }
+}
+
+/// The plan request for the spec at `path`, as `check` builds it.
+fn request(path: &Path, vantage: &str, rate: u32) -> PlanRequest {
+    let mut files = Vec::new();
+    let loaded = vantage::spec::load_with(path, &mut |p: &Path| {
+        let bytes = std::fs::read(p)?;
+        files.push(SpecFile::new(p.display().to_string(), &bytes));
+        Ok(bytes)
+    });
+    assert!(loaded.intent.is_some(), "test spec is valid: {:?}", loaded.diagnostics);
+    PlanRequest {
+        protocol: PROTOCOL,
+        spec: SpecBundle { path: path.display().to_string(), files },
+        spec_digest: loaded.digest,
+        vantage: vantage.to_owned(),
+        shard_index: 0,
+        shard_count: 1,
+        seed: 1,
+        limits: limits(rate),
+    }
+}
+
+fn controller(ca: &Ca, leaf: &Leaf) -> Arc<rustls::ClientConfig> {
+    client_config(pem("ca.pem", &ca.pem), pem("c.pem", &leaf.cert), pem("c.key", &leaf.key))
+        .expect("client config")
+}
+
+async fn drive(
+    url: &str,
+    tls: Arc<rustls::ClientConfig>,
+    request: PlanRequest,
+    out: &Path,
+) -> Result<Delivered, RemoteError> {
+    let remote = Remote { url: url.to_owned(), tls, request };
+    client::run(&remote, out, &CancellationToken::new()).await
+}
+
+fn refusals(log: &[Event]) -> Vec<String> {
+    log.iter()
+        .filter_map(|e| match e {
+            Event::Refused { why, .. } => Some(why.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_without_a_valid_client_certificate_are_refused_in_the_handshake() {
+    let ca = Ca::new("vantage test CA");
+    let agent = Running::start(&ca, "127.77.0.0/29", 1000, None).await;
+    let dir = Scratch::new("auth");
+    let listener = StdListener::bind("127.77.0.2:0").expect("listener");
+    let port = listener.local_addr().expect("addr").port();
+    let path = dir.file("spec.yaml");
+    std::fs::write(&path, spec(&agent.url(), port, "1-2", "")).expect("spec");
+    let out = dir.file("obs.jsonl");
+
+    // No certificate at all.
+    let anonymous = Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .expect("tls13")
+        .with_root_certificates({
+            let mut roots = rustls::RootCertStore::empty();
+            for c in rustls::pki_types::CertificateDer::pem_slice_iter(ca.pem.as_bytes()) {
+                roots.add(c.expect("ca")).expect("root");
+            }
+            Arc::new(roots)
+        })
+        .with_no_client_auth(),
+    );
+    let other = Ca::new("someone else's CA");
+    let cases = [
+        ("no certificate", anonymous),
+        (
+            "another CA's certificate",
+            controller(&ca, &other.leaf("ctl", &[], ExtendedKeyUsagePurpose::ClientAuth, false)),
+        ),
+        (
+            "an expired certificate",
+            controller(&ca, &ca.leaf("ctl", &[], ExtendedKeyUsagePurpose::ClientAuth, true)),
+        ),
+        (
+            "a server-only certificate",
+            controller(&ca, &ca.leaf("ctl", &[], ExtendedKeyUsagePurpose::ServerAuth, false)),
+        ),
+    ];
+    for (i, (what, tls)) in cases.into_iter().enumerate() {
+        let result = drive(&agent.url(), tls, request(&path, "remote", 100), &out).await;
+        assert!(
+            matches!(result, Err(RemoteError::Handshake { .. })),
+            "{what}: refused in the handshake, got {result:?}"
+        );
+        assert!(!out.exists(), "{what}: no observation file");
+        let log = agent.wait_for(what, |_| refusals(&agent.log()).len() > i).await;
+        drop(log);
+        let why = &refusals(&agent.log())[i];
+        assert!(why.starts_with("TLS handshake failed"), "{what}: {why}");
+    }
+    let whys = refusals(&agent.log());
+    assert!(whys[0].contains("no certificate") || whys[0].contains("NoCertificate"), "{whys:?}");
+    assert!(whys[2].to_lowercase().contains("expired"), "{whys:?}");
+    // Nothing was ever scanned for any of them.
+    assert!(!agent.log().iter().any(|e| matches!(e, Event::Started { .. })), "{:?}", agent.log());
+    agent.stop().await;
+    drop(listener);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authenticated_controller_cannot_widen_what_the_agent_does() {
+    let ca = Ca::new("vantage test CA");
+    let agent = Running::start(&ca, "127.77.0.0/29", 50, Some("remote")).await;
+    let tls = controller(&ca, &ca.leaf("ci", &[], ExtendedKeyUsagePurpose::ClientAuth, false));
+    let dir = Scratch::new("scope");
+    let listener = StdListener::bind("127.77.0.2:0").expect("listener");
+    let port = listener.local_addr().expect("addr").port();
+    let out = dir.file("obs.jsonl");
+
+    // A spec whose probe-able zones reach past the agent's scope file.
+    let wide = dir.file("wide.yaml");
+    let extra = "  beyond: { cidrs: [127.78.0.0/30] }\n";
+    std::fs::write(&wide, spec(&agent.url(), port, "1-2", extra)).expect("spec");
+    match drive(&agent.url(), Arc::clone(&tls), request(&wide, "remote", 10), &out).await {
+        Err(RemoteError::Refused { reason, .. }) => {
+            assert!(reason.contains("outside this agent's scope"), "{reason}");
+            assert!(reason.contains("127.78.0.0/30"), "names what is outside: {reason}");
+        }
+        other => panic!("a plan outside the scope must be refused, got {other:?}"),
+    }
+
+    // Files that do not give the digest the request names.
+    let path = dir.file("spec.yaml");
+    std::fs::write(&path, spec(&agent.url(), port, "1-2", "")).expect("spec");
+    let mut forged = request(&path, "remote", 10);
+    forged.spec_digest = request(&wide, "remote", 10).spec_digest;
+    match drive(&agent.url(), Arc::clone(&tls), forged, &out).await {
+        Err(RemoteError::Refused { reason, .. }) => assert!(reason.contains("digest"), "{reason}"),
+        other => panic!("a digest mismatch must be refused, got {other:?}"),
+    }
+
+    // An agent pinned to a vantage scans as no other.
+    match drive(&agent.url(), Arc::clone(&tls), request(&path, "pinned", 10), &out).await {
+        Err(RemoteError::Refused { reason, .. }) => {
+            assert!(reason.contains("only as vantage `remote`"), "{reason}");
+        }
+        other => panic!("another vantage must be refused, got {other:?}"),
+    }
+    assert!(!out.exists(), "no refused plan left a file");
+    assert!(!agent.log().iter().any(|e| matches!(e, Event::Started { .. })), "{:?}", agent.log());
+
+    // Within scope, the rate asked for is lowered to the agent's ceiling,
+    // and the scan streams a whole observation file.
+    let delivered = drive(&agent.url(), Arc::clone(&tls), request(&path, "remote", 10_000), &out)
+        .await
+        .expect("accepted");
+    assert_eq!(delivered.limits.rate, 50, "{delivered:?}");
+    assert!(delivered.notes.iter().any(|n| n.contains("ceiling of 50")), "{delivered:?}");
+    assert!(delivered.whole && delivered.cut.is_none(), "{delivered:?}");
+    let file = vantage::observe::read(&out).expect("a valid observation file");
+    assert!(file.is_complete(), "the trailer says complete");
+    assert_eq!(file.header.vantage, "remote");
+    let open: Vec<_> = file
+        .facts
+        .iter()
+        .filter(|f| f.state == vantage::observe::PortState::Open)
+        .map(|f| (f.target.to_string(), f.port))
+        .collect();
+    assert_eq!(open, [("127.77.0.2".to_owned(), port)], "the listener was found open");
+    agent.stop().await;
+    drop(listener);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_scan_at_a_time_and_a_controller_that_leaves_stops_its_scan() {
+    let ca = Ca::new("vantage test CA");
+    let agent = Running::start(&ca, "127.77.0.0/29", 100, None).await;
+    let tls = controller(&ca, &ca.leaf("ci", &[], ExtendedKeyUsagePurpose::ClientAuth, false));
+    let dir = Scratch::new("leave");
+    let listener = StdListener::bind("127.77.0.2:0").expect("listener");
+    let port = listener.local_addr().expect("addr").port();
+    // 6 addresses x 1,000 ports at 100 probes/s: a minute, unless stopped.
+    let path = dir.file("spec.yaml");
+    std::fs::write(&path, spec(&agent.url(), port, "1-1000", "")).expect("spec");
+
+    let first = dir.file("first.jsonl");
+    let leave = CancellationToken::new();
+    let remote =
+        Remote { url: agent.url(), tls: Arc::clone(&tls), request: request(&path, "remote", 100) };
+    let running = {
+        let (remote, first, leave) = (remote.clone(), first.clone(), leave.clone());
+        tokio::spawn(async move { client::run(&remote, &first, &leave).await })
+    };
+    agent.wait_for("a started scan", |e| matches!(e, Event::Started { .. })).await;
+
+    // A second controller while it runs: refused, the first goes on.
+    let second = dir.file("second.jsonl");
+    match drive(&agent.url(), Arc::clone(&tls), request(&path, "remote", 100), &second).await {
+        Err(RemoteError::Refused { reason, .. }) => assert!(reason.starts_with("busy"), "{reason}"),
+        other => panic!("a second plan must be refused while one runs, got {other:?}"),
+    }
+
+    // The first controller goes away: the agent stops that scan.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    leave.cancel();
+    let delivered = running.await.expect("no panic").expect("the stream was accepted");
+    assert!(!delivered.whole && delivered.cut.is_some(), "{delivered:?}");
+    let how = agent.wait_for("the end of the scan", |e| matches!(e, Event::Finished { .. })).await;
+    let Event::Finished { how, .. } = how else { unreachable!() };
+    assert!(how.contains("interrupted") || how.contains("stopped"), "{how}");
+    // What arrived before the controller left is kept, and reads as incomplete.
+    let file = vantage::observe::read(&first).expect("a readable partial file");
+    assert!(!file.is_complete());
+
+    // The agent survived, and serves the next controller.
+    std::fs::write(&path, spec(&agent.url(), port, "1-2", "")).expect("spec");
+    let delivered = drive(&agent.url(), tls, request(&path, "remote", 100), &second)
+        .await
+        .expect("the next plan is accepted");
+    assert!(delivered.whole, "{delivered:?}");
+    agent.stop().await;
+    drop(listener);
+}
