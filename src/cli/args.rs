@@ -18,6 +18,8 @@ pub(crate) struct Args {
 /// own files (`verdict::ReportOpts` is shared); `agent` joins when it lands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Run as a remote vantage: take plans from controllers over mutual TLS, stream observations back.
+    Agent(super::agent::AgentArgs),
     /// Scan from this vantage and judge what was observed against the spec, in one run.
     Check(super::check::CheckArgs),
     /// Show what changed between two scans (ports, hosts), towards or away from a spec's intent.
@@ -139,6 +141,22 @@ pub(crate) struct ProbeOpts {
     /// No progress display, even on a terminal.
     #[arg(short, long)]
     pub(crate) quiet: bool,
+}
+
+impl ProbeOpts {
+    /// The probing limits these flags give: what a local scan uses, and
+    /// what `check` asks agents for.
+    pub(crate) fn limits(&self) -> vantage::agent::proto::Limits {
+        vantage::agent::proto::Limits {
+            rate: self.rate,
+            host_rate: self.host_rate.unwrap_or(self.rate),
+            retries: self.retries,
+            min_rtt_ms: self.min_rtt,
+            max_rtt_ms: self.max_rtt,
+            banner_ms: self.banner_ms,
+            allow_large: self.allow_large,
+        }
+    }
 }
 
 /// TCP scan modes.

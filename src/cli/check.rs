@@ -1,64 +1,312 @@
-//! `vantage check SPEC --from VANTAGE`: plan, scan and verdict in one
-//! process, the main job. The scan is `vantage scan` itself (the same
-//! `ProbeOpts`, so check follows the engine's defaults and checks as they
-//! change), writing observations to `--save FILE` or a new temporary file;
-//! the verdict reads that file back exactly as `vantage verdict` would, so
-//! `check` and `verdict` over the saved file report the same.
+//! `vantage check SPEC --from VANTAGE...`: plan, scan and verdict in one
+//! run, the main job, from one vantage or several at once.
 //!
-//! Exit codes as `verdict`: 0, 1, 2, and 3 when the scan did not finish
+//! A vantage the spec gives an `agent:` URL is run by that agent over
+//! mutual TLS (`--agent-ca`, `--agent-cert`, `--agent-key`), which streams
+//! its observations back into a local file as they are made; a vantage
+//! without one is this machine, scanned in-process by `vantage scan`
+//! itself (the same `ProbeOpts`, so check follows the engine's defaults
+//! and checks as they change). All run at once; the verdict then reads
+//! every file back exactly as `vantage verdict` would, so `check` and
+//! `verdict` over the saved files report the same. A vantage whose agent
+//! cannot be reached, or refuses, is a `scan-incomplete` finding, never a
+//! silent gap.
+//!
+//! Exit codes as `verdict`: 0, 1, 2, and 3 when a scan did not finish
 //! (an interrupted scan still reports what it observed).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::args::{ProbeOpts, ScanArgs};
 use super::exit::Outcome;
 use super::verdict::{self, ReportOpts};
 use anyhow::Context as _;
+use tokio_util::sync::CancellationToken;
+use vantage::agent::client::{self, Remote};
+use vantage::agent::proto::{self, PlanRequest, SpecBundle, SpecFile};
+use vantage::agent::tls::{Pem, client_config};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct CheckArgs {
     /// The spec file.
     pub(crate) spec: PathBuf,
-    /// The vantage this machine is (a name under `vantages:`).
+    /// A vantage to check from (a name under `vantages:`; repeat for several). One without an
+    /// `agent:` URL is this machine; default: the vantage whose zone holds this machine's address.
     #[arg(long, value_name = "VANTAGE")]
-    pub(crate) from: String,
+    pub(crate) from: Vec<String>,
+    /// Check from every vantage the spec declares.
+    #[arg(long, conflicts_with = "from")]
+    pub(crate) all_vantages: bool,
     /// How to report.
     #[command(flatten)]
     pub(crate) report: ReportOpts,
-    /// Keep the observations in FILE (JSON Lines, as `vantage scan -o` writes them).
+    /// Keep the observations: in FILE for one vantage, in the folder FILE (as VANTAGE.jsonl)
+    /// for several.
     #[arg(long, value_name = "FILE")]
     pub(crate) save: Option<PathBuf>,
+    /// How to reach agents.
+    #[command(flatten)]
+    pub(crate) agents: AgentOpts,
     /// How to probe, exactly as `vantage scan`.
     #[command(flatten)]
     pub(crate) probe: ProbeOpts,
+}
+
+/// The controller's credentials for the spec's `agent:` vantages.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct AgentOpts {
+    /// The CA agents' certificates must chain to (PEM): the only one trusted.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) agent_ca: Option<PathBuf>,
+    /// This controller's certificate (PEM; `vantage certs controller` makes one).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) agent_cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) agent_key: Option<PathBuf>,
+}
+
+/// Where one vantage's observations go.
+struct Slot {
+    vantage: String,
+    path: PathBuf,
+    temporary: bool,
 }
 
 pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Outcome> {
     let now = verdict::now(a.report.now.as_deref())?;
     let Some(loaded) = verdict::load(&a.spec) else { return Ok(Outcome::Refused) };
     let Some(intent) = &loaded.intent else { return Ok(Outcome::Refused) };
-    let (path, temporary) = match &a.save {
-        Some(p) => (p.clone(), false),
-        None => (temporary_file()?, true),
+    let names: Vec<String> = if a.all_vantages {
+        intent.vantages.iter().map(|v| v.name.clone()).collect()
+    } else if a.from.is_empty() {
+        anyhow::bail!("give --from VANTAGE (or --all-vantages)")
+    } else {
+        let mut seen = Vec::new();
+        for v in &a.from {
+            if !seen.contains(v) {
+                seen.push(v.clone());
+            }
+        }
+        seen
     };
-    let args = ScanArgs {
-        spec: a.spec.clone(),
-        from: a.from.clone(),
-        output: path.clone(),
-        shard: "0/1".to_owned(),
-        probe: a.probe.clone(),
-    };
-    let scanned = super::scan::run(&args);
-    let read = scanned.and_then(|_| {
-        vantage::observe::read(&path).with_context(|| "reading back the observations")
-    });
-    if temporary {
-        // Best effort: a leftover file in the temporary folder is harmless.
-        let _ = std::fs::remove_file(&path);
+    for name in &names {
+        if intent.vantage(name).is_none() {
+            let known: Vec<&str> = intent.vantages.iter().map(|v| v.name.as_str()).collect();
+            anyhow::bail!(
+                "--from {name}: no such vantage in {} (it declares: {})",
+                a.spec.display(),
+                known.join(", ")
+            );
+        }
     }
-    let file = read?;
-    let name = path.display().to_string();
-    verdict::judge_and_report(intent, &loaded.digest, &a.spec, &[(name, file)], now, &a.report)
+    let agent_of =
+        |name: &str| intent.vantage(name).and_then(|id| intent.vantages[id.0].agent.clone());
+    let local: Vec<&String> = names.iter().filter(|n| agent_of(n).is_none()).collect();
+    if local.len() > 1 {
+        anyhow::bail!(
+            "vantages {} have no `agent:` URL, so each would be this machine: a machine is one vantage; run check at each, or give them agents",
+            local.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+        );
+    }
+    let remotes: Vec<(String, String)> =
+        names.iter().filter_map(|n| agent_of(n).map(|url| (n.clone(), url))).collect();
+    let tls = if remotes.is_empty() { None } else { Some(controller_tls(&a.agents)?) };
+    let slots = slots(&names, a.save.as_deref())?;
+    let path_of = |v: &str| slots.iter().find(|s| s.vantage == v).map(|s| s.path.clone());
+
+    // Remote vantages run on a thread of their own while this one scans.
+    let remote_thread = match tls {
+        None => None,
+        Some(tls) => {
+            let bundle = bundle(&a.spec, &loaded.digest)?;
+            let limits = a.probe.limits();
+            let jobs: Vec<(String, Remote, PathBuf)> = remotes
+                .iter()
+                .filter_map(|(v, url)| {
+                    let request = PlanRequest {
+                        protocol: proto::PROTOCOL,
+                        spec: bundle.clone(),
+                        spec_digest: loaded.digest.clone(),
+                        vantage: v.clone(),
+                        shard_index: 0,
+                        shard_count: 1,
+                        seed: a.probe.seed,
+                        limits,
+                    };
+                    let remote = Remote { url: url.clone(), tls: Arc::clone(&tls), request };
+                    Some((v.clone(), remote, path_of(v)?))
+                })
+                .collect();
+            Some(std::thread::spawn(move || run_remotes(jobs)))
+        }
+    };
+    let mut failed: Vec<(String, String)> = Vec::new();
+    let mut local_error = None;
+    if let Some(v) = local.first() {
+        let args = ScanArgs {
+            spec: a.spec.clone(),
+            from: (*v).clone(),
+            output: path_of(v).unwrap_or_default(),
+            shard: "0/1".to_owned(),
+            probe: a.probe.clone(),
+        };
+        if let Err(e) = super::scan::run(&args) {
+            local_error = Some(e);
+        }
+    }
+    if let Some(t) = remote_thread {
+        match t.join() {
+            Ok(results) => failed.extend(results),
+            Err(_) => anyhow::bail!("the thread driving the agents panicked"),
+        }
+    }
+    let mut files = Vec::new();
+    let mut read_error = None;
+    for s in &slots {
+        if failed.iter().any(|(v, _)| *v == s.vantage) {
+            continue;
+        }
+        match vantage::observe::read(&s.path) {
+            Ok(f) => files.push((s.path.display().to_string(), f)),
+            Err(e) => {
+                read_error.get_or_insert(e);
+            }
+        }
+    }
+    for s in slots.iter().filter(|s| s.temporary) {
+        // Best effort: a leftover file in the temporary folder is harmless.
+        let _ = std::fs::remove_file(&s.path);
+    }
+    if let Some(e) = local_error {
+        return Err(e);
+    }
+    if let Some(e) = read_error {
+        return Err(anyhow::Error::new(e).context("reading back the observations"));
+    }
+    for (v, why) in &failed {
+        say(&format!("vantage `{v}`: no observations: {why}"));
+    }
+    let absent: Vec<(String, String)> = failed;
+    verdict::judge_and_report(intent, &loaded.digest, &a.spec, &files, &absent, now, &a.report)
+}
+
+fn say(line: &str) {
+    #[allow(clippy::print_stderr, reason = "the controller's notes on its agents")]
+    {
+        eprintln!("vantage: {line}");
+    }
+}
+
+/// The controller's TLS configuration from `--agent-*`.
+fn controller_tls(o: &AgentOpts) -> anyhow::Result<Arc<rustls::ClientConfig>> {
+    let (Some(ca), Some(cert), Some(key)) = (&o.agent_ca, &o.agent_cert, &o.agent_key) else {
+        anyhow::bail!(
+            "a vantage to check from is reached through its agent (`agent:` in the spec): give --agent-ca, --agent-cert and --agent-key (`vantage certs` makes them)"
+        );
+    };
+    let read = |p: &PathBuf, flag: &str| {
+        std::fs::read(p).with_context(|| format!("{flag} {}", p.display()))
+    };
+    let (ca_pem, cert_pem, key_pem) =
+        (read(ca, "--agent-ca")?, read(cert, "--agent-cert")?, read(key, "--agent-key")?);
+    let name = |p: &PathBuf| p.display().to_string();
+    Ok(client_config(
+        Pem { name: &name(ca), bytes: &ca_pem },
+        Pem { name: &name(cert), bytes: &cert_pem },
+        Pem { name: &name(key), bytes: &key_pem },
+    )?)
+}
+
+/// The spec and its includes as agents receive them, read again the way
+/// `spec::load` reads them; refused if they changed since they were loaded.
+fn bundle(spec: &Path, digest: &str) -> anyhow::Result<SpecBundle> {
+    let mut files = Vec::new();
+    let loaded = vantage::spec::load_with(spec, &mut |p: &Path| {
+        let bytes = vantage::spec::read_bounded(p)?;
+        files.push(SpecFile::new(p.display().to_string(), &bytes));
+        Ok(bytes)
+    });
+    if loaded.digest != digest {
+        anyhow::bail!("{} changed while check was starting; run it again", spec.display());
+    }
+    Ok(SpecBundle { path: spec.display().to_string(), files })
+}
+
+/// Runs every remote vantage at once; returns those that gave nothing,
+/// each with why. Ctrl-C closes the connections, which stops the agents.
+fn run_remotes(jobs: Vec<(String, Remote, PathBuf)>) -> Vec<(String, String)> {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            return jobs.into_iter().map(|(v, ..)| (v, format!("no runtime: {e}"))).collect();
+        }
+    };
+    runtime.block_on(async {
+        let cancel = CancellationToken::new();
+        let on_signal = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                on_signal.cancel();
+            }
+        });
+        let runs = jobs.iter().map(|(v, remote, path)| {
+            let cancel = cancel.clone();
+            async move { (v.clone(), remote.url.clone(), client::run(remote, path, &cancel).await) }
+        });
+        let mut failed = Vec::new();
+        for (v, url, result) in futures_util::future::join_all(runs).await {
+            match result {
+                Ok(d) => {
+                    let mut line = format!(
+                        "vantage `{v}`: agent {url}: {} lines, {} scan",
+                        d.lines,
+                        match d.mode {
+                            vantage::observe::ScanMode::Syn => "SYN",
+                            vantage::observe::ScanMode::Connect => "connect",
+                        }
+                    );
+                    for note in &d.notes {
+                        line.push_str("; ");
+                        line.push_str(note);
+                    }
+                    if let Some(cut) = &d.cut {
+                        line.push_str("; incomplete: ");
+                        line.push_str(cut);
+                    }
+                    say(&line);
+                }
+                Err(e) => failed.push((v, e.to_string())),
+            }
+        }
+        failed
+    })
+}
+
+/// One observation file per vantage: `--save` (a file for one vantage, a
+/// folder for several) or new temporary files.
+fn slots(names: &[String], save: Option<&Path>) -> anyhow::Result<Vec<Slot>> {
+    let mut out = Vec::new();
+    match save {
+        Some(p) if names.len() == 1 => {
+            out.push(Slot { vantage: names[0].clone(), path: p.to_owned(), temporary: false });
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("--save {}: cannot create the folder", dir.display()))?;
+            for v in names {
+                let path = dir.join(format!("{v}.jsonl"));
+                out.push(Slot { vantage: v.clone(), path, temporary: false });
+            }
+        }
+        None => {
+            for v in names {
+                out.push(Slot { vantage: v.clone(), path: temporary_file()?, temporary: true });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// A new, empty file of our own in the temporary folder: created with
@@ -68,7 +316,7 @@ fn temporary_file() -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir();
     let pid = std::process::id();
     let mut last = None;
-    for n in 0..100u32 {
+    for n in 0..1000u32 {
         let path = dir.join(format!("vantage-check-{pid}-{n}.jsonl"));
         match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(_) => return Ok(path),

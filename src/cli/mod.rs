@@ -2,6 +2,7 @@
 //! `main.rs`), so the library never depends on clap or anyhow, and this is
 //! the only code that writes to stdout or stderr.
 
+mod agent;
 pub(crate) mod args;
 mod check;
 mod compare;
@@ -20,6 +21,7 @@ use exit::Outcome;
 /// Runs one command.
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
+        Command::Agent(a) => agent::run(&a),
         Command::Check(a) => check::run(&a),
         Command::Compare(a) => compare::run(&a),
         Command::Lint(a) => lint::run(&a),

@@ -6,15 +6,12 @@
 //! incomplete, and exits 3; so does a failure to write the observations.
 
 use std::io::IsTerminal as _;
-use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
+use vantage::engine::limits;
 use vantage::engine::net::{Net, SynNet, SystemNet};
-use vantage::engine::timing::Bounds;
-use vantage::engine::{Config, limits};
 use vantage::observe::ScanMode;
 use vantage::plan::{Options, Shard};
 use vantage::probe::syn::raw_sockets_permitted;
@@ -36,19 +33,7 @@ pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
         super::write_stdout(|out| super::print_diagnostics(out, &errors))?;
         return Ok(Outcome::Refused);
     };
-    let engine = Config {
-        rate: NonZeroU32::new(a.probe.rate).unwrap_or(NonZeroU32::MIN),
-        host_rate: NonZeroU32::new(a.probe.host_rate.unwrap_or(a.probe.rate))
-            .unwrap_or(NonZeroU32::MIN),
-        retries: a.probe.retries,
-        bounds: Bounds {
-            min: Duration::from_millis(a.probe.min_rtt),
-            max: Duration::from_millis(a.probe.max_rtt),
-            initial: Duration::from_millis(a.probe.max_rtt.min(1_000)),
-        },
-        max_parallel: limits::probe_sockets(),
-        banner: Duration::from_millis(a.probe.banner_ms),
-    };
+    let engine = a.probe.limits().engine(limits::probe_sockets());
     let spec_name = a.spec.display().to_string();
     let mut request = Request {
         intent: &intent,

@@ -128,7 +128,7 @@ pub(crate) fn run(a: &VerdictArgs) -> anyhow::Result<Outcome> {
     for path in &a.observations {
         files.push((path.display().to_string(), vantage::observe::read(path)?));
     }
-    judge_and_report(intent, &loaded.digest, &a.spec, &files, now, &a.report)
+    judge_and_report(intent, &loaded.digest, &a.spec, &files, &[], now, &a.report)
 }
 
 /// Judges `files`, writes the report, and says how the run ends.
@@ -137,9 +137,11 @@ pub(crate) fn judge_and_report(
     digest: &str,
     spec_path: &Path,
     files: &[(String, vantage::observe::ObservationFile)],
+    absent: &[(String, String)],
     now: jiff::Timestamp,
     opts: &ReportOpts,
 ) -> anyhow::Result<Outcome> {
+    let _ = absent;
     let sources: Vec<Source<'_>> = files.iter().map(|(name, file)| Source { name, file }).collect();
     let tls = verdict::TlsPolicies::load(intent, |path| std::fs::read(path))?;
     let verdict = verdict::judge(intent, &tls, &sources, Some(digest), now)?;

@@ -1,0 +1,130 @@
+//! `vantage agent`: a long-running remote vantage. Listens with mutual TLS
+//! (`--cert`/`--key`, clients must hold a certificate from `--client-ca`),
+//! takes one plan at a time from an authenticated controller, and streams
+//! the observations back. Its `--scope` file and rate ceilings are its
+//! operator's: no controller can widen them. Runs until SIGINT or SIGTERM,
+//! then stops any scan (its controller gets an interrupted trailer).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio_util::sync::CancellationToken;
+use vantage::agent::server::{Agent, Event, serve};
+use vantage::agent::tls::{Pem, server_config};
+
+use super::exit::Outcome;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct AgentArgs {
+    /// Address and port to listen on.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub(crate) listen: SocketAddr,
+    /// This agent's certificate (PEM; `vantage certs agent` makes one).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cert: PathBuf,
+    /// Its private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key: PathBuf,
+    /// The CA whose client certificates are accepted (PEM); every other peer is refused.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) client_ca: PathBuf,
+    /// The networks this agent may probe: one CIDR or address a line, `#` comments.
+    /// A plan reaching outside them is refused.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) scope: PathBuf,
+    /// Highest probe rate (per second, all targets) any plan gets.
+    #[arg(long, value_name = "N", default_value_t = 2_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) max_rate: u32,
+    /// Highest probe rate to one host (default: --max-rate).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) max_host_rate: Option<u32>,
+    /// Scan only as this vantage of the spec.
+    #[arg(long, value_name = "VANTAGE")]
+    pub(crate) vantage: Option<String>,
+    /// Never use raw sockets, even when permitted (SYN scans otherwise, as `scan --mode auto`).
+    #[arg(long)]
+    pub(crate) connect_only: bool,
+}
+
+fn read(path: &PathBuf, what: &str) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("{what} {}", path.display()))
+}
+
+pub(crate) fn run(a: &AgentArgs) -> anyhow::Result<Outcome> {
+    let name = |p: &PathBuf| p.display().to_string();
+    let (cert, key, ca) =
+        (read(&a.cert, "--cert")?, read(&a.key, "--key")?, read(&a.client_ca, "--client-ca")?);
+    let tls = server_config(
+        Pem { name: &name(&a.cert), bytes: &cert },
+        Pem { name: &name(&a.key), bytes: &key },
+        Pem { name: &name(&a.client_ca), bytes: &ca },
+    )?;
+    let scope_name = name(&a.scope);
+    let scope = vantage::agent::scope::parse(&scope_name, &read(&a.scope, "--scope")?)?;
+    let syn = !a.connect_only && vantage::probe::syn::raw_sockets_permitted().is_ok();
+    let agent = Arc::new(Agent {
+        tls,
+        scope,
+        scope_name,
+        max_rate: a.max_rate,
+        max_host_rate: a.max_host_rate.unwrap_or(a.max_rate).min(a.max_rate),
+        vantage: a.vantage.clone(),
+        syn,
+        max_parallel: vantage::engine::limits::probe_sockets(),
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(a.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", a.listen))?;
+        let shutdown = CancellationToken::new();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                Some(()) = async { match term.as_mut() { Some(t) => t.recv().await, None => None } } => {}
+            }
+            stop.cancel();
+        });
+        say(&format!(
+            "listening on {} (mutual TLS; scope {}; at most {} probes/s, {} per host; {} mode)",
+            listener.local_addr().unwrap_or(a.listen),
+            a.scope.display(),
+            agent.max_rate,
+            agent.max_host_rate,
+            if syn { "SYN" } else { "connect" }
+        ));
+        serve(listener, agent, Arc::new(log), shutdown).await;
+        say("stopped");
+        anyhow::Ok(())
+    })?;
+    Ok(Outcome::Conforms)
+}
+
+fn say(line: &str) {
+    #[allow(clippy::print_stderr, reason = "the agent's log")]
+    {
+        eprintln!("vantage agent: {line}");
+    }
+}
+
+fn log(event: Event) {
+    match event {
+        Event::Refused { peer, controller, why } => say(&format!(
+            "refused {peer}{}: {why}",
+            controller.map(|c| format!(" ({c})")).unwrap_or_default()
+        )),
+        Event::Started { peer, controller, what } => {
+            say(&format!("scanning for {peer} ({controller}): {what}"));
+        }
+        Event::Finished { peer, how } => say(&format!("done for {peer}: {how}")),
+        _ => {}
+    }
+}
