@@ -458,3 +458,21 @@ fn pieces<'a>(bytes: &'a [u8], sizes: &'a [u8]) -> impl Iterator<Item = &'a [u8]
         Some(piece)
     })
 }
+
+/// Reads arbitrary bytes as each of the agent protocol's messages (a plan
+/// request as the agent reads it, a reply as the controller reads it) and
+/// as an agent scope file. An accepted message must encode and decode to
+/// itself.
+pub fn agent_messages(data: &[u8]) {
+    use crate::agent::proto::{PlanRequest, Reply};
+
+    if let Ok(request) = PlanRequest::decode(data) {
+        let line = request.encode();
+        assert_eq!(PlanRequest::decode(&line[..line.len() - 1]).as_ref(), Ok(&request));
+    }
+    if let Ok(reply) = Reply::decode(data) {
+        let line = reply.encode();
+        assert_eq!(Reply::decode(&line[..line.len() - 1]).as_ref(), Ok(&reply));
+    }
+    let _ = crate::agent::scope::parse("fuzz-scope.txt", data);
+}

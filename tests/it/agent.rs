@@ -427,3 +427,16 @@ async fn one_scan_at_a_time_and_a_controller_that_leaves_stops_its_scan() {
     agent.stop().await;
     drop(listener);
 }
+
+#[test]
+fn the_agent_fuzz_corpus_runs_through_the_fuzz_entry_point() {
+    let dir = crate::util::root().join("fuzz/corpus/agent_messages");
+    let mut accepted = 0;
+    for entry in std::fs::read_dir(&dir).expect("corpus") {
+        let bytes = std::fs::read(entry.expect("entry").path()).expect("read");
+        vantage::fuzzing::agent_messages(&bytes);
+        accepted += usize::from(vantage::agent::proto::PlanRequest::decode(&bytes).is_ok());
+        accepted += usize::from(vantage::agent::proto::Reply::decode(&bytes).is_ok());
+    }
+    assert_eq!(accepted, 3, "the seeds hold a valid request and two valid replies");
+}
