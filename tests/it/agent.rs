@@ -28,7 +28,7 @@ use rcgen::{
 use rustls::pki_types::pem::PemObject as _;
 use tokio_util::sync::CancellationToken;
 use vantage::agent::client::{self, Delivered, Remote, RemoteError};
-use vantage::agent::proto::{Limits, PROTOCOL, PlanRequest, SpecBundle, SpecFile};
+use vantage::agent::proto::{Limits, PROTOCOL, PlanRequest, Reply, SpecBundle, SpecFile};
 use vantage::agent::server::{Agent, Event, serve};
 use vantage::agent::tls::{Pem, client_config, server_config};
 
@@ -439,4 +439,128 @@ fn the_agent_fuzz_corpus_runs_through_the_fuzz_entry_point() {
         accepted += usize::from(vantage::agent::proto::Reply::decode(&bytes).is_ok());
     }
     assert_eq!(accepted, 3, "the seeds hold a valid request and two valid replies");
+}
+
+/// A hostile agent: authenticates properly, reads the plan, then sends
+/// `bytes` and closes.
+async fn hostile_agent(ca: &Ca, bytes: Vec<u8>) -> (String, tokio::task::JoinHandle<()>) {
+    let me = ca.leaf("agent", &["127.0.0.1"], ExtendedKeyUsagePurpose::ServerAuth, false);
+    let tls = server_config(pem("a.pem", &me.cert), pem("a.key", &me.key), pem("ca.pem", &ca.pem))
+        .expect("server config");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("https://{}", listener.local_addr().expect("addr"));
+    let task = tokio::spawn(async move {
+        use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
+        let (tcp, _) = listener.accept().await.expect("accept");
+        let mut tls = tokio_rustls::TlsAcceptor::from(tls).accept(tcp).await.expect("handshake");
+        let mut line = Vec::new();
+        tokio::io::BufReader::new(&mut tls).read_until(b'\n', &mut line).await.expect("plan");
+        let _ = tls.write_all(&bytes).await;
+        let _ = tls.shutdown().await;
+    });
+    (url, task)
+}
+
+fn record(r: &vantage::observe::Record) -> Vec<u8> {
+    vantage::observe::encode_line(r).expect("a valid record")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_agents_stream_is_refused_or_cut_and_what_came_is_kept() {
+    use vantage::observe::{Header, Record, ScanMode, Trailer};
+    let ca = Ca::new("vantage test CA");
+    let tls = controller(&ca, &ca.leaf("ci", &[], ExtendedKeyUsagePurpose::ClientAuth, false));
+    let dir = Scratch::new("hostile");
+    let path = dir.file("spec.yaml");
+    std::fs::write(&path, spec("https://127.0.0.1:1", 80, "1-2", "")).expect("spec");
+    let asked = request(&path, "remote", 10);
+    let accepted = Reply::Accepted {
+        version: "0.1.0".to_owned(),
+        mode: ScanMode::Connect,
+        limits: limits(10),
+        notes: vec![],
+    }
+    .encode();
+    let header = |vantage: &str| {
+        record(&Record::Header(Header {
+            schema_version: vantage::observe::SCHEMA_VERSION,
+            tool: vantage::observe::TOOL.to_owned(),
+            version: "0.1.0".to_owned(),
+            spec: "spec.yaml".to_owned(),
+            spec_digest: asked.spec_digest.clone(),
+            vantage: vantage.to_owned(),
+            shard_index: 0,
+            shard_count: 1,
+            seed: 1,
+            mode: ScanMode::Connect,
+            started: "2026-12-01T00:00:00Z".to_owned(),
+            probes_planned: 2,
+        }))
+    };
+    let trailer = record(&Record::Trailer(Trailer {
+        ended: "2026-12-01T00:00:01Z".to_owned(),
+        complete: true,
+        interrupted: false,
+        probes_sent: 2,
+        open: 0,
+        closed: 2,
+        filtered: 0,
+        open_filtered: 0,
+        errors: 0,
+    }));
+    let cat = |parts: &[&[u8]]| parts.concat();
+    let out = dir.file("obs.jsonl");
+
+    // Refusals: nothing is kept.
+    for (what, bytes, says) in [
+        (
+            "a reply that is not JSON",
+            b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec(),
+            "not a valid message",
+        ),
+        (
+            "another vantage's scan",
+            cat(&[&accepted, &header("pinned"), &trailer]),
+            "not the one asked for",
+        ),
+        ("no header first", cat(&[&accepted, &trailer]), "not an observation header"),
+    ] {
+        let (url, agent) = hostile_agent(&ca, bytes).await;
+        match drive(&url, Arc::clone(&tls), asked.clone(), &out).await {
+            Err(RemoteError::Protocol { why, .. }) => assert!(why.contains(says), "{what}: {why}"),
+            other => panic!("{what}: a protocol error, got {other:?}"),
+        }
+        assert!(!out.exists(), "{what}: no file of another scan is left to judge");
+        agent.await.expect("the hostile agent ran");
+    }
+
+    // Cut streams: what came before the cut is kept, and reads as incomplete.
+    let endless = vec![b'x'; vantage::observe::MAX_LINE_BYTES + 10];
+    for (what, bytes, says) in [
+        ("a line without end", cat(&[&accepted, &header("remote"), &endless]), "longer than"),
+        ("silence after the header", cat(&[&accepted, &header("remote")]), "before the trailer"),
+        (
+            "lines after the trailer",
+            cat(&[&accepted, &header("remote"), &trailer, &trailer]),
+            "after the trailer",
+        ),
+        (
+            "a line that is not an observation",
+            cat(&[&accepted, &header("remote"), b"{}\n"]),
+            "not an observation",
+        ),
+    ] {
+        let (url, agent) = hostile_agent(&ca, bytes).await;
+        let delivered = drive(&url, Arc::clone(&tls), asked.clone(), &out).await.expect(what);
+        let cut = delivered.cut.clone().unwrap_or_default();
+        assert!(cut.contains(says), "{what}: {delivered:?}");
+        let file = vantage::observe::read(&out).expect("what came is a readable file");
+        assert_eq!(file.header.vantage, "remote", "{what}");
+        assert!(
+            what == "lines after the trailer" || !file.is_complete(),
+            "{what}: a cut stream is incomplete"
+        );
+        std::fs::remove_file(&out).expect("remove");
+        agent.await.expect("the hostile agent ran");
+    }
 }
