@@ -1,8 +1,11 @@
 //! Command-line arguments (clap derive), with each flag's help beside it.
 
+use std::ffi::OsStr;
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
+use vantage::plan::Shard;
 
 /// Network exposure validator: declare what your network should expose,
 /// probe it from vantage points, and get every difference, with evidence.
@@ -67,9 +70,9 @@ pub(crate) struct PlanArgs {
     /// The vantage the scan would run from (a name under `vantages:`).
     #[arg(long, value_name = "VANTAGE")]
     pub(crate) from: String,
-    /// Take shard K of N (K from 0), a deterministic, disjoint slice of the plan.
-    #[arg(long, value_name = "K/N", default_value = "0/1")]
-    pub(crate) shard: String,
+    /// Which shard of the plan.
+    #[command(flatten)]
+    pub(crate) shard: ShardOpts,
     /// Seed of the probe order; every shard of one scan must use the same.
     #[arg(long, default_value_t = 1)]
     pub(crate) seed: u64,
@@ -97,12 +100,74 @@ pub(crate) struct ScanArgs {
     /// Where to write observations (JSON Lines); `-` for stdout.
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: PathBuf,
-    /// Take shard K of N (K from 0); every shard of one scan must use the same --seed.
-    #[arg(long, value_name = "K/N", default_value = "0/1")]
-    pub(crate) shard: String,
+    /// Which shard of the plan.
+    #[command(flatten)]
+    pub(crate) shard: ShardOpts,
     /// How to probe.
     #[command(flatten)]
     pub(crate) probe: ProbeOpts,
+}
+
+/// The environment variable `--shard-from-env` reads K from: Kubernetes sets
+/// it in each pod of an Indexed Job, counting from 0 as `--shard` does.
+pub(crate) const SHARD_INDEX_VAR: &str = "JOB_COMPLETION_INDEX";
+
+/// Which shard of the plan: shared by `plan` and `scan`, so both read it the
+/// same way.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ShardOpts {
+    /// Take shard K of N (K from 0): a deterministic, disjoint slice of the plan; every shard
+    /// of one scan must use the same --seed.
+    #[arg(long, value_name = "K/N", default_value = "0/1")]
+    pub(crate) shard: String,
+    /// Take shard K of N with K read from the environment variable JOB_COMPLETION_INDEX, as
+    /// each pod of a Kubernetes Indexed Job has it (instead of --shard).
+    #[arg(long, value_name = "N", conflicts_with = "shard", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) shard_from_env: Option<u32>,
+}
+
+impl ShardOpts {
+    /// The whole plan, as `check` scans it.
+    pub(crate) fn whole() -> Self {
+        Self { shard: Shard::WHOLE.to_string(), shard_from_env: None }
+    }
+
+    /// The shard asked for: `--shard K/N`, or K from `JOB_COMPLETION_INDEX`
+    /// with `--shard-from-env N`.
+    pub(crate) fn resolve(&self) -> anyhow::Result<Shard> {
+        match self.shard_from_env {
+            None => self.shard.parse().with_context(|| format!("--shard {:?}", self.shard)),
+            Some(n) => shard_from_env(n, std::env::var_os(SHARD_INDEX_VAR).as_deref()),
+        }
+    }
+}
+
+/// Shard K of `count`, K being `value`, the environment variable's value
+/// (`None` when unset). K must be written in decimal digits only, as
+/// Kubernetes writes it: a sign, blanks or anything else is refused rather
+/// than guessed at, since a wrong K silently scans another shard twice.
+pub(crate) fn shard_from_env(count: u32, value: Option<&OsStr>) -> anyhow::Result<Shard> {
+    let var = SHARD_INDEX_VAR;
+    let Some(value) = value else {
+        anyhow::bail!(
+            "--shard-from-env {count}: the environment variable {var} is not set (a Kubernetes \
+             Indexed Job sets it in each pod; elsewhere use --shard K/{count})"
+        );
+    };
+    let text = value.to_string_lossy();
+    let index = match value.to_str() {
+        Some(t) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => t.parse::<u32>().ok(),
+        _ => None,
+    };
+    let Some(index) = index else {
+        anyhow::bail!(
+            "--shard-from-env {count}: {var}={text:?} is not a shard index (expected a whole \
+             number from 0 to {})",
+            count.saturating_sub(1)
+        );
+    };
+    Shard::new(index, count)
+        .map_err(|e| anyhow::anyhow!("--shard-from-env {count}: {var}={text:?}: {e}"))
 }
 
 /// How a scan probes: shared by `scan` and `check`, so both take the same
@@ -184,4 +249,73 @@ pub(crate) enum SchemaKind {
     Spec,
     /// The findings document (specs/findings.schema.json).
     Findings,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_env(count: u32, value: Option<&str>) -> Result<Shard, String> {
+        shard_from_env(count, value.map(OsStr::new)).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn shard_from_env_takes_k_from_job_completion_index() {
+        assert_eq!(from_env(4, Some("2")), Ok(Shard::new(2, 4).expect("shard")));
+        assert_eq!(from_env(4, Some("0")), Ok(Shard::new(0, 4).expect("shard")));
+        assert_eq!(from_env(1, Some("0")), Ok(Shard::WHOLE));
+    }
+
+    #[test]
+    fn shard_from_env_refuses_a_missing_or_wrong_index_naming_it() {
+        let cases = [
+            (None, "--shard-from-env 4: the environment variable JOB_COMPLETION_INDEX is not set"),
+            (
+                Some("two"),
+                "JOB_COMPLETION_INDEX=\"two\" is not a shard index (expected a whole number from 0 to 3)",
+            ),
+            (Some(""), "JOB_COMPLETION_INDEX=\"\" is not a shard index"),
+            (Some("+1"), "JOB_COMPLETION_INDEX=\"+1\" is not a shard index"),
+            (Some(" 1"), "JOB_COMPLETION_INDEX=\" 1\" is not a shard index"),
+            (Some("-1"), "JOB_COMPLETION_INDEX=\"-1\" is not a shard index"),
+            (Some("99999999999"), "JOB_COMPLETION_INDEX=\"99999999999\" is not a shard index"),
+            (
+                Some("4"),
+                "JOB_COMPLETION_INDEX=\"4\": shard 4 does not exist in 4 shards (K counts from 0 to N-1)",
+            ),
+        ];
+        for (value, want) in cases {
+            let got = from_env(4, value).expect_err("refused");
+            assert!(got.contains(want), "{value:?}: {got:?} should contain {want:?}");
+        }
+    }
+
+    #[test]
+    fn shard_from_env_conflicts_with_shard() {
+        let parsed = Args::try_parse_from([
+            "vantage",
+            "scan",
+            "s.yaml",
+            "--from",
+            "v",
+            "-o",
+            "-",
+            "--shard",
+            "0/2",
+            "--shard-from-env",
+            "2",
+        ]);
+        let err = parsed.expect_err("refused");
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict, "{err}");
+        let parsed = Args::try_parse_from([
+            "vantage",
+            "plan",
+            "s.yaml",
+            "--from",
+            "v",
+            "--shard-from-env",
+            "0",
+        ]);
+        assert!(parsed.is_err(), "N is at least 1");
+    }
 }

@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::args::{ProbeOpts, ScanArgs};
+use super::args::{ProbeOpts, ScanArgs, ShardOpts};
 use super::exit::Outcome;
 use super::verdict::{self, ReportOpts};
 use anyhow::Context as _;
@@ -149,7 +149,7 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Outcome> {
             spec: a.spec.clone(),
             from: (*v).clone(),
             output: path_of(v).unwrap_or_default(),
-            shard: "0/1".to_owned(),
+            shard: ShardOpts::whole(),
             probe: a.probe.clone(),
         };
         if let Err(e) = super::scan::run(&args) {

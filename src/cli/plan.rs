@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use anyhow::Context;
-use vantage::plan::{Options, Plan, Shard};
+use vantage::plan::{Options, Plan};
 use vantage::report::document::{PlanFlow, PlanSummary, PlanTarget, ProbeLine};
 use vantage::spec::intent::{Action, Intent, Require, net_contains};
 use vantage::spec::{self, Severity};
@@ -13,7 +13,7 @@ use super::args::{Format, PlanArgs};
 use super::exit::Outcome;
 
 pub(crate) fn run(a: &PlanArgs) -> anyhow::Result<Outcome> {
-    let shard: Shard = a.shard.parse().with_context(|| format!("--shard {:?}", a.shard))?;
+    let shard = a.shard.resolve()?;
     let loaded = spec::load(&a.spec);
     let Some(intent) = loaded.intent else {
         let errors: Vec<_> =

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use vantage::engine::limits;
 use vantage::engine::net::{Net, SynNet, SystemNet};
 use vantage::observe::ScanMode;
-use vantage::plan::{Options, Shard};
+use vantage::plan::Options;
 use vantage::probe::syn::raw_sockets_permitted;
 use vantage::scan::{Output, Progress, Report, Request, ScanError};
 use vantage::spec::{self, Severity};
@@ -22,7 +22,7 @@ use super::args::{Mode, ScanArgs};
 use super::exit::Outcome;
 
 pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
-    let shard: Shard = a.shard.parse().with_context(|| format!("--shard {:?}", a.shard))?;
+    let shard = a.shard.resolve()?;
     if a.probe.min_rtt > a.probe.max_rtt {
         anyhow::bail!("--min-rtt {} is above --max-rtt {}", a.probe.min_rtt, a.probe.max_rtt);
     }
@@ -141,8 +141,9 @@ pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
     #[allow(clippy::print_stderr, reason = "the CLI's one-line summary")]
     {
         eprintln!(
-            "vantage: {} scan{}: {} of {} probes concluded: {} open, {} closed, {} filtered, {} open|filtered{}{}{}",
+            "vantage: {} scan{}{}: {} of {} probes concluded: {} open, {} closed, {} filtered, {} open|filtered{}{}{}",
             mode_name(request.mode),
+            if shard.count() > 1 { format!(" of shard {shard}") } else { String::new() },
             fallback.map(|why| format!(" (no raw sockets: {why})")).unwrap_or_default(),
             t.open + t.closed + t.filtered + t.open_filtered,
             report.planned,

@@ -155,6 +155,72 @@ fn plan_list_streams_every_probe_and_shards_partition_it() {
 }
 
 #[test]
+fn shard_from_env_reads_k_from_job_completion_index() {
+    let plan = |shard: &[&str], index: Option<&str>| {
+        let mut args = vec!["plan", "specs/examples/staging.yaml", "--from", "outside", "--list"];
+        args.extend_from_slice(shard);
+        crate::util::vantage_indexed(&args, index)
+    };
+    let by_flag = plan(&["--shard", "1/3"], Some("2"));
+    let by_env = plan(&["--shard-from-env", "3"], Some("1"));
+    assert_eq!(by_env.status.code(), Some(0), "{}", String::from_utf8_lossy(&by_env.stderr));
+    assert!(!stdout(&by_env).is_empty());
+    assert_eq!(stdout(&by_env), stdout(&by_flag), "K=1 from the environment is --shard 1/3");
+    let summary = crate::util::vantage_indexed(
+        &["plan", "specs/examples/staging.yaml", "--from", "outside", "--shard-from-env", "3"],
+        Some("2"),
+    );
+    assert!(stdout(&summary).contains("shard 2/3, seed 1"), "{}", stdout(&summary));
+    // Refused, exit 2, naming the variable and its value; `scan` refuses
+    // before it plans or sends anything (the output file is never made).
+    let out =
+        std::env::temp_dir().join(format!("vantage-it-{}-env-shard.jsonl", std::process::id()));
+    let out = out.display().to_string();
+    let cases: [(Option<&str>, &[&str], &str); 5] = [
+        (
+            None,
+            &["--shard-from-env", "4"],
+            "the environment variable JOB_COMPLETION_INDEX is not set",
+        ),
+        (
+            Some("two"),
+            &["--shard-from-env", "4"],
+            "JOB_COMPLETION_INDEX=\"two\" is not a shard index",
+        ),
+        (
+            Some("4"),
+            &["--shard-from-env", "4"],
+            "JOB_COMPLETION_INDEX=\"4\": shard 4 does not exist in 4 shards",
+        ),
+        (Some("1"), &["--shard-from-env", "4", "--shard", "1/4"], "cannot be used with"),
+        (Some("0"), &["--shard-from-env", "0"], "--shard-from-env"),
+    ];
+    for (index, flags, text) in cases {
+        let mut plan = vec!["plan", "specs/examples/localhost.yaml", "--from", "this-machine"];
+        let mut scan = vec![
+            "scan",
+            "specs/examples/localhost.yaml",
+            "--from",
+            "this-machine",
+            "--mode",
+            "connect",
+            "-o",
+            &out,
+        ];
+        plan.extend_from_slice(flags);
+        scan.extend_from_slice(flags);
+        for args in [plan, scan] {
+            let o = crate::util::vantage_indexed(&args, index);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{args:?} with {index:?}: {err}");
+            assert!(err.contains(text), "{args:?} with {index:?}: {text:?} not in {err}");
+            assert!(stdout(&o).is_empty(), "{args:?}: {}", stdout(&o));
+        }
+        assert!(!std::path::Path::new(&out).exists(), "{flags:?}: a refused scan wrote {out}");
+    }
+}
+
+#[test]
 fn plan_refuses_a_large_sweep_without_allow_large() {
     let dir = std::env::temp_dir().join(format!("vantage-large-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");

@@ -21,6 +21,18 @@ pub(crate) fn vantage(args: &[&str]) -> Output {
         .expect("the vantage binary runs")
 }
 
+/// Runs `vantage ARGS` from the crate root as a pod of a Kubernetes Indexed
+/// Job would: `JOB_COMPLETION_INDEX` set to `index`, or unset when `None`.
+pub(crate) fn vantage_indexed(args: &[&str], index: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_vantage"));
+    command.args(args).current_dir(root());
+    match index {
+        Some(k) => command.env("JOB_COMPLETION_INDEX", k),
+        None => command.env_remove("JOB_COMPLETION_INDEX"),
+    };
+    command.output().expect("the vantage binary runs")
+}
+
 /// Stdout as text.
 pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
