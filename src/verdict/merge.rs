@@ -2,18 +2,23 @@
 //! then gather each vantage's facts in one ordered map.
 //!
 //! A set is refused (exit 2) when a file names a vantage the spec does not
-//! declare, was made from another spec (digest), or when the files of one
-//! vantage disagree on shard count, seed, scan mode or tool version. A
+//! declare, was made from another spec (digest), when the files of one
+//! vantage disagree on shard count, seed, scan mode or tool version, or when
+//! two of them are the same shard (a shard run twice, or a file given
+//! twice: which run to trust is the operator's call, not the merge's). A
 //! missing shard is not refused: it is a `scan-incomplete` finding, so what
 //! was observed is still judged.
 //!
-//! Duplicates: the same (vantage, target, proto, port) from two files (two
-//! shards that overlap, a re-run) keeps the strongest state, open > closed >
-//! filtered > open|filtered, because one answer proves a port open while
-//! filtered needs every attempt silent; ties keep the earlier observation
-//! (by time, then file order). Every other sighting is kept for the
-//! evidence. A TLS endpoint probed twice keeps the probe that learnt the
-//! most (finished > cut short > no TLS answer), then the latest.
+//! So each port of a vantage's plan is in one file: the shards of one plan
+//! are disjoint. The merge still does not depend on it: should the same
+//! (vantage, target, proto, port) appear twice (twice in one file, or in
+//! files that were not written by one plan's shards, such as files edited
+//! by hand), it keeps the strongest state, open > closed > filtered >
+//! open|filtered, because one answer proves a port open while filtered
+//! needs every attempt silent; ties keep the earlier observation (by time,
+//! then file order). Every other sighting is kept for the evidence. A TLS
+//! endpoint with two lines keeps the probe that learnt the most (finished >
+//! cut short > no TLS answer), then the latest.
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
@@ -71,6 +76,19 @@ pub enum VerdictError {
         /// The two files, each with its value of the field.
         files: Box<[(String, String); 2]>,
     },
+    /// The input's fault: two files of one vantage are the same shard (the
+    /// same K of the same N): a shard run twice, or one file given twice.
+    /// Merging them would take one shard's two runs for one, hiding which
+    /// of them a finding came from, so the set is refused instead.
+    #[error("{}", overlapping(.vantage, .shard, .files))]
+    OverlappingShards {
+        /// The vantage.
+        vantage: String,
+        /// The shard both files are, `K/N`.
+        shard: String,
+        /// The two files, in the order given.
+        files: Box<[String; 2]>,
+    },
     /// The input's fault: `compare` was given scans from two vantages.
     #[error(
         "{old} is from vantage `{old_vantage}` and {new} from `{new_vantage}`: compare scans from one vantage"
@@ -85,6 +103,16 @@ pub enum VerdictError {
         /// Its vantage.
         new_vantage: String,
     },
+}
+
+fn overlapping(vantage: &str, shard: &str, files: &[String; 2]) -> String {
+    let [a, b] = files;
+    let what = if a == b {
+        format!("{a} was given twice (shard {shard} of vantage `{vantage}`)")
+    } else {
+        format!("{a} and {b} are both shard {shard} of vantage `{vantage}`")
+    };
+    format!("{what}: give each shard once (keep one run of a shard that was run twice)")
 }
 
 /// One sighting of a port.
@@ -173,8 +201,9 @@ pub(super) fn rank(s: PortState) -> u8 {
 }
 
 /// Higher is a TLS probe that learnt more: one that finished, over one
-/// that was cut short, over one that got no TLS answer at all (a re-run
-/// after a timeout should decide, not the timeout), then the latest.
+/// that was cut short, over one that got no TLS answer at all (of two
+/// lines for one endpoint, the probe that got answers decides, not the
+/// one that timed out), then the latest.
 pub(super) fn tls_rank(f: &TlsFact) -> (u8, &str) {
     let learnt = match (f.speaks_tls || f.plaintext.is_some(), f.error.is_none()) {
         (true, true) => 2,
@@ -244,6 +273,19 @@ pub(crate) fn merge<'a>(
                     files: Box::new([(first.name.to_owned(), a), (other.name.to_owned(), b)]),
                 });
             }
+        }
+        // The counts agree (checked above), so one index is one shard.
+        let mut seen: BTreeMap<u32, usize> = BTreeMap::new();
+        for &j in &files {
+            let h = &sources[j].file.header;
+            if let Some(&i) = seen.get(&h.shard_index) {
+                return Err(VerdictError::OverlappingShards {
+                    vantage: name.to_owned(),
+                    shard: format!("{}/{}", h.shard_index, h.shard_count),
+                    files: Box::new([sources[i].name.to_owned(), sources[j].name.to_owned()]),
+                });
+            }
+            seen.insert(h.shard_index, j);
         }
         // Checked above: every file's vantage is declared.
         let Some(id) = intent.vantage(name) else { continue };

@@ -337,7 +337,7 @@ fn port_rules() {
             vec![],
         ),
         (
-            "the same port in two shards: open wins",
+            "the same port in two files (never from one plan's shards): open wins",
             "any",
             vec![
                 file(
@@ -454,11 +454,39 @@ fn refused_sets() {
         ),
         (vec![a.replace("sha256:0000", "sha256:1111")], "made from another spec"),
         (vec![], "no observation file"),
+        (
+            vec![
+                file("outside", (1, 2), 1, &[], End::Complete),
+                file("outside", (0, 2), 1, &[], End::Complete),
+                file("outside", (1, 2), 1, &["198.18.10.10 tcp/22 open syn-ack"], End::Complete),
+            ],
+            "f0.jsonl and f2.jsonl are both shard 1/2 of vantage `outside`: give each shard once",
+        ),
+        (
+            vec![a.clone(), a.clone()],
+            "f0.jsonl and f1.jsonl are both shard 0/1 of vantage `outside`",
+        ),
     ];
     for (files, want) in cases {
         let err = run(&intent, &files, NOW).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains(want), "{err:?} should contain {want:?}");
     }
+    // Another vantage's shard 0/1 beside this one's is no overlap.
+    let both = [whole("outside", &[]), whole("inside", &[])];
+    assert!(run(&intent, &both, NOW).is_ok());
+}
+
+#[test]
+fn one_file_given_twice_is_named_once() {
+    let e = VerdictError::OverlappingShards {
+        vantage: "outside".to_owned(),
+        shard: "0/1".to_owned(),
+        files: Box::new(["a.jsonl".to_owned(), "a.jsonl".to_owned()]),
+    };
+    assert_eq!(
+        e.to_string(),
+        "a.jsonl was given twice (shard 0/1 of vantage `outside`): give each shard once (keep one run of a shard that was run twice)"
+    );
 }
 
 #[test]

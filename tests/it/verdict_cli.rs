@@ -39,6 +39,13 @@ fn verdict_exit_codes() {
     // (arguments, exit code, text expected on stdout or stderr)
     let interrupted = "tests/data/verdict/inside-interrupted.jsonl";
     let reseeded = altered("seed.jsonl", INSIDE[1], "\"seed\":7", "\"seed\":8");
+    // Shard 1/2 run again: the same header, a later start.
+    let rerun = altered(
+        "rerun.jsonl",
+        INSIDE[1],
+        "\"started\":\"2026-03-01T12",
+        "\"started\":\"2026-03-01T13",
+    );
     let cases: Vec<(Vec<&str>, i32, &str)> = vec![
         (
             vec!["tests/data/verdict/conforms.yaml", "tests/data/verdict/conforms.jsonl"],
@@ -51,6 +58,12 @@ fn verdict_exit_codes() {
         (vec![SPEC, OUTSIDE, INSIDE[0], interrupted], 3, "was interrupted"),
         (vec![SPEC, INSIDE[0]], 3, "shard is 1/2 missing"),
         (vec![SPEC, INSIDE[0], &reseeded], 2, "disagree on seed (7 vs 8)"),
+        (vec![SPEC, INSIDE[0], INSIDE[1], &rerun], 2, "are both shard 1/2 of vantage `inside`"),
+        (
+            vec![SPEC, OUTSIDE, OUTSIDE],
+            2,
+            "tests/data/verdict/outside.jsonl was given twice (shard 0/1 of vantage `outside`)",
+        ),
         (vec!["tests/data/verdict/conforms.yaml", OUTSIDE], 2, "made from another spec"),
         (vec![SPEC, "tests/data/observations/malformed.jsonl"], 2, "malformed.jsonl"),
         (vec!["tests/fixtures/bad-specs/bad-cidr.yaml", OUTSIDE], 2, "bad-cidr.yaml"),
@@ -65,6 +78,9 @@ fn verdict_exit_codes() {
         let both = format!("{}{}", stdout(&out), stderr(&out));
         assert_eq!(out.status.code(), Some(code), "{args:?}: {both}");
         assert!(both.contains(text), "{args:?}: {text:?} not in {both}");
+    }
+    for scratch in [&reseeded, &rerun] {
+        let _ = std::fs::remove_file(scratch);
     }
 }
 
