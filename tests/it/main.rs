@@ -23,6 +23,7 @@ mod report;
 mod scale;
 mod scan_lab;
 mod schema;
+mod shards;
 mod spec_errors;
 mod starttls;
 mod tidy;
