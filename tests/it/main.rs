@@ -11,6 +11,7 @@ mod tlsbed;
 mod agent;
 mod check_cli;
 mod cli;
+mod deploy;
 mod dns_bed;
 mod dns_lab;
 mod dns_probe;
