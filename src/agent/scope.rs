@@ -62,7 +62,8 @@ mod tests {
 
     #[test]
     fn networks_addresses_and_comments() {
-        let r = parse("s", b"# dmz\n198.18.2.0/24  # web\n\n198.18.4.10\n2001:db8::/64\n").expect("ok");
+        let r =
+            parse("s", b"# dmz\n198.18.2.0/24  # web\n\n198.18.4.10\n2001:db8::/64\n").expect("ok");
         assert!(r.contains("198.18.2.200".parse().expect("address")));
         assert!(r.contains("198.18.4.10".parse().expect("address")));
         assert!(!r.contains("198.18.4.11".parse().expect("address")));
@@ -75,7 +76,9 @@ mod tests {
         assert_eq!(e.problems.len(), 2, "{e}");
         assert!(e.problems[0].starts_with("scope.txt:1: `198.18.2.1/24`"), "{e}");
         assert!(e.problems[1].starts_with("scope.txt:2: `nonsense`"), "{e}");
-        assert!(parse("s", b"# nothing\n").expect_err("refused").to_string().contains("no network"));
+        assert!(
+            parse("s", b"# nothing\n").expect_err("refused").to_string().contains("no network")
+        );
         assert!(parse("s", b"\xff\n").expect_err("refused").to_string().contains("UTF-8"));
         let big = vec![b'#'; MAX_SCOPE_BYTES + 1];
         assert!(parse("s", &big).is_err());
