@@ -106,19 +106,9 @@ fn the_agent_reads_its_files_where_they_are_mounted() {
     let scope = find(&docs, "ConfigMap", "vantage-agent-scope")["data"]["scope.txt"]
         .as_str()
         .expect("scope");
-    let cidrs: Vec<&str> = scope
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim())
-        .filter(|l| !l.is_empty())
-        .collect();
-    assert!(!cidrs.is_empty());
-    for c in cidrs {
-        let (addr, len) = c.split_once('/').unwrap_or_else(|| panic!("{c}: a CIDR"));
-        assert!(
-            addr.parse::<std::net::IpAddr>().is_ok() && len.parse::<u8>().is_ok_and(|l| l <= 128),
-            "{c}"
-        );
-    }
+    let ranges = vantage::agent::scope::parse("scope.txt", scope.as_bytes())
+        .unwrap_or_else(|e| panic!("the agent would refuse its scope: {e}"));
+    assert!(!ranges.is_empty(), "an empty scope admits nothing");
     let deployment = find(&docs, "Deployment", "vantage-agent");
     let args = command(deployment);
     assert_eq!(args[..2], ["vantage", "agent"]);
@@ -143,6 +133,21 @@ fn the_agent_reads_its_files_where_they_are_mounted() {
         .collect();
     named.sort();
     assert_eq!(named, mounted);
+    // This agent takes the command line: with the files at a path that does
+    // not exist, it stops at the first (before it listens on anything).
+    let missing =
+        std::env::temp_dir().join(format!("vantage-it-{}-no-such-dir", std::process::id()));
+    let missing = missing.display().to_string();
+    let args: Vec<String> =
+        args[1..].iter().map(|a| a.replace(&format!("{mount}/"), &format!("{missing}/"))).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = vantage(&args);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with(&format!("vantage: error: --cert {missing}/tls/agent.pem")),
+        "{}",
+        stderr(&out)
+    );
     let secret = find(&docs, "Secret", "vantage-agent-tls");
     for key in ["ca.pem", "agent.pem", "agent.key"] {
         let text = secret["stringData"][key].as_str().expect("a placeholder");
