@@ -95,7 +95,7 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Outcome> {
         if intent.vantage(name).is_none() {
             let known: Vec<&str> = intent.vantages.iter().map(|v| v.name.as_str()).collect();
             anyhow::bail!(
-                "--from {name}: no such vantage in {} (it declares: {})",
+                "--from {name}: no vantage is named `{name}`; {} declares: {}",
                 a.spec.display(),
                 known.join(", ")
             );
