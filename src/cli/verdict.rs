@@ -2,7 +2,8 @@
 //! anywhere (each vantage, each shard) against the spec, render the
 //! findings, and exit 0 (conforms), 1 (findings at or above `--fail-on`),
 //! 2 (refused input: spec, observation files, a mixed set) or 3 (the
-//! observations are incomplete). Also the rendering half of `check`.
+//! observations are incomplete, or a vantage required by `--vantage` or
+//! `--all-vantages` has no file). Also the rendering half of `check`.
 //!
 //! The flags live here rather than in `args.rs` so that `check` shares them
 //! (`ReportOpts`), and so this subcommand is one file.
@@ -14,7 +15,7 @@ use anyhow::Context as _;
 use clap::ValueEnum;
 use vantage::report::document::{Document, Severity as FindingSeverity};
 use vantage::spec::{self, Severity};
-use vantage::verdict::{self, Source};
+use vantage::verdict::{self, Absent, Source};
 
 use super::exit::Outcome;
 
@@ -83,12 +84,25 @@ pub(crate) struct VerdictArgs {
     /// The spec file.
     pub(crate) spec: PathBuf,
     /// Observation files (JSON Lines from `vantage scan`): any vantages, any shards.
-    #[arg(required = true, value_name = "OBS.jsonl")]
+    #[arg(
+        required_unless_present_any = ["vantage", "all_vantages"],
+        value_name = "OBS.jsonl"
+    )]
     pub(crate) observations: Vec<PathBuf>,
+    /// A vantage that must have been observed (repeatable): without a file from it,
+    /// it is a scan-incomplete finding (exit 3).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) vantage: Vec<String>,
+    /// Every vantage the spec declares must have been observed, as with --vantage.
+    #[arg(long, conflicts_with = "vantage")]
+    pub(crate) all_vantages: bool,
     /// How to report.
     #[command(flatten)]
     pub(crate) report: ReportOpts,
 }
+
+/// Why a vantage required by `--vantage` or `--all-vantages` is absent.
+const NO_FILE: &str = "no observation file from this vantage was given";
 
 /// `--now`: a date (midnight UTC) or an RFC 3339 time; default now.
 pub(crate) fn now(text: Option<&str>) -> anyhow::Result<jiff::Timestamp> {
@@ -128,10 +142,22 @@ pub(crate) fn run(a: &VerdictArgs) -> anyhow::Result<Outcome> {
     for path in &a.observations {
         files.push((path.display().to_string(), vantage::observe::read(path)?));
     }
-    judge_and_report(intent, &loaded.digest, &a.spec, &files, &[], now, &a.report)
+    let required: Vec<&str> = if a.all_vantages {
+        intent.vantages.iter().map(|v| v.name.as_str()).collect()
+    } else {
+        a.vantage.iter().map(String::as_str).collect()
+    };
+    let absent: Vec<(String, String)> = required
+        .into_iter()
+        .filter(|name| !files.iter().any(|(_, f)| f.header.vantage == *name))
+        .map(|name| (name.to_owned(), NO_FILE.to_owned()))
+        .collect();
+    judge_and_report(intent, &loaded.digest, &a.spec, &files, &absent, now, &a.report)
 }
 
-/// Judges `files`, writes the report, and says how the run ends.
+/// Judges `files` with the vantages in `absent` (name, why) expected but
+/// unheard, each a `scan-incomplete` finding saying why; writes the report,
+/// and says how the run ends.
 pub(crate) fn judge_and_report(
     intent: &spec::Intent,
     digest: &str,
@@ -141,10 +167,11 @@ pub(crate) fn judge_and_report(
     now: jiff::Timestamp,
     opts: &ReportOpts,
 ) -> anyhow::Result<Outcome> {
-    let _ = absent;
+    let absent: Vec<Absent<'_>> =
+        absent.iter().map(|(vantage, why)| Absent { vantage, why }).collect();
     let sources: Vec<Source<'_>> = files.iter().map(|(name, file)| Source { name, file }).collect();
     let tls = verdict::TlsPolicies::load(intent, |path| std::fs::read(path))?;
-    let verdict = verdict::judge(intent, &tls, &sources, Some(digest), now)?;
+    let verdict = verdict::judge(intent, &tls, &sources, &absent, Some(digest), now)?;
     let complete = verdict.complete;
     let doc = verdict.document(&spec_path.display().to_string(), now);
     emit(&doc, opts)?;

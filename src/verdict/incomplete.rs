@@ -1,7 +1,8 @@
 //! `scan-incomplete`: a validator never presents silence as success. Per
 //! vantage, every shard of the scan must be there, and every file must end
 //! with a trailer saying it concluded every planned probe without local
-//! errors; otherwise one finding says what is missing, with counts.
+//! errors; otherwise one finding says what is missing, with counts. A
+//! vantage expected but absent (no file at all) is one finding saying why.
 
 use std::collections::BTreeSet;
 
@@ -104,5 +105,26 @@ pub(crate) fn findings(
             location: (&vantage.at).into(),
         });
     }
+    for (id, why) in &merged.absent {
+        let vantage = &intent.vantages[id.0];
+        coverage.vantages.push(vantage.name.clone());
+        let text = format!("no observations from vantage {}: {}", vantage.name, why.join("; "));
+        out.push(Finding {
+            rule: Rule::ScanIncomplete,
+            severity: Severity::High,
+            vantage: Some(vantage.name.clone()),
+            target: None,
+            host: None,
+            port: None,
+            proto: None,
+            expected: format!("observations from vantage {}", vantage.name),
+            observed: text.clone(),
+            evidence: text,
+            waived: None,
+            location: (&vantage.at).into(),
+        });
+    }
+    // Observed and absent vantages in one name order.
+    coverage.vantages.sort();
     (out, coverage)
 }

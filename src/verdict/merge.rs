@@ -5,9 +5,10 @@
 //! declare, was made from another spec (digest), when the files of one
 //! vantage disagree on shard count, seed, scan mode or tool version, or when
 //! two of them are the same shard (a shard run twice, or a file given
-//! twice: which run to trust is the operator's call, not the merge's). A
-//! missing shard is not refused: it is a `scan-incomplete` finding, so what
-//! was observed is still judged.
+//! twice: which run to trust is the operator's call, not the merge's); so
+//! is an absent vantage (`Absent`) the spec does not declare or a file is
+//! from. A missing shard is not refused: it is a `scan-incomplete` finding,
+//! so what was observed is still judged; so is an absent vantage.
 //!
 //! So each port of a vantage's plan is in one file: the shards of one plan
 //! are disjoint. The merge still does not depend on it: should the same
@@ -31,7 +32,7 @@ use crate::spec::Intent;
 use crate::spec::intent::{Proto, VantageId};
 use crate::spec::ports::PortSet;
 
-use super::Source;
+use super::{Absent, Source};
 
 /// Why a set of observation files was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -88,6 +89,24 @@ pub enum VerdictError {
         shard: String,
         /// The two files, in the order given.
         files: Box<[String; 2]>,
+    },
+    /// The input's fault: a vantage said to have no observations (an agent
+    /// that could not be reached, a file not given) is not declared in the
+    /// spec.
+    #[error("vantage `{vantage}` is not declared in the spec (it declares: {known})")]
+    UnknownAbsent {
+        /// The vantage named.
+        vantage: String,
+        /// The spec's vantages, comma-separated.
+        known: String,
+    },
+    /// The input's fault: a vantage said to have no observations has a file.
+    #[error("vantage `{vantage}` is said to have no observations, but {file} is from it")]
+    AbsentObserved {
+        /// The vantage.
+        vantage: String,
+        /// One of its files.
+        file: String,
     },
     /// The input's fault: `compare` was given scans from two vantages.
     #[error(
@@ -181,6 +200,9 @@ pub(crate) fn dns_rank(f: &DnsFact) -> (bool, &str) {
 #[derive(Debug, Clone)]
 pub(crate) struct Merged<'a> {
     pub(crate) vantages: Vec<VantageObs<'a>>,
+    /// The vantages expected but without observations, ordered by name,
+    /// each once, with every distinct reason given for it.
+    pub(crate) absent: Vec<(VantageId, Vec<&'a str>)>,
 }
 
 pub(crate) fn proto(p: WireProto) -> Proto {
@@ -225,13 +247,19 @@ fn beats(a: &Sighting<'_>, b: &Sighting<'_>) -> bool {
 pub(crate) fn merge<'a>(
     intent: &Intent,
     sources: &[Source<'a>],
+    absent: &[Absent<'a>],
     spec_digest: Option<&str>,
 ) -> Result<Merged<'a>, VerdictError> {
-    if sources.is_empty() {
-        return Err(VerdictError::NoObservations);
-    }
-    // Not empty: checked just above.
-    let first_digest = &sources[0].file.header.spec_digest;
+    let Some(first) = sources.first() else {
+        if absent.is_empty() {
+            return Err(VerdictError::NoObservations);
+        }
+        return Ok(Merged {
+            vantages: Vec::new(),
+            absent: absent_vantages(intent, sources, absent)?,
+        });
+    };
+    let first_digest = &first.file.header.spec_digest;
     let mut by_vantage: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, s) in sources.iter().enumerate() {
         let h = &s.file.header;
@@ -244,11 +272,10 @@ pub(crate) fn merge<'a>(
             });
         }
         if intent.vantage(&h.vantage).is_none() {
-            let known: Vec<&str> = intent.vantages.iter().map(|v| v.name.as_str()).collect();
             return Err(VerdictError::UnknownVantage {
                 file: s.name.to_owned(),
                 vantage: h.vantage.clone(),
-                known: if known.is_empty() { "none".to_owned() } else { known.join(", ") },
+                known: known(intent),
             });
         }
         by_vantage.entry(h.vantage.as_str()).or_default().push(i);
@@ -334,7 +361,42 @@ pub(crate) fn merge<'a>(
             dns,
         });
     }
-    Ok(Merged { vantages })
+    Ok(Merged { vantages, absent: absent_vantages(intent, sources, absent)? })
+}
+
+/// The spec's vantages, comma-separated, for an error message.
+fn known(intent: &Intent) -> String {
+    let known: Vec<&str> = intent.vantages.iter().map(|v| v.name.as_str()).collect();
+    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+}
+
+/// The absent vantages, each once and in name order: refused when one is
+/// not declared, or when a file says it was observed after all.
+fn absent_vantages<'a>(
+    intent: &Intent,
+    sources: &[Source<'a>],
+    absent: &[Absent<'a>],
+) -> Result<Vec<(VantageId, Vec<&'a str>)>, VerdictError> {
+    let mut out: BTreeMap<&str, (VantageId, Vec<&'a str>)> = BTreeMap::new();
+    for a in absent {
+        let Some(id) = intent.vantage(a.vantage) else {
+            return Err(VerdictError::UnknownAbsent {
+                vantage: a.vantage.to_owned(),
+                known: known(intent),
+            });
+        };
+        if let Some(s) = sources.iter().find(|s| s.file.header.vantage == a.vantage) {
+            return Err(VerdictError::AbsentObserved {
+                vantage: a.vantage.to_owned(),
+                file: s.name.to_owned(),
+            });
+        }
+        let (_, why) = out.entry(a.vantage).or_insert((id, Vec::new()));
+        if !why.contains(&a.why) {
+            why.push(a.why);
+        }
+    }
+    Ok(out.into_values().collect())
 }
 
 fn add<'a>(

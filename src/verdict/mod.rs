@@ -14,7 +14,8 @@
 //! - `dns`: each vantage's `dns` lines against `dns:` (`dns-mismatch`,
 //!   `dns-leak`, `dns-axfr`, `dns-open-recursion`, `dns-dangling-cname`);
 //! - `incomplete`: scan-incomplete, per vantage (missing shards, no trailer,
-//!   interrupted runs, planned vs concluded probes);
+//!   interrupted runs, planned vs concluded probes, and vantages expected
+//!   but absent: `Absent`);
 //! - `waivers`: marks covered findings `waived`, reports expired and unused
 //!   waivers (UTC, expiry day inclusive);
 //! - `severity` and `evidence`: how bad, and what was sent and came back;
@@ -62,6 +63,18 @@ pub struct Source<'a> {
     pub file: &'a ObservationFile,
 }
 
+/// A vantage the verdict expected to hear from but has no observations of
+/// (an agent that could not be reached, a file that was not given), and
+/// why: one `scan-incomplete` finding says so, so a missing vantage is never
+/// a silent gap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Absent<'a> {
+    /// The vantage's name; it must be declared in the spec.
+    pub vantage: &'a str,
+    /// Why nothing came from it, as the finding should say it.
+    pub why: &'a str,
+}
+
 /// What the verdict found, and how much it rests on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
@@ -94,17 +107,24 @@ impl Verdict {
 /// Judges `sources` against `intent` as of `now`, TLS endpoints against
 /// `tls` (`TlsPolicies::load`).
 ///
+/// `absent` names the vantages that were expected but have no file, each
+/// with why: each is one `scan-incomplete` finding, is counted in the
+/// coverage and makes the verdict incomplete. One the spec does not declare,
+/// or one a file is from, is refused. With no source, `absent` must not be
+/// empty either.
+///
 /// `spec_digest`, when given, is the digest of the spec as loaded: files
 /// made from another version of it are refused. An `Err` is a refused input
 /// (exit 2); everything a target did is a finding.
-pub fn judge(
+pub fn judge<'a>(
     intent: &Intent,
     tls: &TlsPolicies,
-    sources: &[Source<'_>],
+    sources: &[Source<'a>],
+    absent: &[Absent<'a>],
     spec_digest: Option<&str>,
     now: jiff::Timestamp,
 ) -> Result<Verdict, VerdictError> {
-    let merged = merge::merge(intent, sources, spec_digest)?;
+    let merged = merge::merge(intent, sources, absent, spec_digest)?;
     let mut findings = ports::findings(intent, sources, &merged);
     findings.extend(tls::findings(intent, tls, sources, &merged, now));
     findings.extend(dns::findings(intent, sources, &merged));
@@ -138,7 +158,8 @@ fn sort(findings: &mut [Finding]) {
 /// The checks (intended flows and target groups, per vantage observed) and
 /// which findings fail each: a flow's findings are those at its location
 /// from that vantage; a target group's are the port and host findings on
-/// its addresses.
+/// its addresses. An absent vantage has one check, its scan, which fails:
+/// nothing it would have checked is shown as passing.
 fn checks(intent: &Intent, merged: &merge::Merged<'_>, findings: &[Finding]) -> Vec<Check> {
     let mut out = Vec::new();
     let tls_endpoints = intent.tls_endpoints();
@@ -249,6 +270,20 @@ fn checks(intent: &Intent, merged: &merge::Merged<'_>, findings: &[Finding]) -> 
             kind: CheckKind::Scan,
             name: "scan complete".to_owned(),
             findings: of(&|x: &Finding| x.rule == Rule::ScanIncomplete),
+        });
+    }
+    for (id, _) in &merged.absent {
+        let name = &intent.vantages[id.0].name;
+        out.push(Check {
+            vantage: name.clone(),
+            kind: CheckKind::Scan,
+            name: "scan complete".to_owned(),
+            findings: findings
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.vantage.as_ref() == Some(name) && f.rule == Rule::ScanIncomplete)
+                .map(|(i, _)| i)
+                .collect(),
         });
     }
     let spec_level: Vec<usize> =

@@ -163,6 +163,16 @@ fn line(f: &Finding) -> String {
 }
 
 fn run(intent: &Intent, files: &[String], now: &str) -> Result<Verdict, VerdictError> {
+    run_with(intent, files, &[], now)
+}
+
+/// `run`, with vantages expected but absent.
+fn run_with(
+    intent: &Intent,
+    files: &[String],
+    absent: &[Absent<'_>],
+    now: &str,
+) -> Result<Verdict, VerdictError> {
     let parsed: Vec<(String, ObservationFile)> = files
         .iter()
         .enumerate()
@@ -176,7 +186,7 @@ fn run(intent: &Intent, files: &[String], now: &str) -> Result<Verdict, VerdictE
         parsed.iter().map(|(name, file)| Source { name, file }).collect();
     let tls = TlsPolicies::load(intent, |p| panic!("no CA file to read: {}", p.display()))
         .expect("policies");
-    judge(intent, &tls, &sources, Some(DIGEST), at(now))
+    judge(intent, &tls, &sources, absent, Some(DIGEST), at(now))
 }
 
 /// The check: findings, as lines, equal `expected` (in order).
@@ -403,6 +413,78 @@ fn incomplete_scans() {
         f.observed
     );
     assert_eq!(v.coverage.incomplete, 1);
+}
+
+#[test]
+fn absent_vantages_are_incomplete_scans() {
+    let intent = intent("any", true);
+    let outside = whole("outside", &["198.18.10.10 tcp/443 open syn-ack"]);
+    let refused = "agent https://198.18.20.9:7443 refused the connection";
+    let absent = [Absent { vantage: "inside", why: refused }];
+    let v = run_with(&intent, std::slice::from_ref(&outside), &absent, NOW).expect("judged");
+    // CHG-2 waives flows from `inside`, which was not judged: not unused.
+    assert_eq!(
+        v.findings.iter().map(line).collect::<Vec<_>>(),
+        [
+            "scan-incomplete high inside - - - @25",
+            "waiver-unused low - 198.18.10.10 tcp/8080 - @29"
+        ]
+    );
+    let f = &v.findings[0];
+    let said = format!("no observations from vantage inside: {refused}");
+    assert_eq!((f.observed.as_str(), f.evidence.as_str()), (said.as_str(), said.as_str()));
+    assert_eq!(f.expected, "observations from vantage inside");
+    assert!(!v.complete);
+    assert_eq!(v.coverage.vantages, ["inside", "outside"]);
+    // Its one check is its scan, failed: nothing it would have checked passes.
+    let inside: Vec<_> = v.checks.iter().filter(|c| c.vantage == "inside").collect();
+    assert_eq!(inside.len(), 1);
+    assert_eq!((inside[0].kind, inside[0].findings.as_slice()), (CheckKind::Scan, &[0][..]));
+
+    // No file at all: every vantage absent is still a verdict, each vantage
+    // once with every distinct reason.
+    let absent = [
+        Absent { vantage: "outside", why: "no route" },
+        Absent { vantage: "inside", why: refused },
+        Absent { vantage: "inside", why: "timed out" },
+        Absent { vantage: "inside", why: refused },
+    ];
+    let v = run_with(&intent, &[], &absent, NOW).expect("judged");
+    assert_eq!(
+        v.findings.iter().map(line).collect::<Vec<_>>(),
+        ["scan-incomplete high inside - - - @25", "scan-incomplete high outside - - - @24"]
+    );
+    assert_eq!(
+        v.findings[0].observed,
+        format!("no observations from vantage inside: {refused}; timed out")
+    );
+    assert_eq!(v.coverage.vantages, ["inside", "outside"]);
+    assert!(!v.complete);
+
+    // The files' findings are the same beside an absent vantage.
+    let alone = run(&intent, std::slice::from_ref(&outside), NOW).expect("judged");
+    let v = run_with(&intent, std::slice::from_ref(&outside), &absent[1..], NOW);
+    let beside: Vec<Finding> = v.expect("judged").findings.into_iter().skip(1).collect();
+    assert_eq!(beside, alone.findings);
+
+    // Refused: a vantage the spec does not declare, or one a file is from.
+    let cases: Vec<(Vec<String>, &str, &str)> = vec![
+        (vec![outside.clone()], "nowhere", "vantage `nowhere` is not declared in the spec"),
+        (vec![], "nowhere", "(it declares: outside, inside)"),
+        (
+            vec![outside],
+            "outside",
+            "vantage `outside` is said to have no observations, but f0.jsonl is from it",
+        ),
+    ];
+    for (files, vantage, want) in cases {
+        let absent = [Absent { vantage, why: "-" }];
+        let err = run_with(&intent, &files, &absent, NOW).err().map(|e| e.to_string());
+        assert!(
+            err.as_deref().unwrap_or_default().contains(want),
+            "{err:?} should contain {want:?}"
+        );
+    }
 }
 
 #[test]

@@ -27,7 +27,7 @@ pub(crate) fn fixture_document(files: &[&str]) -> Document {
     let sources: Vec<Source<'_>> = read.iter().map(|(name, file)| Source { name, file }).collect();
     let now: jiff::Timestamp = "2026-03-02T08:00:00Z".parse().expect("time");
     let tls = TlsPolicies::load(&intent, |p| std::fs::read(p)).expect("TLS policies");
-    let verdict = judge(&intent, &tls, &sources, Some(&loaded.digest), now).expect("judged");
+    let verdict = judge(&intent, &tls, &sources, &[], Some(&loaded.digest), now).expect("judged");
     // Locations name the spec as loaded (an absolute path here): make them
     // relative, as the CLI run from the root gives them.
     let mut doc = verdict.document(spec, now);

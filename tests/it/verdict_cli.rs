@@ -158,3 +158,60 @@ fn compare_exit_codes() {
         assert!(both.contains(text), "{args:?}: {text:?} not in {both}");
     }
 }
+
+#[test]
+fn verdict_vantages_required_by_flag_without_a_file_are_incomplete() {
+    let absent =
+        "no observations from vantage inside: no observation file from this vantage was given";
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec![SPEC, OUTSIDE, "--vantage", "inside"], 3, absent),
+        (vec![SPEC, "--all-vantages"], 3, "no observations from vantage outside: no observation"),
+        (vec![SPEC, "--vantage", "inside", "--vantage", "outside"], 3, absent),
+        (
+            vec![SPEC, OUTSIDE, "--vantage", "nowhere"],
+            2,
+            "vantage `nowhere` is not declared in the spec (it declares: outside, inside)",
+        ),
+        (vec![SPEC, OUTSIDE, "--vantage", "inside", "--all-vantages"], 2, "cannot be used with"),
+    ];
+    for (args, code, text) in cases {
+        let mut all = vec!["verdict"];
+        all.extend(args.iter().copied());
+        all.extend(["--now", NOW]);
+        let out = vantage(&all);
+        let both = format!("{}{}", stdout(&out), stderr(&out));
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {both}");
+        assert!(both.contains(text), "{args:?}: {text:?} not in {both}");
+    }
+    // The absent vantage's finding, beside what the files show.
+    let out = vantage(&[
+        "verdict",
+        SPEC,
+        OUTSIDE,
+        "--vantage",
+        "inside",
+        "--vantage",
+        "outside",
+        "--now",
+        NOW,
+        "--format",
+        "json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(doc["coverage"]["vantages"], serde_json::json!(["inside", "outside"]));
+    let inside: Vec<&serde_json::Value> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["vantage"] == "inside")
+        .collect();
+    assert_eq!(inside.len(), 1, "{inside:?}");
+    assert_eq!(inside[0]["rule"], "scan-incomplete");
+    assert_eq!(inside[0]["severity"], "high");
+    assert_eq!(inside[0]["observed"], absent);
+    assert_eq!(inside[0]["location"]["line"], 29, "the vantage's line in the spec");
+    // Every vantage with a file: the report is the one without the flags.
+    let plain = verdict(&["--format", "json"]);
+    let required = verdict(&["--format", "json", "--all-vantages"]);
+    assert_eq!((required.status.code(), stdout(&required)), (plain.status.code(), stdout(&plain)));
+}

@@ -128,9 +128,15 @@ fn verdict_of(spec: &str, outside: Vec<DnsFact>, inside: Vec<DnsFact>) -> Vec<St
     let (o, i) = (file("outside", outside), file("inside", inside));
     let sources =
         [Source { name: "outside.jsonl", file: &o }, Source { name: "inside.jsonl", file: &i }];
-    let v =
-        judge(&intent, &tls, &sources, Some(DIGEST), "2026-03-02T00:00:00Z".parse().expect("t"))
-            .expect("judged");
+    let v = judge(
+        &intent,
+        &tls,
+        &sources,
+        &[],
+        Some(DIGEST),
+        "2026-03-02T00:00:00Z".parse().expect("t"),
+    )
+    .expect("judged");
     for f in &v.findings {
         assert!(f.evidence.contains("asked 198.18.10.53"), "{f:?}");
         assert!(!f.expected.is_empty() && !f.observed.is_empty(), "{f:?}");

@@ -142,7 +142,7 @@ fn verdict(tag: &str, facts: impl FnOnce(&Pki) -> Vec<TlsFact>) -> Vec<String> {
     let file = file(facts(&pki));
     let sources = [Source { name: "tls.jsonl", file: &file }];
     let now = "2026-03-02T00:00:00Z".parse().expect("time");
-    let v = judge(&intent, &tls, &sources, Some(DIGEST), now).expect("judged");
+    let v = judge(&intent, &tls, &sources, &[], Some(DIGEST), now).expect("judged");
     for f in &v.findings {
         assert!(f.evidence.contains("tls.jsonl"), "{f:?}");
         assert_eq!(f.location.line, 9, "the service's line: {f:?}");
@@ -345,7 +345,7 @@ fn a_server_that_will_not_start_tls_is_tls_missing_with_its_reply_and_reason() {
     let file = file(vec![good, refused]);
     let sources = [Source { name: "tls.jsonl", file: &file }];
     let now = "2026-03-02T00:00:00Z".parse().expect("time");
-    let v = judge(&intent, &tls, &sources, Some(DIGEST), now).expect("judged");
+    let v = judge(&intent, &tls, &sources, &[], Some(DIGEST), now).expect("judged");
     assert_eq!(v.findings.len(), 1, "{:?}", v.findings);
     let f = &v.findings[0];
     assert_eq!(
