@@ -32,7 +32,7 @@ pub(crate) enum Command {
     /// Show what a scan from a vantage would send, without sending anything.
     Plan(PlanArgs),
     /// Scan from a vantage and write what was observed (JSON Lines).
-    Scan(ScanArgs),
+    Scan(ScanCommand),
     /// Print the JSON Schema (draft-07) of the spec or of the findings output.
     Schema(SchemaArgs),
     /// Judge observation files (any vantages and shards) against a spec and report every difference.
@@ -67,9 +67,10 @@ pub(crate) struct LintArgs {
 pub(crate) struct PlanArgs {
     /// The spec file.
     pub(crate) spec: PathBuf,
-    /// The vantage the scan would run from (a name under `vantages:`).
+    /// The vantage the scan would run from (a name under `vantages:`); default: the one
+    /// whose zone holds this machine's source address towards the targets, if exactly one.
     #[arg(long, value_name = "VANTAGE")]
-    pub(crate) from: String,
+    pub(crate) from: Option<String>,
     /// Which shard of the plan.
     #[command(flatten)]
     pub(crate) shard: ShardOpts,
@@ -91,12 +92,13 @@ pub(crate) struct PlanArgs {
 }
 
 #[derive(Debug, clap::Args)]
-pub(crate) struct ScanArgs {
+pub(crate) struct ScanCommand {
     /// The spec file.
     pub(crate) spec: PathBuf,
-    /// The vantage this machine is (a name under `vantages:`).
+    /// The vantage this machine is (a name under `vantages:`); default: the one whose
+    /// zone holds this machine's source address towards the targets, if exactly one.
     #[arg(long, value_name = "VANTAGE")]
-    pub(crate) from: String,
+    pub(crate) from: Option<String>,
     /// Where to write observations (JSON Lines); `-` for stdout.
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: PathBuf,
@@ -168,6 +170,22 @@ pub(crate) fn shard_from_env(count: u32, value: Option<&OsStr>) -> anyhow::Resul
     };
     Shard::new(index, count)
         .map_err(|e| anyhow::anyhow!("--shard-from-env {count}: {var}={text:?}: {e}"))
+}
+
+/// One scan to run: `vantage scan`'s flags with the vantage decided
+/// (`ScanCommand` with `--from` resolved; `check` builds one per vantage).
+#[derive(Debug, Clone)]
+pub(crate) struct ScanArgs {
+    /// The spec file.
+    pub(crate) spec: PathBuf,
+    /// The vantage this machine is (a name under `vantages:`).
+    pub(crate) from: String,
+    /// Where to write observations (JSON Lines); `-` for stdout.
+    pub(crate) output: PathBuf,
+    /// Which shard of the plan.
+    pub(crate) shard: ShardOpts,
+    /// How to probe.
+    pub(crate) probe: ProbeOpts,
 }
 
 /// How a scan probes: shared by `scan` and `check`, so both take the same

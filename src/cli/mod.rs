@@ -8,6 +8,7 @@ mod check;
 mod compare;
 pub(crate) mod exit;
 mod lint;
+mod locate;
 mod plan;
 mod progress;
 mod scan;
@@ -26,7 +27,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         Command::Compare(a) => compare::run(&a),
         Command::Lint(a) => lint::run(&a),
         Command::Plan(a) => plan::run(&a),
-        Command::Scan(a) => scan::run(&a),
+        Command::Scan(a) => scan::command(&a),
         Command::Verdict(a) => verdict::run(&a),
         Command::Schema(a) => {
             let text = match a.which {

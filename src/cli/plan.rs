@@ -1,5 +1,5 @@
-//! `vantage plan SPEC --from VANTAGE`: what a scan would send, without
-//! sending anything.
+//! `vantage plan SPEC [--from VANTAGE]`: what a scan would send, without
+//! sending anything (without `--from`, from the vantage `cli::locate` finds).
 
 use std::io::Write;
 
@@ -29,9 +29,10 @@ pub(crate) fn run(a: &PlanArgs) -> anyhow::Result<Outcome> {
         })?;
         return Ok(Outcome::Refused);
     };
+    let from = super::locate::resolve_from(&intent, a.from.as_deref())?;
     let options = Options { seed: a.seed, shard, allow_large: a.allow_large };
-    let plan = Plan::new(&intent, &a.from, options)
-        .with_context(|| format!("cannot plan from vantage `{}`", a.from))?;
+    let plan = Plan::new(&intent, &from, options)
+        .with_context(|| format!("cannot plan from vantage `{from}`"))?;
     if a.list {
         list(&intent, &plan, a.format)?;
     } else {

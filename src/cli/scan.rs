@@ -1,6 +1,7 @@
-//! `vantage scan SPEC --from VANTAGE -o FILE`: probe from this machine and
-//! write observations. `--mode auto` (the default) scans with SYNs when raw
-//! sockets can be opened and with connect() otherwise, and says which.
+//! `vantage scan SPEC [--from VANTAGE] -o FILE`: probe from this machine and
+//! write observations (without `--from`, as the vantage `cli::locate`
+//! finds). `--mode auto` (the default) scans with SYNs when raw sockets can
+//! be opened and with connect() otherwise, and says which.
 //! Progress goes to stderr on a terminal only; Ctrl-C stops sending,
 //! flushes what was observed, writes a trailer saying the run is
 //! incomplete, and exits 3; so does a failure to write the observations.
@@ -13,32 +14,62 @@ use tokio_util::sync::CancellationToken;
 use vantage::engine::limits;
 use vantage::engine::net::{Net, SynNet, SystemNet};
 use vantage::observe::ScanMode;
-use vantage::plan::Options;
+use vantage::plan::{Options, Shard};
 use vantage::probe::syn::raw_sockets_permitted;
 use vantage::scan::{Output, Progress, Report, Request, ScanError};
-use vantage::spec::{self, Severity};
+use vantage::spec::{self, Intent, Severity};
 
-use super::args::{Mode, ScanArgs};
+use super::args::{Mode, ProbeOpts, ScanArgs, ScanCommand, ShardOpts};
 use super::exit::Outcome;
 
-pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
-    let shard = a.shard.resolve()?;
-    if a.probe.min_rtt > a.probe.max_rtt {
-        anyhow::bail!("--min-rtt {} is above --max-rtt {}", a.probe.min_rtt, a.probe.max_rtt);
-    }
-    let loaded = spec::load(&a.spec);
-    let Some(intent) = loaded.intent else {
-        let errors: Vec<_> =
-            loaded.diagnostics.iter().filter(|d| d.severity == Severity::Error).cloned().collect();
-        super::write_stdout(|out| super::print_diagnostics(out, &errors))?;
-        return Ok(Outcome::Refused);
+/// `vantage scan`: the flags checked, the spec loaded, `--from` resolved
+/// (`locate::resolve_from`), then the scan.
+pub(crate) fn command(c: &ScanCommand) -> anyhow::Result<Outcome> {
+    let shard = flags(&c.shard, &c.probe)?;
+    let loaded = spec::load(&c.spec);
+    let Some(intent) = &loaded.intent else { return refused(&loaded) };
+    let a = ScanArgs {
+        spec: c.spec.clone(),
+        from: super::locate::resolve_from(intent, c.from.as_deref())?,
+        output: c.output.clone(),
+        shard: c.shard.clone(),
+        probe: c.probe.clone(),
     };
+    scan(&a, shard, intent, &loaded.digest)
+}
+
+/// Runs the scan `a` describes, from the vantage it names.
+pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
+    let shard = flags(&a.shard, &a.probe)?;
+    let loaded = spec::load(&a.spec);
+    let Some(intent) = &loaded.intent else { return refused(&loaded) };
+    scan(a, shard, intent, &loaded.digest)
+}
+
+/// The shard, once the flags that need no spec are checked.
+fn flags(shard: &ShardOpts, probe: &ProbeOpts) -> anyhow::Result<Shard> {
+    let shard = shard.resolve()?;
+    if probe.min_rtt > probe.max_rtt {
+        anyhow::bail!("--min-rtt {} is above --max-rtt {}", probe.min_rtt, probe.max_rtt);
+    }
+    Ok(shard)
+}
+
+/// Prints the errors of a spec that was refused.
+fn refused(loaded: &spec::Loaded) -> anyhow::Result<Outcome> {
+    let errors: Vec<_> =
+        loaded.diagnostics.iter().filter(|d| d.severity == Severity::Error).cloned().collect();
+    super::write_stdout(|out| super::print_diagnostics(out, &errors))?;
+    Ok(Outcome::Refused)
+}
+
+fn scan(a: &ScanArgs, shard: Shard, intent: &Intent, digest: &str) -> anyhow::Result<Outcome> {
     let engine = a.probe.limits().engine(limits::probe_sockets());
     let spec_name = a.spec.display().to_string();
     let mut request = Request {
-        intent: &intent,
+        intent,
         spec: &spec_name,
-        spec_digest: &loaded.digest,
+        spec_digest: digest,
         vantage: &a.from,
         plan: Options { seed: a.probe.seed, shard, allow_large: a.probe.allow_large },
         engine,

@@ -16,6 +16,7 @@
 //! - the same (Intent, vantage, seed, shard) always gives the same sequence;
 //! - the N shards of a plan are disjoint and their union is the plan.
 
+pub mod locate;
 pub mod permute;
 pub mod ranges;
 pub mod scope;

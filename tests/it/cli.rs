@@ -248,6 +248,61 @@ fn plan_refuses_a_large_sweep_without_allow_large() {
 }
 
 #[test]
+fn without_from_the_vantage_of_this_machines_zone_is_taken_and_said() {
+    // On loopback the source address towards 127.0.0.1 is 127.0.0.1: in
+    // `lo`, not in `internet` (0.0.0.0/0, minus every other zone).
+    let dir = std::env::temp_dir().join(format!("vantage-locate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let spec = |name: &str, vantages: &str| {
+        let path = dir.join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "version: 1\nzones:\n  internet: {{ cidrs: [0.0.0.0/0], probe: false }}\n  lo: {{ cidrs: [127.0.0.0/24] }}\nvantages:\n{vantages}sweep:\n  tcp: [22]\n"
+            ),
+        )
+        .expect("write");
+        path.display().to_string()
+    };
+    let one = spec("one.yaml", "  outside: { zone: internet }\n  here: { zone: lo }\n");
+    let two = spec("two.yaml", "  here: { zone: lo }\n  also-here: { zone: lo }\n");
+    let none = spec("none.yaml", "  outside: { zone: internet }\n");
+    let said = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    let out = vantage(&["plan", &one, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    assert!(
+        said(&out).contains(
+            "vantage: --from not given: this machine's source address 127.0.0.1 towards the targets is in zone `lo`: vantage `here`"
+        ),
+        "{}",
+        said(&out)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["vantage"], "here");
+    // Refused (exit 2, nothing sent) with the candidates: by `plan` and by `scan`.
+    let scan_out = dir.join("never.jsonl").display().to_string();
+    let cases = [
+        (vec!["plan", two.as_str()], "is in zone `lo`, which vantages `here`, `also-here` share"),
+        (
+            vec!["scan", two.as_str(), "-o", scan_out.as_str()],
+            "which vantages `here`, `also-here` share; name the vantage with --from",
+        ),
+        (
+            vec!["plan", none.as_str()],
+            "is in zone `lo`, which no vantage is in; the spec's vantages: `outside` (zone internet)",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = vantage(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", said(&out));
+        assert!(said(&out).contains("vantage: error: --from not given: "), "{}", said(&out));
+        assert!(said(&out).contains(want), "{args:?}: {want:?} not in {}", said(&out));
+    }
+    assert!(!std::path::Path::new(&scan_out).exists(), "a refused scan writes nothing");
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
 fn schema_command_prints_the_checked_in_schemas() {
     let out = vantage(&["schema", "spec"]);
     assert_eq!(
