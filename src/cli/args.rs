@@ -17,12 +17,14 @@ pub(crate) struct Args {
     pub(crate) command: Command,
 }
 
-/// Subcommands. `check`, `verdict` and `compare` keep their flags in their
-/// own files (`verdict::ReportOpts` is shared); `agent` joins when it lands.
+/// Subcommands. `agent`, `certs`, `check`, `verdict` and `compare` keep
+/// their flags in their own files (`verdict::ReportOpts` is shared).
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run as a remote vantage: take plans from controllers over mutual TLS, stream observations back.
     Agent(super::agent::AgentArgs),
+    /// Make a private CA and certificates for agents and controllers (mutual TLS).
+    Certs(super::certs::CertsArgs),
     /// Scan from this vantage and judge what was observed against the spec, in one run.
     Check(super::check::CheckArgs),
     /// Show what changed between two scans (ports, hosts), towards or away from a spec's intent.

@@ -4,6 +4,7 @@
 
 mod agent;
 pub(crate) mod args;
+mod certs;
 mod check;
 mod compare;
 pub(crate) mod exit;
@@ -23,6 +24,7 @@ use exit::Outcome;
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
         Command::Agent(a) => agent::run(&a),
+        Command::Certs(a) => certs::run(&a),
         Command::Check(a) => check::run(&a),
         Command::Compare(a) => compare::run(&a),
         Command::Lint(a) => lint::run(&a),

@@ -9,6 +9,7 @@ mod lab;
 mod tlsbed;
 
 mod agent;
+mod certs;
 mod check_cli;
 mod cli;
 mod deploy;
