@@ -73,7 +73,8 @@ pub struct Tool {
 /// How much was observed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Coverage {
-    /// Vantages whose observations were used.
+    /// Vantages judged: those whose observations were used, and those
+    /// expected but absent (each a `scan-incomplete` finding).
     pub vantages: Vec<String>,
     /// Probes sent.
     pub probes_sent: u64,

@@ -2,10 +2,12 @@
 //! vantage, every shard of the scan must be there, and every file must end
 //! with a trailer saying it concluded every planned probe without local
 //! errors; otherwise one finding says what is missing, with counts. A
-//! vantage expected but absent (no file at all) is one finding saying why.
+//! vantage expected but absent (no file at all) is one finding saying why,
+//! and every probe the spec plans from it counts as unconcluded.
 
 use std::collections::BTreeSet;
 
+use crate::plan::{Options, Plan};
 use crate::report::document::{Coverage, Finding, Rule, Severity};
 use crate::spec::Intent;
 
@@ -108,6 +110,11 @@ pub(crate) fn findings(
     for (id, why) in &merged.absent {
         let vantage = &intent.vantages[id.0];
         coverage.vantages.push(vantage.name.clone());
+        // Every probe it would have sent went without a conclusion: as many
+        // as the spec plans from it, in all shards, large sweeps included.
+        let options = Options { allow_large: true, ..Options::default() };
+        let planned = Plan::new(intent, &vantage.name, options).map_or(0, |p| p.total());
+        coverage.incomplete = coverage.incomplete.saturating_add(planned);
         let text = format!("no observations from vantage {}: {}", vantage.name, why.join("; "));
         out.push(Finding {
             rule: Rule::ScanIncomplete,
@@ -118,8 +125,8 @@ pub(crate) fn findings(
             port: None,
             proto: None,
             expected: format!("observations from vantage {}", vantage.name),
-            observed: text.clone(),
-            evidence: text,
+            evidence: format!("{text}; 0 of {planned} planned probes concluded"),
+            observed: text,
             waived: None,
             location: (&vantage.at).into(),
         });

@@ -431,11 +431,18 @@ fn absent_vantages_are_incomplete_scans() {
         ]
     );
     let f = &v.findings[0];
+    // Every probe the spec plans from `inside` went without a conclusion.
+    let planned = crate::plan::Plan::new(&intent, "inside", crate::plan::Options::default())
+        .expect("plan")
+        .total();
+    assert!(planned > 1024, "{planned}");
     let said = format!("no observations from vantage inside: {refused}");
-    assert_eq!((f.observed.as_str(), f.evidence.as_str()), (said.as_str(), said.as_str()));
+    assert_eq!(f.observed, said);
+    assert_eq!(f.evidence, format!("{said}; 0 of {planned} planned probes concluded"));
     assert_eq!(f.expected, "observations from vantage inside");
     assert!(!v.complete);
     assert_eq!(v.coverage.vantages, ["inside", "outside"]);
+    assert_eq!(v.coverage.incomplete, planned);
     // Its one check is its scan, failed: nothing it would have checked passes.
     let inside: Vec<_> = v.checks.iter().filter(|c| c.vantage == "inside").collect();
     assert_eq!(inside.len(), 1);

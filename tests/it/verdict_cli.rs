@@ -209,6 +209,7 @@ fn verdict_vantages_required_by_flag_without_a_file_are_incomplete() {
     assert_eq!(inside[0]["rule"], "scan-incomplete");
     assert_eq!(inside[0]["severity"], "high");
     assert_eq!(inside[0]["observed"], absent);
+    assert!(doc["coverage"]["incomplete"].as_u64().is_some_and(|n| n > 0), "{doc}");
     assert_eq!(inside[0]["location"]["line"], 29, "the vantage's line in the spec");
     // Every vantage with a file: the report is the one without the flags.
     let plain = verdict(&["--format", "json"]);
