@@ -49,6 +49,20 @@ pub struct PlanRequest {
     pub seed: u64,
     /// How fast and how patiently to probe.
     pub limits: Limits,
+    /// How to probe TCP.
+    pub mode: ModeWish,
+}
+
+/// How the controller wants TCP probed (`--mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModeWish {
+    /// SYN when the agent may and can, connect otherwise.
+    Auto,
+    /// connect(), which every agent can do.
+    Connect,
+    /// SYN, or a refusal when the agent cannot.
+    Syn,
 }
 
 /// A spec and the files it includes, as read by the controller.
@@ -297,6 +311,7 @@ mod tests {
             shard_count: 1,
             seed: 1,
             limits: limits(),
+            mode: ModeWish::Auto,
         }
     }
 

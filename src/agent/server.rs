@@ -27,7 +27,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
-use super::proto::{Limits, PlanRequest, Reply};
+use super::proto::{Limits, ModeWish, PlanRequest, Reply};
 use super::{HANDSHAKE_TIMEOUT, keepalive, read_line};
 use crate::engine::net::{SynNet, SystemNet};
 use crate::observe::ScanMode;
@@ -213,7 +213,15 @@ impl Connection {
                 return self.refused(Some(&controller), why);
             }
         };
-        let (net, mut notes) = self.net();
+        let (net, mut notes) = match self.net(request.mode) {
+            Ok(n) => n,
+            Err(why) => {
+                let reply = Reply::Refused { reason: why.clone() };
+                let _ = wr.write_all(&reply.encode()).await;
+                let _ = wr.shutdown().await;
+                return self.refused(Some(&controller), why);
+            }
+        };
         notes.extend(prepared.notes.iter().cloned());
         let mode = if net.is_some() { ScanMode::Syn } else { ScanMode::Connect };
         let reply = Reply::Accepted {
@@ -242,15 +250,23 @@ impl Connection {
         (self.events)(Event::Finished { peer: self.peer, how });
     }
 
-    /// The SYN scanner when the agent may and can use one; otherwise a note
-    /// on why it scans with connect().
-    fn net(&self) -> (Option<SynNet>, Vec<String>) {
-        if !self.agent.syn {
-            return (None, Vec::new());
+    /// The SYN scanner when the controller does not ask for connect and
+    /// the agent may and can use one; otherwise a note on why it scans with
+    /// connect(), or a refusal when the controller insisted on SYN.
+    fn net(&self, wish: ModeWish) -> Result<(Option<SynNet>, Vec<String>), String> {
+        if wish == ModeWish::Connect {
+            return Ok((None, Vec::new()));
         }
-        match SynNet::start() {
-            Ok(net) => (Some(net), Vec::new()),
-            Err(e) => (None, vec![format!("connect scan: cannot start the SYN scanner: {e}")]),
+        let started = if self.agent.syn {
+            SynNet::start().map_err(|e| format!("cannot start the SYN scanner: {e}"))
+        } else {
+            Err("this agent does not use raw sockets".to_owned())
+        };
+        match (started, wish) {
+            (Ok(net), _) => Ok((Some(net), Vec::new())),
+            (Err(why), ModeWish::Syn) => Err(format!("SYN mode was asked for, but {why}")),
+            (Err(why), _) if self.agent.syn => Ok((None, vec![format!("connect scan: {why}")])),
+            (Err(_), _) => Ok((None, Vec::new())),
         }
     }
 

@@ -18,13 +18,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::args::{ProbeOpts, ScanArgs, ShardOpts};
+use super::args::{Mode, ProbeOpts, ScanArgs, ShardOpts};
 use super::exit::Outcome;
 use super::verdict::{self, ReportOpts};
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 use vantage::agent::client::{self, Remote};
-use vantage::agent::proto::{self, PlanRequest, SpecBundle, SpecFile};
+use vantage::agent::proto::{self, ModeWish, PlanRequest, SpecBundle, SpecFile};
 use vantage::agent::tls::{Pem, client_config};
 
 #[derive(Debug, clap::Args)]
@@ -81,7 +81,7 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Outcome> {
     let names: Vec<String> = if a.all_vantages {
         intent.vantages.iter().map(|v| v.name.clone()).collect()
     } else if a.from.is_empty() {
-        anyhow::bail!("give --from VANTAGE (or --all-vantages)")
+        vec![super::locate::resolve_from(intent, None)?]
     } else {
         let mut seen = Vec::new();
         for v in &a.from {
@@ -134,6 +134,11 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Outcome> {
                         shard_count: 1,
                         seed: a.probe.seed,
                         limits,
+                        mode: match a.probe.mode {
+                            Mode::Auto => ModeWish::Auto,
+                            Mode::Connect => ModeWish::Connect,
+                            Mode::Syn => ModeWish::Syn,
+                        },
                     };
                     let remote = Remote { url: url.clone(), tls: Arc::clone(&tls), request };
                     Some((v.clone(), remote, path_of(v)?))

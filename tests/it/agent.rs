@@ -28,7 +28,7 @@ use rcgen::{
 use rustls::pki_types::pem::PemObject as _;
 use tokio_util::sync::CancellationToken;
 use vantage::agent::client::{self, Delivered, Remote, RemoteError};
-use vantage::agent::proto::{Limits, PROTOCOL, PlanRequest, Reply, SpecBundle, SpecFile};
+use vantage::agent::proto::{Limits, ModeWish, PROTOCOL, PlanRequest, Reply, SpecBundle, SpecFile};
 use vantage::agent::server::{Agent, Event, serve};
 use vantage::agent::tls::{Pem, client_config, server_config};
 
@@ -222,6 +222,7 @@ fn request(path: &Path, vantage: &str, rate: u32) -> PlanRequest {
         shard_count: 1,
         seed: 1,
         limits: limits(rate),
+        mode: ModeWish::Auto,
     }
 }
 

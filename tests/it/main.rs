@@ -9,6 +9,7 @@ mod lab;
 mod tlsbed;
 
 mod agent;
+mod agent_lab;
 mod certs;
 mod check_cli;
 mod cli;
