@@ -163,6 +163,24 @@ pub(crate) fn classify_remote(e: &io::Error) -> ErrorMeaning {
     }
 }
 
+/// `EACCES`: what the kernel answers a datagram socket's `connect()` to a
+/// broadcast address (see `is_broadcast_here`).
+pub(crate) const EACCES: i32 = 13;
+
+/// Whether `addr` is a broadcast address from this machine (the broadcast
+/// address of a subnet on one of its links): the kernel refuses to
+/// connect a datagram socket to one without SO_BROADCAST (EACCES), and a
+/// UDP `connect()` sends nothing. A TCP connect to such an address fails
+/// with ENETUNREACH, which would otherwise read as a local error: the
+/// address is no host, so nothing there is reachable. (The SYN scanner's
+/// route lookup is that same UDP connect, and says so by its EACCES.)
+pub(crate) fn is_broadcast_here(addr: std::net::IpAddr) -> bool {
+    let std::net::IpAddr::V4(v4) = addr else { return false };
+    std::net::UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, 0))
+        .and_then(|s| s.connect((v4, 9)))
+        .is_err_and(|e| e.raw_os_error() == Some(EACCES))
+}
+
 /// Sorts an error returned *directly* by a socket call (socket, bind,
 /// connect, send), before anything left this machine: never the target's
 /// doing. EPERM and EACCES here are a local firewall or policy, and

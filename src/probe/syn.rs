@@ -350,6 +350,11 @@ impl Inner {
         }
         let src = match self.source_for(ip) {
             Ok(s) => s,
+            // The route lookup's UDP connect is refused for the broadcast
+            // address of a subnet on our link (`is_broadcast_here`): no host.
+            Err(e) if e.raw_os_error() == Some(super::EACCES) => {
+                return TcpOutcome::Unreachable { rtt: Duration::ZERO };
+            }
             Err(e) => return local(&e),
         };
         let sport = self.source_port(attempt);

@@ -70,6 +70,13 @@ pub async fn connect(target: SocketAddr, wait: Duration, banner_wait: Duration) 
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
             return TcpOutcome::Refused { rtt: start.elapsed() };
         }
+        // The broadcast address of a subnet on our link: no host.
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NetworkUnreachable
+                && super::is_broadcast_here(target.ip()) =>
+        {
+            return TcpOutcome::Unreachable { rtt: start.elapsed() };
+        }
         Err(e) => return local(&e),
     }
     let stream = match TcpStream::from_std(std::net::TcpStream::from(socket)) {

@@ -31,6 +31,11 @@ pub async fn probe(target: SocketAddr, wait: Duration) -> UdpOutcome {
         Err(e) => return local(&e),
     };
     if let Err(e) = socket.connect(target).await {
+        // EACCES: the broadcast address of a subnet on our link
+        // (`super::is_broadcast_here`), no host.
+        if e.raw_os_error() == Some(super::EACCES) {
+            return UdpOutcome::Unreachable { rtt: Duration::ZERO };
+        }
         return local(&e);
     }
     let start = Instant::now();

@@ -517,3 +517,62 @@ sys.exit(s.connect_ex(('::1', 1234)))";
     }
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
+
+#[test]
+fn the_broadcast_address_of_our_own_subnet_is_no_host_not_a_local_error() {
+    // Scanning from inside a subnet, its broadcast address (here
+    // 198.18.2.255, in the spec's zone 198.18.2.240/28) is refused by the
+    // kernel (EACCES on the SYN scanner's route lookup and on a UDP connect,
+    // ENETUNREACH on a TCP connect). It is no host,
+    // so it is `filtered` (host-unreachable), and the scan is complete; the
+    // other 15 addresses are silent neighbours.
+    let Some(lab) = lab("scanbcast", None) else { return };
+    let dir = workdir("bcast");
+    let spec = "version: 1
+zones:
+  internet: { cidrs: [0.0.0.0/0], probe: false }
+  edge: { cidrs: [198.18.2.240/28] }
+vantages:
+  inside: { zone: internet }
+sweep:
+  tcp: [8080]
+  udp: [9999]
+";
+    std::fs::write(dir.join("bcast.yaml"), spec).expect("spec");
+    for mode in MODES {
+        let out = dir.join(format!("bcast-{mode}.jsonl")).display().to_string();
+        let spec = dir.join("bcast.yaml").display().to_string();
+        let argv = [
+            env!("CARGO_BIN_EXE_vantage"),
+            "scan",
+            &spec,
+            "--from",
+            "inside",
+            "-o",
+            &out,
+            "--mode",
+            mode,
+            "--max-rtt",
+            "600",
+            "--quiet",
+        ];
+        let run = lab.exec("dmz", &argv).expect("the scan runs in the lab");
+        assert_eq!(run.status.code(), Some(0), "{mode}: {}", String::from_utf8_lossy(&run.stderr));
+        let file = vantage::observe::read(Path::new(&out)).expect("a valid observation file");
+        let trailer = file.trailer.as_ref().expect("a trailer");
+        assert!(trailer.complete && trailer.errors == 0, "{mode}: {trailer:?}");
+        let bcast: Vec<_> =
+            file.facts.iter().filter(|f| f.target.to_string() == "198.18.2.255").collect();
+        assert_eq!(
+            bcast.len(),
+            2,
+            "{mode}: TCP and UDP lines for the broadcast address: {:?}",
+            file.facts
+        );
+        for f in bcast {
+            assert_eq!(f.state, PortState::Filtered, "{mode}: {f:?}");
+            assert_eq!(f.reason, vantage::observe::Reason::HostUnreachable, "{mode}: {f:?}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
