@@ -77,6 +77,15 @@ const SEND_QUEUE: usize = 128;
 /// full before it tries again.
 const SEND_FULL_PAUSE: Duration = Duration::from_micros(50);
 
+/// Raw sockets SYNs leave from, per family. A SYN to a neighbour on our
+/// link that does not answer ARP is held in the kernel's neighbour queue,
+/// charged to its socket's send buffer, for the seconds resolution takes;
+/// sweeping a subnet from inside it, the silent addresses filled one
+/// socket's buffer and the sending waited on them (a /24 with 253 silent
+/// neighbours took 150 s where connect() took under one). More sockets,
+/// more buffer: the sending thread moves on to the next when one is full.
+const SEND_SOCKETS: usize = 16;
+
 /// How often the receive-drop counters are read.
 const DROP_POLL: Duration = Duration::from_millis(100);
 
@@ -222,9 +231,16 @@ impl SynScanner {
             let _ = SockRef::from(&f.tcp).attach_filter(&bpf::tcp6_replies(base_port));
             let _ = SockRef::from(&f.icmp).attach_filter(&bpf::ICMP6_UNREACHABLE);
         }
-        // The sending thread's own handles on the TCP sockets (`dup`s).
-        let senders =
-            [&v4, &v6].map(|f| f.as_ref().and_then(|f| SockRef::from(&f.tcp).try_clone().ok()));
+        // The sending thread's own handles on the TCP sockets (`dup`s), and
+        // send-only raw sockets beside them (see `SEND_SOCKETS`).
+        let senders = [(&v4, Domain::IPV4), (&v6, Domain::IPV6)].map(|(f, domain)| {
+            let Some(f) = f.as_ref() else { return Vec::new() };
+            let first = SockRef::from(&f.tcp).try_clone().ok();
+            first
+                .into_iter()
+                .chain((1..SEND_SOCKETS).filter_map(|_| send_only(domain).ok()))
+                .collect()
+        });
         let (outgoing, queue) = mpsc::channel(SEND_QUEUE);
         let inner = Arc::new(Inner {
             secret,
@@ -543,6 +559,9 @@ mod bpf {
         SockFilter::new(RET_K, 0, 0, 0),
     ];
 
+    /// Nothing: for sockets that only send.
+    pub(super) const DROP_ALL: [SockFilter; 1] = [SockFilter::new(RET_K, 0, 0, 0)];
+
     /// ICMP destination unreachable (type 3) only.
     pub(super) const ICMP_UNREACHABLE: [SockFilter; 5] = [
         SockFilter::new(LDX_B_MSH, 0, 0, 0),
@@ -645,30 +664,46 @@ fn local(e: &io::Error) -> TcpOutcome {
     }
 }
 
+/// A raw TCP socket that only sends: its filter drops every packet it
+/// would otherwise be handed a copy of.
+fn send_only(domain: Domain) -> io::Result<Socket> {
+    let s = Socket::new(domain, Type::RAW, Some(Protocol::TCP))?;
+    s.set_nonblocking(true)?;
+    s.attach_filter(&bpf::DROP_ALL)?;
+    Ok(s)
+}
+
 /// The sending thread: sends queued SYNs on `sockets` (IPv4, IPv6) until
 /// the scanner is gone, handing each send error to its attempt. What is
 /// still queued when the scan stops is not sent.
 fn send_loop(
     mut queue: mpsc::Receiver<Outgoing>,
-    sockets: &[Option<Socket>; 2],
+    sockets: &[Vec<Socket>; 2],
     scanner: &Weak<Inner>,
     stop: &CancellationToken,
 ) {
+    let mut next = 0;
     while let Some(out) = queue.blocking_recv() {
         if stop.is_cancelled() {
             return;
         }
-        let Some(socket) = &sockets[usize::from(out.to.is_ipv6())] else { continue };
+        let family = &sockets[usize::from(out.to.is_ipv6())];
+        if family.is_empty() {
+            continue;
+        }
         let to = SocketAddr::new(out.to, 0).into();
-        // The sockets are non-blocking (the receive tasks share them): a
-        // full send buffer is waited out here.
-        let sent = loop {
-            match socket.send_to(&out.syn, &to) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    std::thread::sleep(SEND_FULL_PAUSE)
+        // The sockets are non-blocking (the receive tasks share the first):
+        // a full send buffer moves the SYN to the next socket, and only
+        // when every one is full is it waited out here.
+        let sent = 'sent: loop {
+            for _ in 0..family.len() {
+                next = (next + 1) % family.len();
+                match family[next].send_to(&out.syn, &to) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    other => break 'sent other,
                 }
-                other => break other,
             }
+            std::thread::sleep(SEND_FULL_PAUSE);
         };
         let Err(e) = sent else { continue };
         let Some(inner) = scanner.upgrade() else { return };

@@ -58,8 +58,8 @@ const SPEC: &str = "version: 1
 name: agent-lab
 zones:
   internet: { cidrs: [0.0.0.0/0], probe: false }
-  dmz: { cidrs: [198.18.2.0/28] }
-  app: { cidrs: [198.18.4.0/28] }
+  dmz: { cidrs: [198.18.2.0/24] }
+  app: { cidrs: [198.18.4.0/24] }
 hosts:
   web: { address: 198.18.2.10 }
   db: { address: 198.18.4.10 }
@@ -85,11 +85,9 @@ sweep:
   tcp: [22, 5432, 6379, 7443, 8080, 9000]
 ";
 
-/// The agents' scope: their two subnets. The spec's zones are /28s inside
-/// them (the router, the host and 13 silent addresses each): a whole /24
-/// seen from on the link is 250 neighbours that never answer ARP, whose
-/// SYNs the kernel holds in its neighbour queues for seconds each, which a
-/// SYN scan waits out (see the closing notes of issue 7).
+/// The agents' scope: the spec's probe-able zones, nothing more. Each agent
+/// sweeps its own subnet from on the link: 252 neighbours that never answer
+/// ARP (whose SYNs the kernel holds for seconds) and a broadcast address.
 const SCOPE: &str = "# what this agent may probe\n198.18.2.0/24\n198.18.4.0/24\n";
 
 const NOW: &str = "2026-12-01";
