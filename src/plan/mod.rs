@@ -16,6 +16,7 @@
 //! - the same (Intent, vantage, seed, shard) always gives the same sequence;
 //! - the N shards of a plan are disjoint and their union is the plan.
 
+pub mod done;
 pub mod locate;
 pub mod permute;
 pub mod ranges;
@@ -29,6 +30,7 @@ use std::sync::Arc;
 use crate::spec::intent::{Action, Endpoint, HostId, Intent, Proto, VantageId, ZoneId};
 use crate::spec::ports::PortSet;
 
+pub use done::Done;
 use permute::Permutation;
 use ranges::AddrRanges;
 pub use scope::{ScopeGuard, Target};
