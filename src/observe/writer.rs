@@ -16,7 +16,9 @@
 //! Invariants:
 //! - the header is on disk (flushed) before [`ObservationWriter::create`]
 //!   returns, so a run killed at once still leaves a file that says what it
-//!   was;
+//!   was; [`ObservationWriter::append`] (a resumed run) writes no header and
+//!   continues after the whole lines it was told to keep, so the file is
+//!   one run's from its header to its one trailer;
 //! - every record a producer's `send` accepted before
 //!   [`ObservationWriter::finish`] is written, before the trailer; the
 //!   trailer is the last line, and nothing is written after it;
@@ -103,7 +105,7 @@ impl ObservationWriter {
             action: "create",
             source,
         })?;
-        Self::start(sink, file, line).await
+        Self::start(sink, file, Some(line)).await
     }
 
     /// Like [`ObservationWriter::create`], for any byte sink (standard
@@ -122,10 +124,53 @@ impl ObservationWriter {
     {
         let file = name.into();
         let line = encode_header(&file, &header)?;
-        Self::start(sink, file, line).await
+        Self::start(sink, file, Some(line)).await
     }
 
-    async fn start<W>(sink: W, file: String, header: Vec<u8>) -> Result<Self, ObserveError>
+    /// Continues the observation file at `path` (`scan --resume`): keeps
+    /// its first `keep` bytes, which must be whole lines from the header on
+    /// (what followed them, a cut-off line or a trailer, is cut away), ends
+    /// them with a `\n` if the last line lacks one, and starts the writer
+    /// task to write records after them. No header is written: the kept
+    /// bytes begin with the one the caller read and checked. The same
+    /// guarantees as [`ObservationWriter::create`] hold from then on, so a
+    /// resumed run that is killed leaves a file that can be resumed again.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe, as `create`.
+    pub async fn append(path: &Path, keep: u64) -> Result<Self, ObserveError> {
+        use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
+        let file = path.display().to_string();
+        let io = |action, source| ObserveError::Io { file: file.clone(), action, source };
+        let mut sink = tokio::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .await
+            .map_err(|e| io("open", e))?;
+        let len = sink.metadata().await.map_err(|e| io("read", e))?.len();
+        if keep == 0 || keep > len {
+            return Err(ObserveError::MissingHeader {
+                file,
+                found: format!("{len} bytes where {keep} were to be kept"),
+            });
+        }
+        sink.set_len(keep).await.map_err(|e| io("truncate", e))?;
+        sink.seek(std::io::SeekFrom::Start(keep - 1)).await.map_err(|e| io("read", e))?;
+        let mut last = [0u8; 1];
+        sink.read_exact(&mut last).await.map_err(|e| io("read", e))?;
+        sink.seek(std::io::SeekFrom::End(0)).await.map_err(|e| io("write", e))?;
+        if last[0] != b'\n' {
+            // A last line written whole but for its `\n` (the run was killed
+            // between the two): the reader took it as a record, so it stays.
+            sink.write_all(b"\n").await.map_err(|e| io("write", e))?;
+        }
+        sink.flush().await.map_err(|e| io("write", e))?;
+        Self::start(sink, file, None).await
+    }
+
+    async fn start<W>(sink: W, file: String, header: Option<Vec<u8>>) -> Result<Self, ObserveError>
     where
         W: AsyncWrite + Unpin + Send + 'static,
     {
@@ -135,8 +180,10 @@ impl ObservationWriter {
             summary: WriteSummary::default(),
             refused: None,
         };
-        out.write(&header).await?;
-        out.flush().await?;
+        if let Some(header) = header {
+            out.write(&header).await?;
+            out.flush().await?;
+        }
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
         let (finish, finish_rx) = oneshot::channel();
         let task = tokio::spawn(run(out, rx, finish_rx));
