@@ -12,6 +12,12 @@
 //! After the ports: a `tls` line for each open port the spec says speaks
 //! TLS, then the `dns` lines of the DNS step (`scan::dns`), all paced at
 //! the scan's rates by one `Pacer`.
+//!
+//! A scan can also continue the file of an unfinished run of itself
+//! ([`Output::Resume`], `scan::resume`): the probes that file concluded
+//! are filtered out of the plan's stream before the engine sees it (the
+//! engine stays blind to why), TLS endpoints it probed are not probed
+//! again, and the one trailer counts the whole file.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -24,8 +30,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub mod dns;
+pub mod resume;
 
 pub use dns::{DnsReport, MAX_QUESTIONS};
+pub use resume::{Dropped, Resume, ResumeError};
 
 use crate::engine::pace::Pacer;
 use crate::engine::{self, Config, ProbeResult, Reason, State, net::Net};
@@ -93,6 +101,9 @@ pub enum ScanError {
     /// The observation file could not be written (local failure).
     #[error(transparent)]
     Observe(#[from] ObserveError),
+    /// The file to resume is another scan, complete, or changed.
+    #[error(transparent)]
+    Resume(#[from] ResumeError),
 }
 
 /// Where observations go.
@@ -102,6 +113,11 @@ pub enum Output<'a> {
     /// An already open stream (the CLI's stdout for `-o -`), with the name
     /// to use in messages.
     Sink(Box<dyn tokio::io::AsyncWrite + Unpin + Send>, &'a str),
+    /// The file of an unfinished run of this same scan, to be continued:
+    /// refused ([`ScanError::Resume`]) unless its header is this scan's
+    /// and it is unfinished; else cut after its last complete line and
+    /// appended to, skipping every probe it concluded.
+    Resume(&'a Resume),
 }
 
 /// Runs a scan through `net` (connect or SYN, as `request.mode` says) and
@@ -130,9 +146,13 @@ pub async fn run<N: Net>(
         started: now(),
         probes_planned: planned,
     };
-    let writer = match output {
-        Output::File(path) => ObservationWriter::create(path, header).await?,
-        Output::Sink(sink, name) => ObservationWriter::with_sink(sink, name, header).await?,
+    let (writer, resume) = match output {
+        Output::File(path) => (ObservationWriter::create(path, header).await?, None),
+        Output::Sink(sink, name) => (ObservationWriter::with_sink(sink, name, header).await?, None),
+        Output::Resume(resume) => {
+            resume.check(&header)?;
+            (resume.append().await?, Some(resume))
+        }
     };
     let records = writer.sender();
     let (tx, mut rx) = mpsc::channel::<ProbeResult>(1024);
@@ -140,16 +160,40 @@ pub async fn run<N: Net>(
     let engine_cancel = cancel.clone();
     // The engine runs on its own task; results are turned into records as
     // they arrive by the loop below, which ends when the engine drops `tx`.
+    // A resumed scan's stream skips what the file concluded; `pulled`
+    // counts what the engine took, so the trailer knows when it has
+    // concluded all that was left.
     let plan = Arc::new(plan);
     let engine_plan = Arc::clone(&plan);
+    let done = resume.map(|r| Arc::clone(&r.done)).unwrap_or_default();
+    let pulled = Arc::new(AtomicU64::new(0));
+    let engine_pulled = Arc::clone(&pulled);
     let engine = tokio::spawn(async move {
-        engine::run(net, &config, engine_plan.probes(), tx, engine_cancel).await
+        let probes = engine_plan.remaining(&done).inspect(|_| {
+            engine_pulled.fetch_add(1, Ordering::Relaxed);
+        });
+        engine::run(net, &config, probes, tx, engine_cancel).await
     });
-    let mut counts = Counts::default();
+    let mut counts = resume.map(|r| r.counts).unwrap_or_default();
+    progress.concluded.store(resume.map_or(0, Resume::concluded), Ordering::Relaxed);
+    progress.open.store(counts.open, Ordering::Relaxed);
     let mut silent = SilentPorts::new(SILENT_BUDGET);
     let tls_endpoints = tls_endpoints(request.intent);
     let mut tls_open: Vec<(SocketAddr, &TlsTarget)> = Vec::new();
     let mut open_53: Vec<SocketAddr> = Vec::new();
+    // What the file being resumed found open: its TLS endpoints without a
+    // `tls` line are probed, and its DNS servers asked, as if found now.
+    for &(addr, proto, port) in resume.map_or(&[][..], |r| &r.open[..]) {
+        if port == 53 {
+            open_53.push(SocketAddr::new(addr, 53));
+        }
+        if proto == Proto::Tcp
+            && let Some(how) = tls_endpoints.get(&(addr, port))
+            && !resume.is_some_and(|r| r.tls.contains(&(addr, port)))
+        {
+            tls_open.push((SocketAddr::new(addr, port), how));
+        }
+    }
     while let Some(result) = rx.recv().await {
         progress.concluded.fetch_add(1, Ordering::Relaxed);
         if result.reason == Reason::LocalError {
@@ -248,17 +292,20 @@ pub async fn run<N: Net>(
     // complete. So with the DNS question cap reached.
     let tls_cut = tls_written < tls_open.len();
     let interrupted = summary.interrupted || ((tls_cut || dns.cut) && cancel.is_cancelled());
+    // Every probe left was taken and concluded: the file's and this run's
+    // together are the plan (`pulled` is final once the engine has ended).
     let complete = !interrupted
         && !tls_cut
         && !dns.cut
         && !dns.capped
-        && summary.concluded == planned
+        && !summary.interrupted
+        && summary.concluded == pulled.load(Ordering::Relaxed)
         && summary.local_errors == 0;
     let trailer = Trailer {
         ended: now(),
         complete,
         interrupted,
-        probes_sent: summary.attempts,
+        probes_sent: resume.map_or(0, |r| r.probes_sent) + summary.attempts,
         open: counts.open,
         closed: counts.closed,
         filtered: counts.filtered,
@@ -295,7 +342,8 @@ fn tls_endpoints(intent: &Intent) -> HashMap<(IpAddr, u16), TlsTarget> {
         .collect()
 }
 
-#[derive(Debug, Default)]
+/// Ports concluded, by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Counts {
     open: u64,
     closed: u64,
