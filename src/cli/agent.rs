@@ -83,16 +83,13 @@ pub(crate) fn run(a: &AgentArgs) -> anyhow::Result<Outcome> {
             .await
             .with_context(|| format!("cannot listen on {}", a.listen))?;
         let shutdown = CancellationToken::new();
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                Some(()) = async { match term.as_mut() { Some(t) => t.recv().await, None => None } } => {}
-            }
-            stop.cancel();
-        });
+        super::signals::stop_on_signals(shutdown.clone(), |name, first| {
+            say(&if first {
+                format!("{name}: stopping (a running scan ends with an interrupted trailer)")
+            } else {
+                format!("{name}: already stopping")
+            });
+        })?;
         say(&format!(
             "listening on {} (mutual TLS; scope {}; at most {} probes/s, {} per host; {} mode)",
             listener.local_addr().unwrap_or(a.listen),

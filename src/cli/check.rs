@@ -144,7 +144,8 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Outcome> {
                     Some((v.clone(), remote, path_of(v)?))
                 })
                 .collect();
-            Some(std::thread::spawn(move || run_remotes(jobs)))
+            let tell = local.is_empty();
+            Some(std::thread::spawn(move || run_remotes(jobs, tell)))
         }
     };
     let mut failed: Vec<(String, String)> = Vec::new();
@@ -240,8 +241,9 @@ fn bundle(spec: &Path, digest: &str) -> anyhow::Result<SpecBundle> {
 }
 
 /// Runs every remote vantage at once; returns those that gave nothing,
-/// each with why. Ctrl-C closes the connections, which stops the agents.
-fn run_remotes(jobs: Vec<(String, Remote, PathBuf)>) -> Vec<(String, String)> {
+/// each with why. SIGINT or SIGTERM closes the connections, which stops
+/// the agents; `tell` says so on stderr (when no local scan does).
+fn run_remotes(jobs: Vec<(String, Remote, PathBuf)>, tell: bool) -> Vec<(String, String)> {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -250,12 +252,15 @@ fn run_remotes(jobs: Vec<(String, Remote, PathBuf)>) -> Vec<(String, String)> {
     };
     runtime.block_on(async {
         let cancel = CancellationToken::new();
-        let on_signal = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                on_signal.cancel();
-            }
-        });
+        // This machine's scan, if there is one, says what the signal did.
+        let handled = if tell {
+            super::signals::stop_on_signals(cancel.clone(), super::signals::say_stopping)
+        } else {
+            super::signals::stop_on_signals(cancel.clone(), |_, _| {})
+        };
+        if let Err(e) = handled {
+            return jobs.iter().map(|(v, ..)| (v.clone(), format!("{e:#}"))).collect();
+        }
         let runs = jobs.iter().map(|(v, remote, path)| {
             let cancel = cancel.clone();
             async move { (v.clone(), remote.url.clone(), client::run(remote, path, &cancel).await) }

@@ -13,6 +13,7 @@ mod locate;
 mod plan;
 mod progress;
 mod scan;
+mod signals;
 pub(crate) mod verdict;
 
 use std::io::{self, Write};

@@ -2,9 +2,10 @@
 //! write observations (without `--from`, as the vantage `cli::locate`
 //! finds). `--mode auto` (the default) scans with SYNs when raw sockets can
 //! be opened and with connect() otherwise, and says which.
-//! Progress goes to stderr on a terminal only; Ctrl-C stops sending,
-//! flushes what was observed, writes a trailer saying the run is
-//! incomplete, and exits 3; so does a failure to write the observations.
+//! Progress goes to stderr on a terminal only; SIGINT (Ctrl-C) or SIGTERM
+//! stops sending, flushes what was observed, writes a trailer saying the
+//! run was interrupted, and exits 3 (`cli::signals`); so does a failure
+//! to write the observations.
 
 use std::io::IsTerminal as _;
 use std::sync::Arc;
@@ -107,12 +108,9 @@ fn scan(a: &ScanArgs, shard: Shard, intent: &Intent, digest: &str) -> anyhow::Re
     let progress = Arc::new(Progress::default());
     let cancel = CancellationToken::new();
     let report = runtime.block_on(async {
-        let on_signal = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                on_signal.cancel();
-            }
-        });
+        // Before the file is created: from here on SIGINT and SIGTERM stop
+        // the scan cleanly, however many arrive.
+        super::signals::stop_on_signals(cancel.clone(), super::signals::say_stopping)?;
         let show = !a.probe.quiet && std::io::stderr().is_terminal();
         let stop = CancellationToken::new();
         let ticker =
