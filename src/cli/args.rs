@@ -102,8 +102,12 @@ pub(crate) struct ScanCommand {
     #[arg(long, value_name = "VANTAGE")]
     pub(crate) from: Option<String>,
     /// Where to write observations (JSON Lines); `-` for stdout.
-    #[arg(short, long, value_name = "FILE")]
-    pub(crate) output: PathBuf,
+    #[arg(short, long, value_name = "FILE", required_unless_present = "resume")]
+    pub(crate) output: Option<PathBuf>,
+    /// Continue the unfinished scan in FILE (killed or interrupted) instead: probe only what
+    /// it did not conclude and append to it. Give the spec and flags of the first run.
+    #[arg(long, value_name = "FILE", conflicts_with = "output")]
+    pub(crate) resume: Option<PathBuf>,
     /// Which shard of the plan.
     #[command(flatten)]
     pub(crate) shard: ShardOpts,
@@ -184,6 +188,8 @@ pub(crate) struct ScanArgs {
     pub(crate) from: String,
     /// Where to write observations (JSON Lines); `-` for stdout.
     pub(crate) output: PathBuf,
+    /// `output` is an unfinished scan to continue (`scan --resume`).
+    pub(crate) resume: bool,
     /// Which shard of the plan.
     pub(crate) shard: ShardOpts,
     /// How to probe.

@@ -155,6 +155,7 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Outcome> {
             spec: a.spec.clone(),
             from: (*v).clone(),
             output: path_of(v).unwrap_or_default(),
+            resume: false,
             shard: ShardOpts::whole(),
             probe: a.probe.clone(),
         };

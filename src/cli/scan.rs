@@ -6,6 +6,12 @@
 //! stops sending, flushes what was observed, writes a trailer saying the
 //! run was interrupted, and exits 3 (`cli::signals`); so does a failure
 //! to write the observations.
+//!
+//! `--resume FILE` continues the unfinished scan in FILE (`scan::resume`):
+//! the same spec and flags as its first run (refused otherwise, exit 2;
+//! `--mode auto` takes the file's mode), only the probes it did not
+//! conclude, appended to it; a complete FILE has nothing to resume (exit
+//! 0, the file untouched).
 
 use std::io::IsTerminal as _;
 use std::sync::Arc;
@@ -17,7 +23,7 @@ use vantage::engine::net::{Net, SynNet, SystemNet};
 use vantage::observe::ScanMode;
 use vantage::plan::{Options, Shard};
 use vantage::probe::syn::raw_sockets_permitted;
-use vantage::scan::{Output, Progress, Report, Request, ScanError};
+use vantage::scan::{Dropped, Output, Progress, Report, Request, Resume, ResumeError, ScanError};
 use vantage::spec::{self, Intent, Severity};
 
 use super::args::{Mode, ProbeOpts, ScanArgs, ScanCommand, ShardOpts};
@@ -29,10 +35,16 @@ pub(crate) fn command(c: &ScanCommand) -> anyhow::Result<Outcome> {
     let shard = flags(&c.shard, &c.probe)?;
     let loaded = spec::load(&c.spec);
     let Some(intent) = &loaded.intent else { return refused(&loaded) };
+    let (output, resume) = match (&c.output, &c.resume) {
+        (_, Some(file)) => (file.clone(), true),
+        (Some(file), None) => (file.clone(), false),
+        (None, None) => anyhow::bail!("give -o FILE, or --resume FILE"),
+    };
     let a = ScanArgs {
         spec: c.spec.clone(),
         from: super::locate::resolve_from(intent, c.from.as_deref())?,
-        output: c.output.clone(),
+        output,
+        resume,
         shard: c.shard.clone(),
         probe: c.probe.clone(),
     };
@@ -65,6 +77,15 @@ fn refused(loaded: &spec::Loaded) -> anyhow::Result<Outcome> {
 }
 
 fn scan(a: &ScanArgs, shard: Shard, intent: &Intent, digest: &str) -> anyhow::Result<Outcome> {
+    // The file to continue, read before anything is probed; its own mode
+    // is what `--mode auto` means then (an explicit other mode is refused
+    // by `Resume::check`, as another seed or shard is).
+    let resume = if a.resume { Some(Resume::open(&a.output)?) } else { None };
+    let mode = match (a.probe.mode, resume.as_ref().map(|r| r.header().mode)) {
+        (Mode::Auto, Some(ScanMode::Syn)) => Mode::Syn,
+        (Mode::Auto, Some(ScanMode::Connect)) => Mode::Connect,
+        (mode, _) => mode,
+    };
     let engine = a.probe.limits().engine(limits::probe_sockets());
     let spec_name = a.spec.display().to_string();
     let mut request = Request {
@@ -79,11 +100,16 @@ fn scan(a: &ScanArgs, shard: Shard, intent: &Intent, digest: &str) -> anyhow::Re
     // SYN mode needs raw sockets; `auto` falls back to connect() when they
     // cannot be opened, and the summary line says why.
     let mut fallback: Option<String> = None;
-    let syn = match a.probe.mode {
+    let syn = match mode {
         Mode::Connect => false,
         Mode::Syn => {
-            raw_sockets_permitted()
-                .context("--mode syn needs raw sockets (root or CAP_NET_RAW)")?;
+            raw_sockets_permitted().with_context(|| match (&resume, a.probe.mode) {
+                (Some(r), Mode::Auto) => format!(
+                    "{} is a SYN scan: resuming it needs raw sockets (root or CAP_NET_RAW)",
+                    r.name()
+                ),
+                _ => "--mode syn needs raw sockets (root or CAP_NET_RAW)".to_owned(),
+            })?;
             true
         }
         Mode::Auto => match raw_sockets_permitted() {
@@ -108,23 +134,23 @@ fn scan(a: &ScanArgs, shard: Shard, intent: &Intent, digest: &str) -> anyhow::Re
     let progress = Arc::new(Progress::default());
     let cancel = CancellationToken::new();
     let report = runtime.block_on(async {
-        // Before the file is created: from here on SIGINT and SIGTERM stop
-        // the scan cleanly, however many arrive.
+        // Before the file is created or cut: from here on SIGINT and
+        // SIGTERM stop the scan cleanly, however many arrive.
         super::signals::stop_on_signals(cancel.clone(), super::signals::say_stopping)?;
         let show = !a.probe.quiet && std::io::stderr().is_terminal();
         let stop = CancellationToken::new();
         let ticker =
             show.then(|| tokio::spawn(super::progress::show(Arc::clone(&progress), stop.clone())));
-        let output = if a.output.as_os_str() == "-" {
-            Output::Sink(Box::new(tokio::io::stdout()), "-")
-        } else {
-            Output::File(&a.output)
+        let output = match &resume {
+            Some(r) => Output::Resume(r),
+            None if a.output.as_os_str() == "-" => Output::Sink(Box::new(tokio::io::stdout()), "-"),
+            None => Output::File(&a.output),
         };
         let progress = Arc::clone(&progress);
         // Raw sockets were permitted, but the scanner may still fail to
         // start (no source ports free, an ICMP socket refused): `--mode
         // syn` says so, `auto` scans with connect() instead and says why.
-        let net = match (syn, a.probe.mode) {
+        let net = match (syn, mode) {
             (false, _) => None,
             (true, Mode::Syn) => {
                 Some(SynNet::start().context("cannot start the SYN scanner's raw sockets")?)
@@ -157,6 +183,16 @@ fn scan(a: &ScanArgs, shard: Shard, intent: &Intent, digest: &str) -> anyhow::Re
         Err(e @ ScanError::Plan(_)) => {
             return Err(anyhow::Error::new(e).context(format!("scan from vantage `{}`", a.from)));
         }
+        // A complete file: nothing to do, and nothing was touched.
+        Err(ScanError::Resume(e @ ResumeError::Complete { .. })) => {
+            #[allow(clippy::print_stderr, reason = "the CLI's one-line summary")]
+            {
+                eprintln!("vantage: {e}");
+            }
+            return Ok(Outcome::Conforms);
+        }
+        // Another scan than the file's, or the file changed: refused.
+        Err(e @ ScanError::Resume(_)) => return Err(anyhow::Error::new(e)),
         // Observations could not be written: the run could not finish.
         Err(e) => {
             #[allow(clippy::print_stderr, reason = "the CLI's error line")]
@@ -170,9 +206,10 @@ fn scan(a: &ScanArgs, shard: Shard, intent: &Intent, digest: &str) -> anyhow::Re
     #[allow(clippy::print_stderr, reason = "the CLI's one-line summary")]
     {
         eprintln!(
-            "vantage: {} scan{}{}: {} of {} probes concluded: {} open, {} closed, {} filtered, {} open|filtered{}{}{}",
+            "vantage: {} scan{}{}{}: {} of {} probes concluded: {} open, {} closed, {} filtered, {} open|filtered{}{}{}",
             mode_name(request.mode),
             if shard.count() > 1 { format!(" of shard {shard}") } else { String::new() },
+            resume.as_ref().map(resumed).unwrap_or_default(),
             fallback.map(|why| format!(" (no raw sockets: {why})")).unwrap_or_default(),
             t.open + t.closed + t.filtered + t.open_filtered,
             report.planned,
@@ -214,6 +251,18 @@ fn scan(a: &ScanArgs, shard: Shard, intent: &Intent, digest: &str) -> anyhow::Re
         }
     }
     Ok(if t.complete { Outcome::Conforms } else { Outcome::Incomplete })
+}
+
+/// How the summary line tells a resumed scan: what the file already held,
+/// and what was cut from its end.
+fn resumed(r: &Resume) -> String {
+    let cut = match r.dropped() {
+        Dropped::Nothing => String::new(),
+        Dropped::CutLine(line) => format!(", its cut-off line {line} dropped"),
+        Dropped::Trailer { interrupted: true } => ", its interrupted trailer replaced".to_owned(),
+        Dropped::Trailer { interrupted: false } => ", its unfinished trailer replaced".to_owned(),
+    };
+    format!(", resuming {} ({} probes concluded there{cut})", r.name(), r.concluded())
 }
 
 /// Runs the library's scan over `net`.

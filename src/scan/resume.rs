@@ -81,8 +81,9 @@ pub enum Dropped {
 #[non_exhaustive]
 pub enum ResumeError {
     /// The file could not be read, or is not a valid observation file.
+    /// (Not a `#[source]`: the message already holds it, once.)
     #[error("cannot resume: {0}")]
-    Read(#[from] ObserveError),
+    Read(ObserveError),
     /// The file is a complete scan: there is nothing to resume.
     #[error(
         "nothing to resume: {file} is a complete scan ({concluded} of {planned} planned probes concluded); it is left as it is"
@@ -118,6 +119,12 @@ pub enum ResumeError {
         /// The file.
         file: String,
     },
+}
+
+impl From<ObserveError> for ResumeError {
+    fn from(e: ObserveError) -> Self {
+        Self::Read(e)
+    }
 }
 
 impl Resume {
