@@ -18,6 +18,7 @@ mod dns_bed;
 mod dns_lab;
 mod dns_probe;
 mod dns_scan;
+mod kill;
 mod lab_tests;
 mod lint;
 mod observe;
