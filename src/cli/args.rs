@@ -17,8 +17,9 @@ pub(crate) struct Args {
     pub(crate) command: Command,
 }
 
-/// Subcommands. `agent`, `certs`, `check`, `verdict` and `compare` keep
-/// their flags in their own files (`verdict::ReportOpts` is shared).
+/// Subcommands. `agent`, `certs`, `check`, `verdict`, `compare`,
+/// `completions`, `man` and `init` keep their flags in their own files
+/// (`verdict::ReportOpts` is shared).
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run as a remote vantage: take plans from controllers over mutual TLS, stream observations back.
@@ -27,10 +28,14 @@ pub(crate) enum Command {
     Certs(super::certs::CertsArgs),
     /// Scan from this vantage and judge what was observed against the spec, in one run.
     Check(super::check::CheckArgs),
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions(super::docs::CompletionsArgs),
     /// Show what changed between two scans (ports, hosts), towards or away from a spec's intent.
     Compare(super::compare::CompareArgs),
     /// Check a spec: every error (exit 2) and every warning (exit 0, or 2 with --strict).
     Lint(LintArgs),
+    /// Print the man page (vantage.1), or write it and one page per subcommand into --out DIR.
+    Man(super::docs::ManArgs),
     /// Show what a scan from a vantage would send, without sending anything.
     Plan(PlanArgs),
     /// Scan from a vantage and write what was observed (JSON Lines).

@@ -7,6 +7,7 @@ pub(crate) mod args;
 mod certs;
 mod check;
 mod compare;
+mod docs;
 pub(crate) mod exit;
 mod lint;
 mod locate;
@@ -28,7 +29,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         Command::Certs(a) => certs::run(&a),
         Command::Check(a) => check::run(&a),
         Command::Compare(a) => compare::run(&a),
+        Command::Completions(a) => docs::completions(&a),
         Command::Lint(a) => lint::run(&a),
+        Command::Man(a) => docs::man(&a),
         Command::Plan(a) => plan::run(&a),
         Command::Scan(a) => scan::command(&a),
         Command::Verdict(a) => verdict::run(&a),

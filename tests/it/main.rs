@@ -13,6 +13,7 @@ mod agent_lab;
 mod certs;
 mod check_cli;
 mod cli;
+mod completions;
 mod deploy;
 mod dns_bed;
 mod dns_lab;
