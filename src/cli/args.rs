@@ -32,6 +32,8 @@ pub(crate) enum Command {
     Completions(super::docs::CompletionsArgs),
     /// Show what changed between two scans (ports, hosts), towards or away from a spec's intent.
     Compare(super::compare::CompareArgs),
+    /// Write a commented starter spec, or one adopted from a discovery scan (--from-scan CIDR...).
+    Init(super::init::InitArgs),
     /// Check a spec: every error (exit 2) and every warning (exit 0, or 2 with --strict).
     Lint(LintArgs),
     /// Print the man page (vantage.1), or write it and one page per subcommand into --out DIR.

@@ -9,6 +9,7 @@ mod check;
 mod compare;
 mod docs;
 pub(crate) mod exit;
+mod init;
 mod lint;
 mod locate;
 mod plan;
@@ -30,6 +31,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         Command::Check(a) => check::run(&a),
         Command::Compare(a) => compare::run(&a),
         Command::Completions(a) => docs::completions(&a),
+        Command::Init(a) => init::run(&a),
         Command::Lint(a) => lint::run(&a),
         Command::Man(a) => docs::man(&a),
         Command::Plan(a) => plan::run(&a),

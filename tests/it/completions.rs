@@ -19,7 +19,7 @@ fn subcommands() -> Vec<String> {
         .filter(|n| *n != "help")
         .map(str::to_owned)
         .collect();
-    for must in ["check", "completions", "man", "scan"] {
+    for must in ["check", "completions", "init", "man", "scan"] {
         assert!(names.iter().any(|n| n == must), "{must} not in {names:?}");
     }
     names
@@ -68,7 +68,7 @@ fn bash_completion_is_valid_and_completes_subcommands_and_flags() {
     let cases: [(&[&str], &[&str]); 4] = [
         (&["vantage", "ch"], &["check"]),
         (&["vantage", "co"], &["compare", "completions"]),
-        (&["vantage", "scan", "--allow"], &["--allow-large"]),
+        (&["vantage", "init", "--from-s"], &["--from-scan"]),
         (&["vantage", "completions", "fi"], &["fish"]),
     ];
     for (words, want) in cases {

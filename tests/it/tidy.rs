@@ -47,6 +47,7 @@ fn pure_modules_do_no_io() {
         "src/dns",
         "src/spec",
         "src/plan",
+        "src/init.rs",
         "src/lint.rs",
         "src/report",
         "src/schema.rs",
