@@ -23,6 +23,7 @@ pub mod dns;
 pub mod engine;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod import;
 pub mod init;
 pub mod lint;
 pub mod observe;

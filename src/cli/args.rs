@@ -18,7 +18,7 @@ pub(crate) struct Args {
 }
 
 /// Subcommands. `agent`, `certs`, `check`, `verdict`, `compare`,
-/// `completions`, `man` and `init` keep their flags in their own files
+/// `completions`, `man`, `import` and `init` keep their flags in their own files
 /// (`verdict::ReportOpts` is shared).
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
@@ -32,6 +32,8 @@ pub(crate) enum Command {
     Completions(super::docs::CompletionsArgs),
     /// Show what changed between two scans (ports, hosts), towards or away from a spec's intent.
     Compare(super::compare::CompareArgs),
+    /// Turn another scanner's output (nmap XML) into an observation file for `verdict`.
+    Import(super::import::ImportArgs),
     /// Write a commented starter spec, or one adopted from a discovery scan (--from-scan CIDR...).
     Init(super::init::InitArgs),
     /// Check a spec: every error (exit 2) and every warning (exit 0, or 2 with --strict).

@@ -9,6 +9,7 @@ mod check;
 mod compare;
 mod docs;
 pub(crate) mod exit;
+mod import;
 mod init;
 mod lint;
 mod locate;
@@ -31,6 +32,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         Command::Check(a) => check::run(&a),
         Command::Compare(a) => compare::run(&a),
         Command::Completions(a) => docs::completions(&a),
+        Command::Import(a) => import::run(&a),
         Command::Init(a) => init::run(&a),
         Command::Lint(a) => lint::run(&a),
         Command::Man(a) => docs::man(&a),

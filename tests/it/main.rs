@@ -23,6 +23,7 @@ mod init;
 mod kill;
 mod lab_tests;
 mod lint;
+mod nmap_import;
 mod observe;
 mod plan;
 mod report;

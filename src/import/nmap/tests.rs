@@ -1,0 +1,2 @@
+//! Tests of the nmap XML reader.
+use super::*;

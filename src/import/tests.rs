@@ -1,0 +1,2 @@
+//! Tests of nmap runs as observations.
+use super::*;
