@@ -1,2 +1,187 @@
-//! Tests of nmap runs as observations.
+//! nmap runs as observation records: real nmap files from
+//! `tests/data/nmap/`, and the mapping of states and reasons as a table.
+
 use super::*;
+use crate::observe::encode_line;
+
+fn ctx() -> Context {
+    Context {
+        spec: "spec.yaml".to_owned(),
+        spec_digest: format!("sha256:{}", "0".repeat(64)),
+        vantage: "here".to_owned(),
+        now: "2026-03-01T12:00:00.000Z".to_owned(),
+    }
+}
+
+fn import(xml: &[u8]) -> Imported {
+    let run = nmap::parse(xml).expect("nmap's own file");
+    let imported = observations(&run, &ctx());
+    for r in &imported.records {
+        encode_line(r).expect("every record passes the format's checks");
+    }
+    imported
+}
+
+/// Every line in a compact form: `port 22 open syn-ack`, `filtered tcp 1-3 no-response`.
+fn lines(imported: &Imported) -> Vec<String> {
+    let reason = |r: &Reason| serde_json::to_string(r).unwrap_or_default().replace('"', "");
+    imported
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Port(p) => Some(format!(
+                "{} {} {} {} {}",
+                p.proto.as_str(),
+                p.port,
+                p.state.as_str(),
+                reason(&p.reason),
+                p.banner.as_deref().unwrap_or("-")
+            )),
+            Record::Filtered(f) => {
+                Some(format!("filtered {} {} {}", f.proto.as_str(), f.ports, reason(&f.reason)))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn trailer(imported: &Imported) -> &Trailer {
+    match imported.records.last() {
+        Some(Record::Trailer(t)) => t,
+        other => panic!("no trailer: {other:?}"),
+    }
+}
+
+fn header(imported: &Imported) -> &Header {
+    match imported.records.first() {
+        Some(Record::Header(h)) => h,
+        other => panic!("no header: {other:?}"),
+    }
+}
+
+#[test]
+fn one_unlisted_group_or_listed_groups_account_for_every_port() {
+    let i = import(include_bytes!("../../tests/data/nmap/syn_extraports.xml"));
+    assert!(i.complete, "{:?}", i.warnings);
+    assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    let h = header(&i);
+    assert_eq!((h.mode, h.probes_planned, h.vantage.as_str()), (ScanMode::Syn, 41, "here"));
+    assert_eq!(h.started, "2026-12-02T15:06:03.000Z");
+    let t = trailer(&i);
+    assert_eq!((t.open, t.closed, t.filtered, t.complete), (2, 39, 0, true));
+    let l = lines(&i);
+    assert_eq!(
+        l[..3],
+        ["tcp 2201 open syn-ack -", "tcp 2202 open syn-ack -", "tcp 1 closed rst -"]
+    );
+}
+
+#[test]
+fn filtered_groups_become_summaries_with_their_reasons() {
+    let i = import(include_bytes!("../../tests/data/nmap/syn_filtered_closed.xml"));
+    assert!(i.complete, "{:?}", i.warnings);
+    let l = lines(&i);
+    assert!(l.contains(&"filtered tcp 3000-3100 no-response".to_owned()), "{l:?}");
+    assert!(
+        l.contains(&"filtered tcp 4000-4010 {icmp-unreachable:{type:3,code:13}}".to_owned()),
+        "{l:?}"
+    );
+    let t = trailer(&i);
+    assert_eq!((t.open, t.closed, t.filtered), (1, 30, 112));
+    assert_eq!(header(&i).probes_planned, 143);
+}
+
+#[test]
+fn udp_states_and_reasons() {
+    let i = import(include_bytes!("../../tests/data/nmap/udp.xml"));
+    let l = lines(&i);
+    assert!(l.contains(&"udp 1 closed port-unreachable -".to_owned()), "{l:?}");
+    // nmap lists every port of a state with fewer than 26 (no extraports).
+    assert!(l.contains(&"udp 5000 open|filtered no-response -".to_owned()), "{l:?}");
+    let t = trailer(&i);
+    assert_eq!(t.open + t.closed + t.filtered + t.open_filtered, header(&i).probes_planned);
+    assert!(i.complete, "{:?}", i.warnings);
+}
+
+#[test]
+fn several_unlisted_groups_are_not_guessed() {
+    let i = import(include_bytes!("../../tests/data/nmap/syn_unlisted.xml"));
+    assert!(!i.complete);
+    assert!(!trailer(&i).complete);
+    // Only the listed port is written.
+    assert_eq!(lines(&i), ["tcp 2201 open syn-ack -"]);
+    let w = i.warnings.join("\n");
+    assert!(w.contains("-d2") && w.contains("142 scanned port(s)"), "{w}");
+}
+
+#[test]
+fn an_unfinished_run_is_not_complete() {
+    let xml = br#"<nmaprun start="1"><scaninfo type="connect" protocol="tcp" services="22"/>
+<host><status state="up"/><address addr="127.0.0.1" addrtype="ipv4"/><ports>
+<port protocol="tcp" portid="22"><state state="open" reason="syn-ack"/></port></ports></host></nmaprun>"#;
+    let i = import(xml);
+    assert!(!i.complete);
+    assert_eq!(header(&i).mode, ScanMode::Connect);
+    assert_eq!(lines(&i), ["tcp 22 open connected -"]);
+    assert!(i.warnings.iter().any(|w| w.contains("did not finish")), "{:?}", i.warnings);
+}
+
+/// nmap's states and reasons, one listed port each, as the format's.
+#[test]
+fn states_and_reasons_map_as_documented() {
+    let cases = [
+        ("open", "syn-ack", "tcp 1 open syn-ack -"),
+        ("closed", "reset", "tcp 1 closed rst -"),
+        ("closed", "conn-refused", "tcp 1 closed conn-refused -"),
+        ("filtered", "no-response", "tcp 1 filtered no-response -"),
+        ("filtered", "host-unreach", "tcp 1 filtered {icmp-unreachable:{type:3,code:1}} -"),
+        ("filtered", "net-prohibited", "tcp 1 filtered {icmp-unreachable:{type:3,code:9}} -"),
+        ("closed|filtered", "no-response", "tcp 1 filtered no-response -"),
+        ("open|filtered", "no-response", "tcp 1 filtered no-response -"),
+        ("open", "weird-reason", "tcp 1 open syn-ack -"),
+    ];
+    for (state, reason, want) in cases {
+        let xml = format!(
+            r#"<nmaprun><scaninfo type="syn" protocol="tcp" services="1"/><host><status state="up"/>
+<address addr="127.0.0.1" addrtype="ipv4"/><ports><port protocol="tcp" portid="1">
+<state state="{state}" reason="{reason}"/></port></ports></host>
+<runstats><finished time="2" exit="success"/></runstats></nmaprun>"#
+        );
+        let i = import(xml.as_bytes());
+        assert_eq!(lines(&i), [want], "{state} {reason}");
+        assert!(i.complete, "{state} {reason}: {:?}", i.warnings);
+    }
+    // `unfiltered` and unknown states are not imported: the port stays
+    // unaccounted and the file incomplete.
+    for state in ["unfiltered", "bogus"] {
+        let xml = format!(
+            r#"<nmaprun><scaninfo type="ack" protocol="tcp" services="1"/><host><status state="up"/>
+<address addr="127.0.0.1" addrtype="ipv4"/><ports><port protocol="tcp" portid="1">
+<state state="{state}" reason="reset"/></port></ports></host>
+<runstats><finished time="2" exit="success"/></runstats></nmaprun>"#
+        );
+        let i = import(xml.as_bytes());
+        assert!(lines(&i).is_empty() && !i.complete, "{state}");
+        assert!(i.warnings.iter().any(|w| w.contains(state)), "{state}: {:?}", i.warnings);
+    }
+}
+
+#[test]
+fn banners_are_bounded_and_printable() {
+    let long = "A\u{1}".repeat(4000);
+    let xml = format!(
+        r#"<nmaprun><scaninfo type="syn" protocol="tcp" services="22"/><host><status state="up"/>
+<address addr="127.0.0.1" addrtype="ipv4"/><ports><port protocol="tcp" portid="22">
+<state state="open" reason="syn-ack"/><service name="ssh" product="OpenSSH"/>
+<script id="banner" output="{long}"/></port></ports></host></nmaprun>"#
+    );
+    let i = import(xml.as_bytes());
+    let Some(Record::Port(p)) = i.records.get(1) else { panic!("a port line") };
+    let banner = p.banner.as_deref().expect("a banner");
+    assert!(banner.starts_with("A\\x01A"), "{banner}");
+    assert!(banner.len() <= crate::observe::MAX_BANNER_CHARS);
+    // Without the script, the product.
+    let xml = xml.replace(&format!(r#"<script id="banner" output="{long}"/>"#), "");
+    let i = import(xml.as_bytes());
+    assert_eq!(lines(&i), ["tcp 22 open syn-ack OpenSSH"]);
+}
