@@ -75,6 +75,35 @@ pub fn observations(data: &[u8]) {
     }
 }
 
+/// Reads arbitrary bytes as nmap XML, as `vantage import nmap` does, and
+/// converts whatever parses into observation records: every record must
+/// pass the writer's checks (`encode_line`), the file must be one header,
+/// facts, one trailer, and the trailer's counts may not exceed the ports
+/// the header planned.
+pub fn nmap_xml(data: &[u8]) {
+    use crate::import::{Context, nmap, observations};
+    use crate::observe::{Record, encode_line};
+    let Ok(run) = nmap::parse(data) else { return };
+    let ctx = Context {
+        spec: "fuzz.yaml".to_owned(),
+        spec_digest: format!("sha256:{}", "0".repeat(64)),
+        vantage: "fuzz".to_owned(),
+        now: "2026-03-01T12:00:00.000Z".to_owned(),
+    };
+    let imported = observations(&run, &ctx);
+    for r in &imported.records {
+        assert!(encode_line(r).is_ok(), "an imported record breaks the format: {r:?}");
+    }
+    let (Some(Record::Header(h)), Some(Record::Trailer(t))) =
+        (imported.records.first(), imported.records.last())
+    else {
+        panic!("an import is not header ... trailer")
+    };
+    let concluded = t.open + t.closed + t.filtered + t.open_filtered;
+    assert!(concluded <= h.probes_planned, "{concluded} concluded of {} planned", h.probes_planned);
+    assert!(!t.complete || concluded == h.probes_planned);
+}
+
 /// Reads arbitrary bytes as everything a SYN scan's raw sockets can hand
 /// us: an IPv4 datagram carrying TCP or ICMP, and an IPv6 payload (TCP
 /// segment or ICMPv6 message). Whatever reads as TCP over IPv4 must read

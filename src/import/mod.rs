@@ -281,8 +281,9 @@ impl Out {
             for r in group.reasons.iter().filter(|r| r.protocol.is_none_or(|p| p == protocol)) {
                 let Some(ports) = &r.ports else { continue };
                 let ports = ports.intersection(&rest);
-                self.folded(addr, proto, &group.state, &r.reason, &ports);
-                rest = rest.difference(&ports);
+                if self.folded(addr, proto, &group.state, &r.reason, &ports) {
+                    rest = rest.difference(&ports);
+                }
             }
         }
         let mut ambiguous = untold;
@@ -294,20 +295,29 @@ impl Out {
                     _ => "",
                 };
                 let ports = rest.clone();
-                self.folded(addr, proto, &group.state, reason, &ports);
-                rest = PortSet::new();
+                if self.folded(addr, proto, &group.state, reason, &ports) {
+                    rest = PortSet::new();
+                }
             }
             _ => ambiguous = true,
         }
         HostResult { unaccounted: u64::from(rest.len()), ambiguous }
     }
 
-    /// Writes ports nmap folded into one state and reason.
-    fn folded(&mut self, addr: IpAddr, proto: Proto, state: &str, reason: &str, ports: &PortSet) {
+    /// Writes ports nmap folded into one state and reason; `false` when
+    /// the state is not imported (so the ports stay unaccounted).
+    fn folded(
+        &mut self,
+        addr: IpAddr,
+        proto: Proto,
+        state: &str,
+        reason: &str,
+        ports: &PortSet,
+    ) -> bool {
         if ports.is_empty() {
-            return;
+            return true;
         }
-        let Some(state) = self.state(state, proto) else { return };
+        let Some(state) = self.state(state, proto) else { return false };
         let reason = self.reason(reason, state, proto, addr);
         let silent = matches!(
             (proto, state),
@@ -326,6 +336,7 @@ impl Out {
                 self.port(addr, proto, port, state, reason, None);
             }
         }
+        true
     }
 
     fn port(

@@ -185,3 +185,17 @@ fn banners_are_bounded_and_printable() {
     let i = import(xml.as_bytes());
     assert_eq!(lines(&i), ["tcp 22 open syn-ack OpenSSH"]);
 }
+
+/// Found by replaying the fuzz corpus with bytes flipped: a folded group
+/// whose state is not imported must leave its ports unaccounted, not
+/// count them as written.
+#[test]
+fn a_folded_group_of_an_unknown_state_stays_unaccounted() {
+    let xml = br#"<nmaprun><scaninfo type="syn" protocol="tcp" services="1-30"/><host>
+<status state="up"/><address addr="127.0.0.1" addrtype="ipv4"/><ports>
+<extraports state="cLosed" count="30"><extrareasons reason="reset" count="30" proto="tcp" ports="1-30"/></extraports>
+</ports></host><runstats><finished time="2" exit="success"/></runstats></nmaprun>"#;
+    let i = import(xml);
+    assert!(!i.complete && lines(&i).is_empty(), "{:?}", i.warnings);
+    assert!(i.warnings.iter().any(|w| w.contains("30 scanned port(s)")), "{:?}", i.warnings);
+}

@@ -16,7 +16,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::util::{stdout, vantage};
+use crate::util::{root, stdout, vantage};
 
 const NOW: &str = "2026-03-02T08:00:00Z";
 
@@ -162,5 +162,125 @@ fn verdict_on_imported_nmap_equals_verdict_on_vantage_scan() {
         let v = verdict(&spec, &imported);
         assert_eq!(v.status.code(), Some(1), "{kind}: {}", both(&v));
         assert_eq!(findings(&v), want, "{kind}");
+    }
+}
+
+/// The fuzz target's seeds (real nmap files) and cut and mangled versions
+/// of them go through the fuzz entry point without a panic.
+#[test]
+fn fuzz_corpus_replays() {
+    let dir = root().join("fuzz/corpus/nmap_xml");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("the nmap_xml corpus") {
+        let bytes = std::fs::read(entry.expect("entry").path()).expect("a seed");
+        vantage::fuzzing::nmap_xml(&bytes);
+        for n in (0..bytes.len()).step_by(7) {
+            vantage::fuzzing::nmap_xml(&bytes[..n]);
+            let mut flipped = bytes.clone();
+            flipped[n] ^= 0x20;
+            vantage::fuzzing::nmap_xml(&flipped);
+        }
+        seen += 1;
+    }
+    assert!(seen >= 4, "{seen} seeds");
+}
+
+/// A checked-in file with `<extraports>` groups (filtered by DROP and by
+/// ICMP, and closed), imported against a spec of its host: complete, and
+/// the verdict sees the folded ports; the hand-edited file whose groups
+/// do not list their ports is imported incomplete, with a warning naming
+/// the nmap options that list every port.
+#[test]
+fn checked_in_nmap_files_with_extraports() {
+    let dir = Scratch::new("nmap-fixture");
+    let spec = dir.path("spec.yaml");
+    std::fs::write(
+        &spec,
+        r#"version: 1
+zones:
+  local: { cidrs: [10.0.0.0/8], probe: false }
+  lo: { cidrs: [127.0.0.1/32] }
+hosts:
+  box: { address: 127.0.0.1 }
+services:
+  ats: { tcp: [2201] }
+  dropped: { tcp: [3000] }
+  rejected: { tcp: [4000] }
+flows:
+  - { from: local, to: box, allow: [ats] }
+  - { from: local, to: box, deny: [dropped, rejected] }
+deny_mode: drop
+default: deny
+vantages:
+  here: { zone: local }
+sweep:
+  tcp: ["1-30", "3000-3100", "4000-4010"]
+"#,
+    )
+    .expect("write the spec");
+    let out = dir.path("obs.jsonl");
+    let xml = "tests/data/nmap/syn_filtered_closed.xml";
+    let o = vantage(&["import", "nmap", xml, "--spec", &spec, "--from", "here", "-o", &out]);
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains(": complete"), "{}", both(&o));
+    let v = verdict(&spec, &out);
+    let got: Vec<(String, u64)> = findings(&v)
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap_or("").to_owned(), f["port"].as_u64().unwrap_or(0)))
+        .collect();
+    // 4000 is rejected by ICMP where the spec wants a silent drop.
+    assert_eq!(got, [("deny-mode".to_owned(), 4000)], "{}", both(&v));
+
+    let xml = "tests/data/nmap/syn_unlisted.xml";
+    let o = vantage(&["import", "nmap", xml, "--spec", &spec, "--from", "here", "-o", &out]);
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("-d2") && err.contains("NOT complete"), "{err}");
+    let v = verdict(&spec, &out);
+    assert_eq!(v.status.code(), Some(3), "{}", both(&v));
+    assert!(stdout(&v).contains("scan-incomplete"), "{}", both(&v));
+}
+
+#[test]
+fn import_refuses_what_it_cannot_read() {
+    let dir = Scratch::new("nmap-refusals");
+    let bad = dir.path("bad.xml");
+    std::fs::write(&bad, "<html/>").expect("write");
+    let cut = dir.path("cut.xml");
+    let real = std::fs::read(root().join("tests/data/nmap/syn_extraports.xml")).expect("fixture");
+    std::fs::write(&cut, &real[..real.len() / 2]).expect("write");
+    let spec = "specs/examples/localhost.yaml";
+    let xml = "tests/data/nmap/syn_extraports.xml";
+    let out = dir.path("o.jsonl");
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["import", "nmap", xml, "--spec", spec, "--from", "elsewhere", "-o", &out],
+            "no vantage `elsewhere`",
+        ),
+        (
+            &["import", "nmap", &bad, "--spec", spec, "--from", "this-machine", "-o", &out],
+            "the root is <html>",
+        ),
+        (&["import", "nmap", &cut, "--spec", spec, "--from", "this-machine", "-o", &out], "line "),
+        (
+            &[
+                "import",
+                "nmap",
+                xml,
+                "--spec",
+                "tests/fixtures/bad-specs/bad-cidr.yaml",
+                "--from",
+                "x",
+                "-o",
+                &out,
+            ],
+            "bad-cidr.yaml",
+        ),
+    ];
+    for (args, text) in cases {
+        let o = vantage(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", both(&o));
+        assert!(both(&o).contains(text), "{text:?} not in {}", both(&o));
+        assert!(!std::path::Path::new(&out).exists(), "{args:?} wrote a file");
     }
 }
