@@ -7,7 +7,9 @@
 //! the file passes the same checks as one `scan` writes. What was not
 //! imported is said on stderr, one line each; a file that does not account
 //! for every scanned port gets a trailer that is not complete, so `verdict`
-//! reports `scan-incomplete`. The output is written whole or not at all
+//! reports `scan-incomplete`. nmap's TLS scripts are not imported: an open
+//! port the spec gives a TLS policy is named in a warning, as unjudged.
+//! The output is written whole or not at all
 //! (a temporary file renamed into place).
 
 use std::io::Write as _;
@@ -15,7 +17,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use vantage::import::{self, Context, nmap};
-use vantage::observe::{encode_line, timestamp};
+use vantage::observe::{PortState, Proto, Record, encode_line, timestamp};
 use vantage::spec;
 
 use super::exit::Outcome;
@@ -97,7 +99,33 @@ fn nmap_file(a: &NmapArgs) -> anyhow::Result<Outcome> {
         vantage: a.from.clone(),
         now: timestamp(jiff::Timestamp::now()),
     };
-    let imported = import::observations(&run, &ctx);
+    let mut imported = import::observations(&run, &ctx);
+    // nmap's TLS scripts are not imported, so a TLS policy the spec puts on
+    // an open port goes unjudged: say so rather than let it pass silently.
+    let open: std::collections::HashSet<(std::net::IpAddr, u16)> = imported
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Port(p) if p.state == PortState::Open && p.proto == Proto::Tcp => {
+                Some((p.target, p.port))
+            }
+            _ => None,
+        })
+        .collect();
+    let unjudged: Vec<String> = intent
+        .tls_endpoints()
+        .iter()
+        .map(|e| (intent.hosts[e.host.0].address, e.port))
+        .filter(|k| open.contains(k))
+        .map(|(a, p)| format!("{a}:{p}"))
+        .collect();
+    if !unjudged.is_empty() {
+        imported.warnings.push(format!(
+            "TLS is not imported from nmap, so the TLS policy of {} is not judged; \
+             `vantage scan` probes it",
+            unjudged.join(", ")
+        ));
+    }
     let mut text = Vec::new();
     for record in &imported.records {
         let line = encode_line(record).with_context(|| {

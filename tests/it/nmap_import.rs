@@ -187,7 +187,8 @@ fn fuzz_corpus_replays() {
 
 /// A checked-in file with `<extraports>` groups (filtered by DROP and by
 /// ICMP, and closed), imported against a spec of its host: complete, and
-/// the verdict sees the folded ports; the hand-edited file whose groups
+/// the verdict sees the folded ports; the TLS policy of its open port is
+/// said to be unjudged; the hand-edited file whose groups
 /// do not list their ports is imported incomplete, with a warning naming
 /// the nmap options that list every port.
 #[test]
@@ -203,7 +204,7 @@ zones:
 hosts:
   box: { address: 127.0.0.1 }
 services:
-  ats: { tcp: [2201] }
+  ats: { tcp: [2201], tls: web }
   dropped: { tcp: [3000] }
   rejected: { tcp: [4000] }
 flows:
@@ -215,6 +216,9 @@ vantages:
   here: { zone: local }
 sweep:
   tcp: ["1-30", "3000-3100", "4000-4010"]
+tls:
+  policies:
+    web: { profile: intermediate }
 "#,
     )
     .expect("write the spec");
@@ -222,7 +226,10 @@ sweep:
     let xml = "tests/data/nmap/syn_filtered_closed.xml";
     let o = vantage(&["import", "nmap", xml, "--spec", &spec, "--from", "here", "-o", &out]);
     assert_eq!(o.status.code(), Some(0), "{}", both(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains(": complete"), "{}", both(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(": complete"), "{err}");
+    // Its TLS policy cannot be judged from nmap's file, and the user is told.
+    assert!(err.contains("TLS policy of 127.0.0.1:2201 is not judged"), "{err}");
     let v = verdict(&spec, &out);
     let got: Vec<(String, u64)> = findings(&v)
         .iter()
