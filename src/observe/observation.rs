@@ -359,8 +359,10 @@ pub struct TlsFact {
     pub chain_truncated: bool,
     /// An OCSP response was stapled.
     pub ocsp_stapled: bool,
-    /// Why the probe could not finish (a timeout, a reset); `null` when it
-    /// did. What was learnt before is still here.
+    /// Why the probe could not finish (a timeout, a reset), or why the
+    /// chain of a server that speaks TLS was not read (a Certificate
+    /// message over the cap, a handshake cut off); `null` when it did. What
+    /// was learnt before is still here.
     pub error: Option<String>,
     /// When the probe ended (RFC 3339, UTC, milliseconds).
     pub at: String,

@@ -435,7 +435,7 @@ pub async fn probe_endpoint(
         ..HelloOptions::default()
     };
     let at = || timestamp(jiff::Timestamp::now());
-    let empty = || fact(target, sni, starttls, &[], Presented::default(), at());
+    let empty = || fact(target, sni, starttls, &[], Presented::default(), None, at());
     let pace = limits.pace.as_deref();
     if let Some(protocol) = starttls {
         paced(pace, target).await;
@@ -468,12 +468,18 @@ pub async fn probe_endpoint(
         let raw_chain = results.iter().find(|r| !r.0.chain.is_empty()).map(|r| r.0.chain.clone());
         let tls13 =
             results.iter().any(|r| r.0.version == ProtocolVersion::TLS13 && r.0.supported());
+        // Why the handshake, when it was the chain's only source, gave none.
+        let mut no_chain = None;
         let presented = match raw_chain {
             Some(chain) => Presented { chain, ocsp: None },
             None if tls13 => {
                 paced(pace, target).await;
                 match handshake(target, sni, starttls, limits.exchange).await {
-                    Handshake::Done { presented, .. } | Handshake::Failed { presented, .. } => {
+                    Handshake::Done { presented, .. } => presented,
+                    Handshake::Failed { presented, error } => {
+                        if presented.chain.is_empty() {
+                            no_chain = Some(format!("the handshake failed before one: {error}"));
+                        }
                         presented
                     }
                     Handshake::StartTls(e) => {
@@ -485,29 +491,46 @@ pub async fn probe_endpoint(
                         }
                         Presented::default()
                     }
-                    Handshake::Unreachable(_) | Handshake::TimedOut => Presented::default(),
+                    Handshake::Unreachable(e) => {
+                        no_chain = Some(format!("the handshake found no connection: {e}"));
+                        Presented::default()
+                    }
+                    Handshake::TimedOut => {
+                        no_chain = Some(format!(
+                            "the handshake did not end within {} s",
+                            limits.exchange.as_secs()
+                        ));
+                        Presented::default()
+                    }
                 }
             }
             None => Presented::default(),
         };
-        (results, presented)
+        (results, presented, no_chain)
     };
-    let Ok((results, presented)) = timeout(limits.endpoint, work).await else {
+    let Ok((results, presented, no_chain)) = timeout(limits.endpoint, work).await else {
         return TlsFact {
             error: Some(format!("no conclusion within {} s", limits.endpoint.as_secs())),
             ..empty()
         };
     };
-    fact(target, sni, starttls, &results, presented, at())
+    fact(target, sni, starttls, &results, presented, no_chain, at())
 }
 
+/// The longest `error` a `tls` line is given (the observation format
+/// allows 4,096 bytes).
+const MAX_ERROR: usize = 1024;
+
 /// The observation line for what the enumerations and the handshake found.
+/// `no_chain` says why the handshake gave no chain, when it was asked for
+/// one.
 fn fact(
     target: SocketAddr,
     sni: Option<&str>,
     starttls: Option<Protocol>,
     results: &[Enumerated],
     presented: Presented,
+    no_chain: Option<String>,
     at: String,
 ) -> TlsFact {
     let plaintext = results.iter().find_map(|r| r.0.not_tls.as_deref()).map(printable_banner);
@@ -549,15 +572,30 @@ fn fact(
         refused.clear();
     }
     let cut_short: Vec<&StartTlsError> = results.iter().filter_map(|r| r.1.as_ref()).collect();
-    let error = if let Some(first) = cut_short.first() {
-        Some(format!(
+    let mut errors = Vec::new();
+    if let Some(first) = cut_short.first() {
+        errors.push(format!(
             "incomplete: STARTTLS failed on a later connection ({} of {} versions affected): {first}",
             cut_short.len(),
             results.len()
-        ))
-    } else {
-        unanswered.then(|| "no answer to any ClientHello (closed or silent)".to_owned())
-    };
+        ));
+    } else if unanswered {
+        errors.push("no answer to any ClientHello (closed or silent)".to_owned());
+    }
+    if chain.is_empty() && speaks_tls {
+        // A server that accepted a hello but whose chain was never read (a
+        // Certificate message over its cap, a handshake cut off) did not
+        // show that it has none: say why, so no one reads "no certificate".
+        let unread: Vec<String> = results
+            .iter()
+            .filter_map(|r| r.0.error_after.as_ref().map(|e| format!("{}: {e}", r.0.version)))
+            .chain(no_chain)
+            .collect();
+        if !unread.is_empty() {
+            errors.push(format!("no certificate was read: {}", unread.join("; ")));
+        }
+    }
+    let error = (!errors.is_empty()).then(|| bounded(errors.join("; "), MAX_ERROR));
     TlsFact {
         target: target.ip(),
         port: target.port(),
@@ -573,4 +611,16 @@ fn fact(
         error,
         at,
     }
+}
+
+/// `text` cut to at most `max` bytes, at a character boundary.
+fn bounded(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
 }

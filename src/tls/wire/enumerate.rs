@@ -108,6 +108,10 @@ pub struct VersionResult {
     pub chain: Vec<Vec<u8>>,
     /// The first stapled OCSP response seen.
     pub ocsp_response: Option<Vec<u8>>,
+    /// The first problem with what followed an accepted ServerHello (a
+    /// Certificate message over its cap, a malformed message): the rest
+    /// of that flight, the chain among it, was not read.
+    pub error_after: Option<WireError>,
     /// Every alert received, in order.
     pub alerts: Vec<Alert>,
     /// Every refusal, in order.
@@ -131,6 +135,7 @@ impl VersionResult {
             key_exchange: None,
             chain: Vec::new(),
             ocsp_response: None,
+            error_after: None,
             alerts: Vec::new(),
             refusals: Vec::new(),
             bugs: Vec::new(),
@@ -391,6 +396,9 @@ impl Enumeration {
         }
         if let Some(a) = hello.alert_after {
             r.alerts.push(a);
+        }
+        if r.error_after.is_none() {
+            r.error_after.clone_from(&hello.error_after);
         }
     }
 

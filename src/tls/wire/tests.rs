@@ -500,6 +500,28 @@ fn run(mut e: Enumeration, answer: impl Fn(&[u8]) -> Answer) -> VersionResult {
     e.finish()
 }
 
+#[test]
+fn a_chain_over_the_cap_is_kept_as_the_versions_error_after() {
+    // Every hello answered with a ServerHello choosing the first suite
+    // offered, then a Certificate announcing 16 MB: each suite is still
+    // accepted, and the result says why no chain came with them.
+    let e = Enumeration::new(ProtocolVersion::TLS12, &suites(&[0xc02f, 0x002f]));
+    let r = run(e, |hello| {
+        let offer = read_offer(hello);
+        let sh = server_hello_body(0x0303, [7; 32], offer.suites[0].0, &[]);
+        let mut msgs = handshake(2, &sh);
+        msgs.extend_from_slice(&[11, 0xff, 0xff, 0xff]);
+        flight(&record(22, 0x0303, &msgs))
+    });
+    assert_eq!(r.accepted, suites(&[0xc02f, 0x002f]));
+    assert!(r.chain.is_empty());
+    assert!(
+        matches!(r.error_after, Some(WireError::Oversized { len: 0xff_ffff, .. })),
+        "{:?}",
+        r.error_after
+    );
+}
+
 fn suites(codes: &[u16]) -> Vec<CipherSuite> {
     codes.iter().map(|c| CipherSuite(*c)).collect()
 }
