@@ -686,6 +686,35 @@ pub(crate) fn resolve(
         let raw = &f.value;
         let from = resolve_list(&mut r, &raw.from.0, &resolve_endpoint);
         let to = resolve_list(&mut r, &raw.to.0, &resolve_endpoint);
+        // A flow naming a host that no zone's CIDRs contain states an intent
+        // about an address outside the spec's scope: it could never be
+        // probed, and no vantage's zone could be its source, so the flow
+        // would be silently unchecked. Refused where the host is named.
+        for (side, names) in [("from", &raw.from.0), ("to", &raw.to.0)] {
+            for n in names {
+                let Some(&h) = host_index.get(n.value.as_str()) else { continue };
+                let host = &hosts[h];
+                if host.zone.is_some() {
+                    continue;
+                }
+                let d = r.err(
+                    "flow-outside-zones",
+                    &n.at,
+                    format!(
+                        "flow #{} names host `{}` ({}) in `{side}`, but no zone's CIDRs contain {}: the flow could never be checked",
+                        i + 1,
+                        host.name,
+                        host.address,
+                        host.address
+                    ),
+                );
+                d.value = Some(n.value.clone());
+                d.expected = Some(format!(
+                    "a zone whose `cidrs` contain {} (`probe: false` for an address never probed), or a host inside a zone",
+                    host.address
+                ));
+            }
+        }
         let require = match &raw.require {
             None => Require::Reachable,
             Some(v) => r
