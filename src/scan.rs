@@ -38,11 +38,11 @@ pub use resume::{Dropped, Resume, ResumeError};
 use crate::engine::pace::Pacer;
 use crate::engine::{self, Config, ProbeResult, Reason, State, net::Net};
 use crate::observe::{
-    FilteredSummary, Header, ObservationWriter, ObserveError, PortFact, PortState,
+    ExclusionRecord, FilteredSummary, Header, ObservationWriter, ObserveError, PortFact, PortState,
     Proto as WireProto, Reason as WireReason, Record, SCHEMA_VERSION, ScanMode, TOOL, Trailer,
     printable_banner, timestamp,
 };
-use crate::plan::{Options, Plan, PlanError};
+use crate::plan::{Exclusions, Options, Plan, PlanError};
 use crate::probe::{self, tls};
 use crate::spec::Intent;
 use crate::spec::intent::{Proto, StartTls};
@@ -71,6 +71,9 @@ pub struct Request<'a> {
     pub vantage: &'a str,
     /// Seed, shard, `--allow-large`.
     pub plan: Options,
+    /// Addresses never to probe (`--exclude`): the plan, the TLS step and
+    /// the DNS step all go through a scope guard without them.
+    pub exclude: &'a Exclusions,
     /// Engine settings.
     pub engine: Config,
     /// How TCP is probed (what `net` does), recorded in the header.
@@ -129,7 +132,8 @@ pub async fn run<N: Net>(
     progress: Arc<Progress>,
     cancel: CancellationToken,
 ) -> Result<Report, ScanError> {
-    let plan = Plan::new(request.intent, request.vantage, request.plan)?;
+    let plan =
+        Plan::with_exclusions(request.intent, request.vantage, request.plan, request.exclude)?;
     let planned = plan.len();
     progress.planned.store(planned, Ordering::Relaxed);
     let header = Header {
@@ -145,6 +149,12 @@ pub async fn run<N: Net>(
         mode: request.mode,
         started: now(),
         probes_planned: planned,
+        excluded: (!request.exclude.is_empty()).then(|| ExclusionRecord {
+            networks: request.exclude.networks().len() as u64,
+            digest: request.exclude.digest(),
+            addresses: u64::try_from(plan.excluded.addresses).unwrap_or(u64::MAX),
+            probes: u64::try_from(plan.excluded.probes).unwrap_or(u64::MAX),
+        }),
     };
     let (writer, resume) = match output {
         Output::File(path) => (ObservationWriter::create(path, header).await?, None),
@@ -282,6 +292,7 @@ pub async fn run<N: Net>(
             vantage: request.intent.vantage(request.vantage),
             listed: plan.options.shard.index() == 0,
             open_53,
+            exclusions: request.exclude,
         };
         let limits = probe::dns::Limits { pace: Some(pacer), ..probe::dns::Limits::default() };
         dns = dns::run(work, limits, &records, &cancel).await;

@@ -18,6 +18,8 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use crate::observe::ScanMode;
+use crate::plan::Exclusions;
+use crate::plan::exclude::NetListError;
 
 /// The protocol version both sides must speak.
 pub const PROTOCOL: u32 = 1;
@@ -51,6 +53,12 @@ pub struct PlanRequest {
     pub limits: Limits,
     /// How to probe TCP.
     pub mode: ModeWish,
+    /// Addresses never to probe (`check --exclude`), as CIDRs
+    /// (`plan::Exclusions::networks`). Sent only when there are some: an
+    /// agent that does not know the field refuses the request (unknown
+    /// fields are refused), rather than scan what was excluded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
 }
 
 /// How the controller wants TCP probed (`--mode`).
@@ -256,7 +264,16 @@ impl PlanRequest {
         if let Some(p) = r.limits.problem() {
             return invalid(p);
         }
+        if let Err(e) = r.exclusions() {
+            return invalid(e.to_string());
+        }
         Ok(r)
+    }
+
+    /// The exclusions the request carries.
+    pub fn exclusions(&self) -> Result<Exclusions, NetListError> {
+        let text = self.exclude.join("\n");
+        Exclusions::parse("the plan's exclusions", text.as_bytes())
     }
 }
 
@@ -312,6 +329,7 @@ mod tests {
             seed: 1,
             limits: limits(),
             mode: ModeWish::Auto,
+            exclude: Vec::new(),
         }
     }
 
@@ -320,7 +338,13 @@ mod tests {
         let r = request();
         let line = r.encode();
         assert_eq!(line.last(), Some(&b'\n'));
+        assert!(!String::from_utf8_lossy(&line).contains("exclude"), "sent only when some");
         assert_eq!(PlanRequest::decode(&line[..line.len() - 1]), Ok(r));
+        let r = PlanRequest { exclude: vec!["198.18.2.0/28".to_owned()], ..request() };
+        let line = r.encode();
+        let back = PlanRequest::decode(&line[..line.len() - 1]).expect("decodes");
+        assert!(back.exclusions().expect("valid").contains("198.18.2.9".parse().expect("addr")));
+        assert_eq!(back, r);
         let reply = Reply::Accepted {
             version: "0.1.0".to_owned(),
             mode: ScanMode::Connect,
@@ -354,6 +378,9 @@ mod tests {
         assert!(bad(&|r| r.limits.min_rtt_ms = 5000).contains("above max rtt"));
         assert!(bad(&|r| r.limits.max_rtt_ms = 600_000).contains("60,000"));
         assert!(bad(&|r| r.limits.banner_ms = 20_000).contains("banner"));
+        assert!(
+            bad(&|r| r.exclude = vec!["198.18.2.1/24".to_owned()]).contains("is not a network")
+        );
         for junk in [&b""[..], b"{", b"null", b"[]", b"{\"protocol\":1}", b"\xff\xfe"] {
             assert!(matches!(PlanRequest::decode(junk), Err(ProtoError::Malformed(_))), "{junk:?}");
             assert!(Reply::decode(junk).is_err(), "{junk:?}");

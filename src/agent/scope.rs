@@ -1,57 +1,25 @@
 //! The agent's own scope: the networks its operator lets it probe, read
 //! from a local file a controller cannot change. One network a line (a
 //! CIDR or a single address), `#` starts a comment, blank lines are
-//! ignored. A plan whose targets reach outside it is refused whole.
+//! ignored (the list format `plan::exclude` reads). A plan whose targets
+//! reach outside it is refused whole.
 
-use std::net::IpAddr;
-
-use ipnetwork::IpNetwork;
-
+use crate::plan::exclude::parse_networks;
 use crate::plan::ranges::AddrRanges;
 
-/// The largest scope file read.
-pub const MAX_SCOPE_BYTES: usize = 1024 * 1024;
-
+pub use crate::plan::exclude::MAX_LIST_BYTES as MAX_SCOPE_BYTES;
 /// A bad scope file: every bad line, with its number.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", .problems.join("; "))]
-pub struct ScopeError {
-    /// `FILE:LINE: what`, one per bad line.
-    pub problems: Vec<String>,
-}
+pub use crate::plan::exclude::NetListError as ScopeError;
 
-/// Reads a scope file's text (`name` is its path, for messages).
+/// Reads a scope file's text (`name` is its path, for messages), in the
+/// format of `plan::exclude::parse_networks`; a file with no network in it
+/// is refused too.
 pub fn parse(name: &str, bytes: &[u8]) -> Result<AddrRanges, ScopeError> {
-    let fail = |p: String| ScopeError { problems: vec![p] };
-    if bytes.len() > MAX_SCOPE_BYTES {
-        return Err(fail(format!("{name}: larger than {MAX_SCOPE_BYTES} bytes")));
-    }
-    let text = std::str::from_utf8(bytes).map_err(|e| fail(format!("{name}: not UTF-8: {e}")))?;
-    let mut nets = Vec::new();
-    let mut problems = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let entry = raw.split('#').next().unwrap_or("").trim();
-        if entry.is_empty() {
-            continue;
-        }
-        let parsed = entry
-            .parse::<IpNetwork>()
-            .ok()
-            .or_else(|| entry.parse::<IpAddr>().ok().map(IpNetwork::from))
-            .filter(|n| n.network() == n.ip());
-        match parsed {
-            Some(n) => nets.push(n),
-            None => problems.push(format!(
-                "{name}:{}: `{entry}` is not a network (a CIDR such as 198.18.20.0/24 with no host bits set, or an address)",
-                i + 1
-            )),
-        }
-    }
-    if !problems.is_empty() {
-        return Err(ScopeError { problems });
-    }
+    let nets = parse_networks(name, bytes)?;
     if nets.is_empty() {
-        return Err(fail(format!("{name}: no network in it: the agent could probe nothing")));
+        return Err(ScopeError {
+            problems: vec![format!("{name}: no network in it: the agent could probe nothing")],
+        });
     }
     Ok(AddrRanges::from_parts(nets, []))
 }

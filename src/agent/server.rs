@@ -32,7 +32,7 @@ use super::{HANDSHAKE_TIMEOUT, keepalive, read_line};
 use crate::engine::net::{SynNet, SystemNet};
 use crate::observe::ScanMode;
 use crate::plan::ranges::AddrRanges;
-use crate::plan::{Options, Plan, ScopeGuard, Shard};
+use crate::plan::{Exclusions, Options, Plan, ScopeGuard, Shard};
 use crate::scan::{self, Output, Progress, Report, Request};
 use crate::spec::Intent;
 
@@ -151,6 +151,7 @@ struct Prepared {
     intent: Intent,
     digest: String,
     limits: Limits,
+    exclusions: Exclusions,
     notes: Vec<String>,
 }
 
@@ -306,8 +307,13 @@ impl Connection {
         }
         let shard = Shard::new(r.shard_index, r.shard_count).map_err(|e| e.to_string())?;
         let options = Options { seed: r.seed, shard, allow_large: r.limits.allow_large };
-        Plan::new(&intent, &r.vantage, options).map_err(|e| e.to_string())?;
-        let outside = ScopeGuard::new(&intent).ranges().difference(&self.agent.scope);
+        let exclusions = r.exclusions().map_err(|e| e.to_string())?;
+        Plan::with_exclusions(&intent, &r.vantage, options, &exclusions)
+            .map_err(|e| e.to_string())?;
+        // What the scan may probe: the spec's scope less the controller's
+        // exclusions (which only narrow it), all inside this agent's scope.
+        let outside =
+            ScopeGuard::new(&intent).excluding(&exclusions).ranges().difference(&self.agent.scope);
         if !outside.is_empty() {
             let cidrs: Vec<String> = outside.cidrs().iter().map(ToString::to_string).collect();
             let more = cidrs.len().saturating_sub(5);
@@ -335,7 +341,7 @@ impl Connection {
             ));
             limits.host_rate = host_ceiling;
         }
-        Ok(Prepared { intent, digest: loaded.digest, limits, notes })
+        Ok(Prepared { intent, digest: loaded.digest, limits, exclusions, notes })
     }
 
     /// Runs the scan, streaming its observation lines to the controller;
@@ -375,6 +381,7 @@ impl Connection {
             intent: p.intent.clone(),
             digest: p.digest.clone(),
             limits: p.limits,
+            exclusions: p.exclusions.clone(),
             max_parallel: self.agent.max_parallel,
         };
         let scan_cancel = cancel.clone();
@@ -432,6 +439,7 @@ struct Job {
     intent: Intent,
     digest: String,
     limits: Limits,
+    exclusions: Exclusions,
     max_parallel: usize,
 }
 
@@ -454,6 +462,7 @@ impl Job {
             spec_digest: &self.digest,
             vantage: &r.vantage,
             plan: Options { seed: r.seed, shard, allow_large: r.limits.allow_large },
+            exclude: &self.exclusions,
             engine: self.limits.engine(self.max_parallel),
             mode: if net.is_some() { ScanMode::Syn } else { ScanMode::Connect },
         };

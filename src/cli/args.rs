@@ -1,11 +1,13 @@
 //! Command-line arguments (clap derive), with each flag's help beside it.
 
 use std::ffi::OsStr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use vantage::plan::Shard;
+use vantage::plan::exclude::{Exclusions, MAX_LIST_BYTES};
+use vantage::report::document::{ExcludedSummary, LISTED_CIDRS};
 
 /// Network exposure validator: declare what your network should expose,
 /// probe it from vantage points, and get every difference, with evidence.
@@ -94,6 +96,9 @@ pub(crate) struct PlanArgs {
     /// Permit sweeping more than 65,536 addresses.
     #[arg(long)]
     pub(crate) allow_large: bool,
+    /// Addresses never to probe: a file of CIDRs or addresses, one a line (`#` comments).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) exclude: Option<PathBuf>,
     /// Stream every probe, one per line, in scan order.
     #[arg(long)]
     pub(crate) list: bool,
@@ -238,6 +243,10 @@ pub(crate) struct ProbeOpts {
     /// Permit sweeping more than 65,536 addresses.
     #[arg(long)]
     pub(crate) allow_large: bool,
+    /// Addresses never to probe, whatever the spec says: a file of CIDRs or addresses, one a
+    /// line (`#` comments). They are left out of the plan, and the observations say how many.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) exclude: Option<PathBuf>,
     /// No progress display, even on a terminal.
     #[arg(short, long)]
     pub(crate) quiet: bool,
@@ -256,6 +265,42 @@ impl ProbeOpts {
             banner_ms: self.banner_ms,
             allow_large: self.allow_large,
         }
+    }
+}
+
+impl ProbeOpts {
+    /// The exclusions of `--exclude` (none without it).
+    pub(crate) fn exclusions(&self) -> anyhow::Result<Exclusions> {
+        read_exclusions(self.exclude.as_deref())
+    }
+}
+
+/// Reads an `--exclude` file (nothing excluded without one).
+pub(crate) fn read_exclusions(path: Option<&Path>) -> anyhow::Result<Exclusions> {
+    use std::io::Read as _;
+    let Some(path) = path else { return Ok(Exclusions::none()) };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_LIST_BYTES as u64 + 1).read_to_end(&mut bytes))
+        .with_context(|| format!("--exclude {}", path.display()))?;
+    let name = path.display().to_string();
+    Exclusions::parse(&name, &bytes).map_err(|e| anyhow::anyhow!("--exclude {e}"))
+}
+
+/// What the exclusions are and took out of a plan.
+pub(crate) fn excluded_summary(
+    x: &Exclusions,
+    file: &str,
+    plan: vantage::plan::Excluded,
+) -> ExcludedSummary {
+    let networks = x.networks();
+    ExcludedSummary {
+        file: file.to_owned(),
+        networks: networks.len() as u64,
+        cidrs: networks.iter().take(LISTED_CIDRS).map(ToString::to_string).collect(),
+        digest: x.digest(),
+        addresses: u64::try_from(plan.addresses).unwrap_or(u64::MAX),
+        probes: u64::try_from(plan.probes).unwrap_or(u64::MAX),
     }
 }
 

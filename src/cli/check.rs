@@ -76,6 +76,7 @@ struct Slot {
 
 pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Outcome> {
     let now = verdict::now(a.report.now.as_deref())?;
+    let exclusions = a.probe.exclusions()?;
     let Some(loaded) = verdict::load(&a.spec) else { return Ok(Outcome::Refused) };
     let Some(intent) = &loaded.intent else { return Ok(Outcome::Refused) };
     let names: Vec<String> = if a.all_vantages {
@@ -139,6 +140,8 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Outcome> {
                             Mode::Connect => ModeWish::Connect,
                             Mode::Syn => ModeWish::Syn,
                         },
+                        // The agent's scope guard leaves them out too.
+                        exclude: exclusions.networks().iter().map(ToString::to_string).collect(),
                     };
                     let remote = Remote { url: url.clone(), tls: Arc::clone(&tls), request };
                     Some((v.clone(), remote, path_of(v)?))

@@ -26,7 +26,7 @@ use vantage::engine::limits;
 use vantage::engine::net::SystemNet;
 use vantage::init::{DEFAULT_PORTS, VANTAGE};
 use vantage::observe::ScanMode;
-use vantage::plan::{Options, Shard};
+use vantage::plan::{Exclusions, Options, Shard};
 use vantage::scan::{Output, Progress, Request};
 
 use super::exit::Outcome;
@@ -169,6 +169,7 @@ fn discover(
         spec_digest: &loaded.digest,
         vantage: VANTAGE,
         plan: Options { seed: 1, shard: Shard::WHOLE, allow_large: a.allow_large },
+        exclude: &Exclusions::none(),
         engine: limits.engine(limits::probe_sockets()),
         mode: ScanMode::Connect,
     };

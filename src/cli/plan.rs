@@ -29,14 +29,18 @@ pub(crate) fn run(a: &PlanArgs) -> anyhow::Result<Outcome> {
         })?;
         return Ok(Outcome::Refused);
     };
+    let exclusions = super::args::read_exclusions(a.exclude.as_deref())?;
     let from = super::locate::resolve_from(&intent, a.from.as_deref())?;
     let options = Options { seed: a.seed, shard, allow_large: a.allow_large };
-    let plan = Plan::new(&intent, &from, options)
+    let plan = Plan::with_exclusions(&intent, &from, options, &exclusions)
         .with_context(|| format!("cannot plan from vantage `{from}`"))?;
     if a.list {
         list(&intent, &plan, a.format)?;
     } else {
-        let summary = summary(a, &intent, &plan);
+        let mut summary = summary(a, &intent, &plan);
+        summary.excluded = a.exclude.as_ref().map(|p| {
+            super::args::excluded_summary(&exclusions, &p.display().to_string(), plan.excluded)
+        });
         match a.format {
             Format::Json => super::write_stdout(|out| {
                 serde_json::to_writer_pretty(&mut *out, &summary)?;
@@ -158,6 +162,7 @@ fn summary(a: &PlanArgs, intent: &Intent, plan: &Plan) -> PlanSummary {
         not_probed: plan.skipped_zones.iter().map(|z| intent.zones[z.0].name.clone()).collect(),
         rate: a.rate,
         estimated_seconds: probes as f64 / f64::from(a.rate),
+        excluded: None,
     }
 }
 
@@ -211,6 +216,19 @@ fn human(out: &mut dyn Write, s: &PlanSummary) -> std::io::Result<()> {
     }
     if !s.not_probed.is_empty() {
         writeln!(out, "  never probed (probe: false): {}", s.not_probed.join(", "))?;
+    }
+    if let Some(x) = &s.excluded {
+        let n = |count: u64, one: &str, many: &str| {
+            format!("{count} {}", if count == 1 { one } else { many })
+        };
+        writeln!(
+            out,
+            "  never probed (--exclude {}, {}): {} and {} left out",
+            x.file,
+            n(x.networks, "network", "networks"),
+            n(x.addresses, "address", "addresses"),
+            n(x.probes, "probe", "probes")
+        )?;
     }
     writeln!(out)?;
     if s.flows.is_empty() {

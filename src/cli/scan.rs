@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use vantage::engine::limits;
 use vantage::engine::net::{Net, SynNet, SystemNet};
 use vantage::observe::ScanMode;
-use vantage::plan::{Options, Shard};
+use vantage::plan::{Exclusions, Options, Plan, Shard};
 use vantage::probe::syn::raw_sockets_permitted;
 use vantage::scan::{Dropped, Output, Progress, Report, Request, Resume, ResumeError, ScanError};
 use vantage::spec::{self, Intent, Severity};
@@ -33,6 +33,7 @@ use super::exit::Outcome;
 /// (`locate::resolve_from`), then the scan.
 pub(crate) fn command(c: &ScanCommand) -> anyhow::Result<Outcome> {
     let shard = flags(&c.shard, &c.probe)?;
+    let exclusions = c.probe.exclusions()?;
     let loaded = spec::load(&c.spec);
     let Some(intent) = &loaded.intent else { return refused(&loaded) };
     let (output, resume) = match (&c.output, &c.resume) {
@@ -48,15 +49,16 @@ pub(crate) fn command(c: &ScanCommand) -> anyhow::Result<Outcome> {
         shard: c.shard.clone(),
         probe: c.probe.clone(),
     };
-    scan(&a, shard, intent, &loaded.digest)
+    scan(&a, shard, intent, &loaded.digest, &exclusions)
 }
 
 /// Runs the scan `a` describes, from the vantage it names.
 pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
     let shard = flags(&a.shard, &a.probe)?;
+    let exclusions = a.probe.exclusions()?;
     let loaded = spec::load(&a.spec);
     let Some(intent) = &loaded.intent else { return refused(&loaded) };
-    scan(a, shard, intent, &loaded.digest)
+    scan(a, shard, intent, &loaded.digest, &exclusions)
 }
 
 /// The shard, once the flags that need no spec are checked.
@@ -76,7 +78,13 @@ fn refused(loaded: &spec::Loaded) -> anyhow::Result<Outcome> {
     Ok(Outcome::Refused)
 }
 
-fn scan(a: &ScanArgs, shard: Shard, intent: &Intent, digest: &str) -> anyhow::Result<Outcome> {
+fn scan(
+    a: &ScanArgs,
+    shard: Shard,
+    intent: &Intent,
+    digest: &str,
+    exclusions: &Exclusions,
+) -> anyhow::Result<Outcome> {
     // The file to continue, read before anything is probed; its own mode
     // is what `--mode auto` means then (an explicit other mode is refused
     // by `Resume::check`, as another seed or shard is).
@@ -88,12 +96,18 @@ fn scan(a: &ScanArgs, shard: Shard, intent: &Intent, digest: &str) -> anyhow::Re
     };
     let engine = a.probe.limits().engine(limits::probe_sockets());
     let spec_name = a.spec.display().to_string();
+    let options = Options { seed: a.probe.seed, shard, allow_large: a.probe.allow_large };
+    // The plan is made here too (it is pure and lazy): a refused one is
+    // refused before anything else, and the summary says what it excluded.
+    let plan = Plan::with_exclusions(intent, &a.from, options, exclusions)
+        .with_context(|| format!("scan from vantage `{}`", a.from))?;
     let mut request = Request {
         intent,
         spec: &spec_name,
         spec_digest: digest,
         vantage: &a.from,
-        plan: Options { seed: a.probe.seed, shard, allow_large: a.probe.allow_large },
+        plan: options,
+        exclude: exclusions,
         engine,
         mode: ScanMode::Connect,
     };
@@ -206,7 +220,7 @@ fn scan(a: &ScanArgs, shard: Shard, intent: &Intent, digest: &str) -> anyhow::Re
     #[allow(clippy::print_stderr, reason = "the CLI's one-line summary")]
     {
         eprintln!(
-            "vantage: {} scan{}{}{}: {} of {} probes concluded: {} open, {} closed, {} filtered, {} open|filtered{}{}{}",
+            "vantage: {} scan{}{}{}: {} of {} probes concluded: {} open, {} closed, {} filtered, {} open|filtered{}{}{}{}",
             mode_name(request.mode),
             if shard.count() > 1 { format!(" of shard {shard}") } else { String::new() },
             resume.as_ref().map(resumed).unwrap_or_default(),
@@ -227,6 +241,7 @@ fn scan(a: &ScanArgs, shard: Shard, intent: &Intent, digest: &str) -> anyhow::Re
                 String::new()
             },
             if t.interrupted { "; interrupted" } else { "" },
+            excluded_note(&plan, exclusions),
         );
     }
     let dns = &report.dns;
@@ -235,7 +250,8 @@ fn scan(a: &ScanArgs, shard: Shard, intent: &Intent, digest: &str) -> anyhow::Re
         if !dns.out_of_scope.is_empty() {
             let list: Vec<String> = dns.out_of_scope.iter().map(ToString::to_string).collect();
             eprintln!(
-                "vantage: DNS servers outside every probe-able zone, not asked: {}",
+                "vantage: DNS servers outside every probe-able zone{}, not asked: {}",
+                if exclusions.is_empty() { "" } else { " or excluded (--exclude)" },
                 list.join(", ")
             );
         }
@@ -274,6 +290,21 @@ async fn scan_with<N: Net>(
     cancel: CancellationToken,
 ) -> Result<Report, ScanError> {
     vantage::scan::run(Arc::new(net), request, output, progress, cancel).await
+}
+
+/// `; 3 addresses (3600 probes) excluded by --exclude`, with exclusions
+/// (of the whole plan, all shards).
+fn excluded_note(plan: &Plan, exclusions: &Exclusions) -> String {
+    if exclusions.is_empty() {
+        return String::new();
+    }
+    let x = plan.excluded;
+    format!(
+        "; {} address{} ({} probes) excluded by --exclude",
+        x.addresses,
+        if x.addresses == 1 { "" } else { "es" },
+        x.probes
+    )
 }
 
 fn mode_name(mode: ScanMode) -> &'static str {

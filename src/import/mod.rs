@@ -179,6 +179,8 @@ pub fn observations(run: &NmapRun, ctx: &Context) -> Imported {
         mode,
         started: started.clone(),
         probes_planned: out.planned,
+        // nmap was given its own targets; vantage excluded nothing.
+        excluded: None,
     };
     let c = out.counts;
     let trailer = Trailer {

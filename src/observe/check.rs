@@ -94,10 +94,7 @@ fn check_header(h: &Header) -> Result<(), InvalidRecord> {
             ));
         }
     }
-    let digest_ok = h.spec_digest.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    });
-    if !digest_ok {
+    if !is_digest(&h.spec_digest) {
         return Err(InvalidRecord::new(
             "spec_digest",
             format!(
@@ -118,7 +115,22 @@ fn check_header(h: &Header) -> Result<(), InvalidRecord> {
             ),
         ));
     }
+    if let Some(x) = &h.excluded
+        && !is_digest(&x.digest)
+    {
+        return Err(InvalidRecord::new(
+            "excluded.digest",
+            format!("is {}, expected \"sha256:\" and 64 lower-case hex digits", quote(&x.digest)),
+        ));
+    }
     check_time("started", &h.started)
+}
+
+/// `sha256:` and 64 lower-case hex digits.
+fn is_digest(s: &str) -> bool {
+    s.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 fn check_port(p: &PortFact) -> Result<(), InvalidRecord> {
@@ -340,7 +352,9 @@ pub(super) fn quote(value: &str) -> String {
 mod tests {
     use super::*;
     use crate::observe::observation::{Proto, Reason, ScanMode};
-    use crate::observe::{DnsCheck, DnsRecord, TlsSuite, TlsVersion, TlsVersionFact};
+    use crate::observe::{
+        DnsCheck, DnsRecord, ExclusionRecord, TlsSuite, TlsVersion, TlsVersionFact,
+    };
 
     fn header() -> Header {
         Header {
@@ -356,6 +370,7 @@ mod tests {
             mode: ScanMode::Connect,
             started: "2026-03-01T12:00:00.000Z".into(),
             probes_planned: 10,
+            excluded: None,
         }
     }
 
@@ -472,6 +487,30 @@ mod tests {
                 Some("shard_index"),
             ),
             (Record::Header(Header { shard_index: 2, shard_count: 3, ..h.clone() }), None),
+            (
+                Record::Header(Header {
+                    excluded: Some(ExclusionRecord {
+                        networks: 2,
+                        digest: format!("sha256:{}", "cd".repeat(32)),
+                        addresses: 3,
+                        probes: 60,
+                    }),
+                    ..h.clone()
+                }),
+                None,
+            ),
+            (
+                Record::Header(Header {
+                    excluded: Some(ExclusionRecord {
+                        networks: 2,
+                        digest: "md5:00".into(),
+                        addresses: 3,
+                        probes: 60,
+                    }),
+                    ..h.clone()
+                }),
+                Some("excluded.digest"),
+            ),
             (
                 Record::Header(Header { started: "2026-03-01T13:00:00+01:00".into(), ..h.clone() }),
                 Some("started"),

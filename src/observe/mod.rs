@@ -37,10 +37,10 @@ pub use banner::{MAX_BANNER_BYTES, MAX_BANNER_CHARS, printable_banner};
 pub use check::{InvalidRecord, MAX_NAME_BYTES, encode_line};
 pub use error::ObserveError;
 pub use observation::{
-    DnsCheck, DnsFact, DnsRecord, FilteredSummary, Header, MAX_CHAIN_CERTS, MAX_CHAIN_TEXT,
-    MAX_DNS_NAME, MAX_DNS_RECORDS, MAX_DNS_TEXT, MAX_DNS_VALUE, MAX_LINE_BYTES, PortFact,
-    PortState, Proto, Reason, Record, SCHEMA_VERSION, ScanMode, StartTls, TOOL, TlsFact, TlsSuite,
-    TlsVersion, TlsVersionFact, Trailer, timestamp,
+    DnsCheck, DnsFact, DnsRecord, ExclusionRecord, FilteredSummary, Header, MAX_CHAIN_CERTS,
+    MAX_CHAIN_TEXT, MAX_DNS_NAME, MAX_DNS_RECORDS, MAX_DNS_TEXT, MAX_DNS_VALUE, MAX_LINE_BYTES,
+    PortFact, PortState, Proto, Reason, Record, SCHEMA_VERSION, ScanMode, StartTls, TOOL, TlsFact,
+    TlsSuite, TlsVersion, TlsVersionFact, Trailer, timestamp,
 };
 pub use ports::MAX_PORTS_TEXT;
 pub use reader::{ObservationFile, parse, read};

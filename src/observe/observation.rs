@@ -149,6 +149,29 @@ pub struct Header {
     pub started: String,
     /// Probes planned for this shard (first attempts, not retries).
     pub probes_planned: u64,
+    /// What `--exclude` kept out of the plan. The one field written only
+    /// when it applies: a scan without exclusions writes the header it
+    /// always did, and a reader that does not know the field refuses a
+    /// file that has it rather than judge it unaware of the exclusions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excluded: Option<ExclusionRecord>,
+}
+
+/// The exclusions of a scan (`--exclude`), as its header records them:
+/// the excluded addresses were never probed, and the plan's counts
+/// (`probes_planned`) are without them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExclusionRecord {
+    /// Networks in the exclusion list, merged (`plan::Exclusions::networks`).
+    pub networks: u64,
+    /// `sha256:` over the merged list, one CIDR a line
+    /// (`plan::Exclusions::digest`): the shards of one scan share it.
+    pub digest: String,
+    /// Addresses the exclusions took out of the plan, over all shards.
+    pub addresses: u64,
+    /// Probes the exclusions took out of the plan, over all shards.
+    pub probes: u64,
 }
 
 /// How TCP ports were probed.

@@ -12,11 +12,14 @@
 //!
 //! Invariants:
 //! - pure: no I/O, no clock, no tokio;
-//! - every probe's `Target` comes from `scope::ScopeGuard::admit`;
+//! - every probe's `Target` comes from `scope::ScopeGuard::admit`, and
+//!   the guard of a plan made `with_exclusions` refuses the excluded
+//!   addresses, so they are never probes;
 //! - the same (Intent, vantage, seed, shard) always gives the same sequence;
 //! - the N shards of a plan are disjoint and their union is the plan.
 
 pub mod done;
+pub mod exclude;
 pub mod locate;
 pub mod permute;
 pub mod ranges;
@@ -31,6 +34,7 @@ use crate::spec::intent::{Action, Endpoint, HostId, Intent, Proto, VantageId, Zo
 use crate::spec::ports::PortSet;
 
 pub use done::Done;
+pub use exclude::Exclusions;
 use permute::Permutation;
 use ranges::AddrRanges;
 pub use scope::{ScopeGuard, Target};
@@ -241,12 +245,24 @@ pub struct Plan {
     pub confirmable: Vec<Confirmable>,
     /// Zones never probed (`probe: false`).
     pub skipped_zones: Vec<ZoneId>,
+    /// What the exclusions took out of the plan (all shards).
+    pub excluded: Excluded,
     scope: ScopeGuard,
     host_group: HashMap<HostId, usize>,
     zone_group: HashMap<ZoneId, usize>,
     cumulative: Vec<u64>,
     total: u64,
     permutation: Permutation,
+}
+
+/// What exclusions (`--exclude`) took out of a plan: addresses that would
+/// have been targets, and their probes, over all shards.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Excluded {
+    /// Addresses left out.
+    pub addresses: u128,
+    /// Probes left out.
+    pub probes: u128,
 }
 
 /// The TCP and UDP ports flows name for each destination zone or host,
@@ -283,6 +299,18 @@ fn ports_by_destination(
 impl Plan {
     /// Plans a scan of `intent` from the vantage named `vantage`.
     pub fn new(intent: &Intent, vantage: &str, options: Options) -> Result<Self, PlanError> {
+        Self::with_exclusions(intent, vantage, options, &Exclusions::none())
+    }
+
+    /// Plans a scan of `intent` from `vantage` that never probes an
+    /// address of `exclusions`: the scope guard refuses them, so the plan
+    /// has fewer probes, and `excluded` counts what was left out.
+    pub fn with_exclusions(
+        intent: &Intent,
+        vantage: &str,
+        options: Options,
+        exclusions: &Exclusions,
+    ) -> Result<Self, PlanError> {
         let Some(vid) = intent.vantage(vantage) else {
             let known: Vec<&str> = intent.vantages.iter().map(|v| v.name.as_str()).collect();
             return Err(PlanError::UnknownVantage {
@@ -290,7 +318,8 @@ impl Plan {
                 known: if known.is_empty() { "(none)".to_owned() } else { known.join(", ") },
             });
         };
-        let scope = ScopeGuard::new(intent);
+        let whole = ScopeGuard::new(intent);
+        let scope = whole.excluding(exclusions);
         let by_dest = ports_by_destination(intent)?;
         let flow_ports = |e: Endpoint| by_dest.get(&e).cloned().unwrap_or_default();
         let sweep =
@@ -339,9 +368,20 @@ impl Plan {
         // with the scope (this removes, e.g., source-only zones nested in a
         // probe-able one) and drop groups with nothing left to probe.
         for g in &mut groups {
-            g.addresses = g.addresses.intersection(scope.ranges());
+            g.addresses = g.addresses.intersection(whole.ranges());
         }
         groups.retain(|g| g.port_count() > 0 && !g.addresses.is_empty());
+        // Then the exclusions, counting what they take out of the plan.
+        let mut excluded = Excluded::default();
+        for g in &mut groups {
+            let before = g.addresses.len();
+            g.addresses = g.addresses.intersection(scope.ranges());
+            let gone = before - g.addresses.len();
+            excluded.addresses = excluded.addresses.saturating_add(gone);
+            excluded.probes =
+                excluded.probes.saturating_add(gone.saturating_mul(u128::from(g.port_count())));
+        }
+        groups.retain(|g| !g.addresses.is_empty());
         // Counted after the retain: a huge zone with no port to probe is no sweep.
         let mut addresses_total: u128 = 0;
         let mut probes_total: u128 = 0;
@@ -393,6 +433,7 @@ impl Plan {
             groups,
             confirmable,
             skipped_zones,
+            excluded,
             scope,
             host_group,
             zone_group,

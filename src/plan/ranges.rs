@@ -131,6 +131,15 @@ impl AddrRanges {
             .collect();
     }
 
+    /// The addresses in either set.
+    pub fn union(&self, other: &Self) -> Self {
+        let mut out = Self::new();
+        out.ranges.extend_from_slice(&self.ranges);
+        out.ranges.extend_from_slice(&other.ranges);
+        out.normalize();
+        out
+    }
+
     /// The addresses in both sets.
     pub fn intersection(&self, other: &Self) -> Self {
         let mut out = Self::new();
@@ -229,11 +238,12 @@ mod tests {
                 r
             };
             let (a, b) = (ranges(&a), ranges(&b));
-            let (diff, both) = (a.difference(&b), a.intersection(&b));
+            let (diff, both, either) = (a.difference(&b), a.intersection(&b), a.union(&b));
             for x in 0u32..80 {
                 let x = IpAddr::V4(Ipv4Addr::from(x));
                 proptest::prop_assert_eq!(diff.contains(x), a.contains(x) && !b.contains(x));
                 proptest::prop_assert_eq!(both.contains(x), a.contains(x) && b.contains(x));
+                proptest::prop_assert_eq!(either.contains(x), a.contains(x) || b.contains(x));
             }
         }
     }

@@ -10,6 +10,9 @@
 //! out-of-scope address: widening the scope would take a change here, and
 //! the scope tests in `tests/it/plan.rs` fail on one.
 //!
+//! `excluding` narrows a guard by the user's exclusions (`--exclude`):
+//! those addresses are refused too, whatever zone holds them.
+//!
 //! Some addresses are refused whatever the spec says: unspecified (0.0.0.0,
 //! ::), multicast, the IPv4 limited broadcast, and IPv4-mapped IPv6. Probing
 //! them is never what an exposure check means.
@@ -22,6 +25,7 @@ use ipnetwork::IpNetwork;
 
 use crate::spec::intent::{HostId, Intent, ZoneId, prefix_net};
 
+use super::exclude::Exclusions;
 use super::ranges::AddrRanges;
 
 /// An address the scope guard admitted, with what the spec says it is.
@@ -57,6 +61,8 @@ impl fmt::Display for Target {
 #[derive(Debug, Clone)]
 pub struct ScopeGuard {
     allowed: AddrRanges,
+    /// What `excluding` took out, checked again at `admit`.
+    excluded: AddrRanges,
 }
 
 impl ScopeGuard {
@@ -84,7 +90,17 @@ impl ScopeGuard {
                 },
             );
         let excluded = AddrRanges::from_parts(nested.chain(never_targets()), []);
-        Self { allowed: allowed.difference(&excluded) }
+        Self { allowed: allowed.difference(&excluded), excluded: AddrRanges::new() }
+    }
+
+    /// This scope without the addresses of `exclusions` (`--exclude`). It
+    /// can only narrow: nothing outside `self` comes back in.
+    #[must_use]
+    pub fn excluding(&self, exclusions: &Exclusions) -> Self {
+        Self {
+            allowed: self.allowed.difference(exclusions.ranges()),
+            excluded: self.excluded.union(exclusions.ranges()),
+        }
     }
 
     /// Every admitted address, as ranges.
@@ -99,7 +115,7 @@ impl ScopeGuard {
         host: Option<HostId>,
         zone: Option<ZoneId>,
     ) -> Option<Target> {
-        if never_a_target(addr) || !self.allowed.contains(addr) {
+        if never_a_target(addr) || self.excluded.contains(addr) || !self.allowed.contains(addr) {
             return None;
         }
         Some(Target { addr, host, zone })

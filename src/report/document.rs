@@ -42,6 +42,10 @@ pub struct Check {
     pub name: String,
     /// Indices into `Document::findings` of the findings that concern it.
     pub findings: Vec<usize>,
+    /// Why it was not checked, when it was not: every address it concerns
+    /// was excluded from the scan (`--exclude`), so it neither passes nor
+    /// fails.
+    pub skipped: Option<String>,
 }
 
 /// Kinds of `Check`.
@@ -80,6 +84,17 @@ pub struct Coverage {
     pub probes_sent: u64,
     /// Planned probes without a conclusive observation.
     pub incomplete: u64,
+    /// Addresses the scans excluded (`--exclude`): never probed, so
+    /// nothing about them was judged. Absent when nothing was excluded.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub excluded_addresses: u64,
+    /// Probes the exclusions took out of the plans, likewise.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub excluded_probes: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Finding rules.
@@ -427,6 +442,29 @@ pub struct PlanSummary {
     pub rate: u32,
     /// Estimated seconds of sending at that rate.
     pub estimated_seconds: f64,
+    /// What `--exclude` left out (only with `--exclude`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excluded: Option<ExcludedSummary>,
+}
+
+/// The most CIDRs a plan summary lists in one list (it counts them all).
+pub const LISTED_CIDRS: usize = 256;
+
+/// What exclusions (`--exclude`) left out of a plan or run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExcludedSummary {
+    /// The exclusion file, as given.
+    pub file: String,
+    /// Networks in it, merged.
+    pub networks: u64,
+    /// The merged networks, at most [`LISTED_CIDRS`] of them.
+    pub cidrs: Vec<String>,
+    /// `sha256:` over the merged list, one CIDR a line.
+    pub digest: String,
+    /// Addresses of the plan left out (all shards).
+    pub addresses: u64,
+    /// Probes of the plan left out (all shards).
+    pub probes: u64,
 }
 
 /// A target group of `PlanSummary`.

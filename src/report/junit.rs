@@ -4,7 +4,9 @@
 //! zone's other addresses), plus "scan complete"; a suite `spec` holds the
 //! waivers. A case fails with each unwaived finding that concerns it, the
 //! finding's text as the failure; waived findings are noted in
-//! `system-out`. The cases come from `Document::checks`.
+//! `system-out`; a case whose addresses were all excluded from the scan
+//! (`--exclude`) is `skipped`, never passed. The cases come from
+//! `Document::checks`.
 //!
 //! Written by hand with escaping (`escape`), not with an XML crate: the
 //! format is small and flat.
@@ -72,9 +74,10 @@ pub fn write(doc: &Document, out: &mut dyn Write) -> io::Result<()> {
     for (vantage, checks) in suites {
         let name = if vantage.is_empty() { "spec" } else { vantage };
         let fails = checks.iter().filter(|c| failing(c)).count();
+        let skips = checks.iter().filter(|c| !failing(c) && c.skipped.is_some()).count();
         writeln!(
             out,
-            r#"  <testsuite name="{}" tests="{}" failures="{fails}" errors="0" skipped="0" timestamp="{}">"#,
+            r#"  <testsuite name="{}" tests="{}" failures="{fails}" errors="0" skipped="{skips}" timestamp="{}">"#,
             escape(name),
             checks.len(),
             escape(doc.generated.trim_end_matches('Z'))
@@ -89,7 +92,15 @@ pub fn write(doc: &Document, out: &mut dyn Write) -> io::Result<()> {
             let findings: Vec<&Finding> =
                 c.findings.iter().filter_map(|&i| doc.findings.get(i)).collect();
             if findings.is_empty() {
-                writeln!(out, "/>")?;
+                match &c.skipped {
+                    None => writeln!(out, "/>")?,
+                    // Excluded from the scan: neither passed nor failed.
+                    Some(why) => {
+                        writeln!(out, ">")?;
+                        writeln!(out, r#"      <skipped message="{}"/>"#, escape(why))?;
+                        writeln!(out, "    </testcase>")?;
+                    }
+                }
                 continue;
             }
             writeln!(out, ">")?;

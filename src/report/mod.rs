@@ -39,7 +39,8 @@ pub fn counts(doc: &Document) -> ([usize; 5], usize) {
     (by, waived)
 }
 
-/// The one-line summary: `3 findings (1 critical, 2 high), 1 waived; 2 vantages (a, b), 4106 probes sent, 0 incomplete`.
+/// The one-line summary: `3 findings (1 critical, 2 high), 1 waived; 2 vantages (a, b), 4106 probes sent, 0 incomplete`,
+/// and the exclusions when there were any (`excluded_text`).
 pub fn summary(doc: &Document) -> String {
     let (by, waived) = counts(doc);
     let total: usize = by.iter().sum();
@@ -51,14 +52,29 @@ pub fn summary(doc: &Document) -> String {
         .collect();
     let c = &doc.coverage;
     format!(
-        "{total} finding{}{}, {waived} waived; {} vantage{} ({}), {} probes sent, {} incomplete",
+        "{total} finding{}{}, {waived} waived; {} vantage{} ({}), {} probes sent, {} incomplete{}",
         if total == 1 { "" } else { "s" },
         if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) },
         c.vantages.len(),
         if c.vantages.len() == 1 { "" } else { "s" },
         c.vantages.join(", "),
         c.probes_sent,
-        c.incomplete
+        c.incomplete,
+        excluded_text(c)
+    )
+}
+
+/// `; 3 addresses (120 probes) excluded, not judged`, when the scans
+/// excluded any (`--exclude`); empty otherwise.
+pub fn excluded_text(c: &document::Coverage) -> String {
+    if c.excluded_addresses == 0 && c.excluded_probes == 0 {
+        return String::new();
+    }
+    format!(
+        "; {} address{} ({} probes) excluded, not judged",
+        c.excluded_addresses,
+        if c.excluded_addresses == 1 { "" } else { "es" },
+        c.excluded_probes
     )
 }
 
@@ -86,7 +102,13 @@ mod tests {
             tool: Tool { name: "vantage".into(), version: "0.1.0".into() },
             spec: "a|b.yaml".into(),
             generated: "2026-03-02T00:00:00.000Z".into(),
-            coverage: Coverage { vantages: vec!["outside".into()], probes_sent: 3, incomplete: 0 },
+            coverage: Coverage {
+                vantages: vec!["outside".into()],
+                probes_sent: 3,
+                incomplete: 0,
+                excluded_addresses: 0,
+                excluded_probes: 0,
+            },
             findings: Vec::new(),
             checks: Vec::new(),
         }

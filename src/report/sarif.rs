@@ -306,7 +306,7 @@ fn write_sarif(doc: &Document, out: &mut dyn Write, waived: bool) -> io::Result<
     if let Some(uri) = option_env!("CARGO_PKG_HOMEPAGE").filter(|u| !u.is_empty()) {
         driver["informationUri"] = json!(uri);
     }
-    let sarif = json!({
+    let mut sarif = json!({
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
@@ -325,6 +325,12 @@ fn write_sarif(doc: &Document, out: &mut dyn Write, waived: bool) -> io::Result<
             "results": results,
         }],
     });
+    // Exclusions (`--exclude`), when there were any: what was not judged.
+    if doc.coverage.excluded_addresses > 0 || doc.coverage.excluded_probes > 0 {
+        sarif["runs"][0]["properties"]["excluded_addresses"] =
+            json!(doc.coverage.excluded_addresses);
+        sarif["runs"][0]["properties"]["excluded_probes"] = json!(doc.coverage.excluded_probes);
+    }
     serde_json::to_writer_pretty(&mut *out, &sarif).map_err(io::Error::other)?;
     writeln!(out)
 }

@@ -4,7 +4,8 @@
 //! the evidence.
 //!
 //! For every server of `dns.servers` the scope guard admits (a server
-//! outside every probe-able zone is never asked, and the report says so):
+//! outside every probe-able zone, or excluded with `--exclude`, is never
+//! asked, and the report says so):
 //! - every `dns.expect` entry that applies from this vantage (no `from`,
 //!   or `from` naming it) is asked with RD set (`A` and `AAAA` for an
 //!   `absent` entry without a type), and a CNAME chain the server left
@@ -43,7 +44,7 @@ use tokio_util::sync::CancellationToken;
 use crate::dns::chain::{self, MAX_CHAIN};
 use crate::dns::{Name, Question, RecordType};
 use crate::observe::{DnsCheck, DnsFact, Record};
-use crate::plan::ScopeGuard;
+use crate::plan::{Exclusions, ScopeGuard};
 use crate::probe::dns::{Ask, Limits, Prober};
 use crate::spec::Intent;
 use crate::spec::intent::{DnsExpect, DnsForbid, VantageId};
@@ -62,7 +63,8 @@ const SERVERS_PARALLEL: usize = 4;
 pub struct DnsReport {
     /// `dns` lines written.
     pub written: u64,
-    /// Listed servers not asked because the scope guard refuses them.
+    /// Listed servers not asked because the scope guard refuses them
+    /// (outside every probe-able zone, or excluded).
     pub out_of_scope: Vec<SocketAddr>,
     /// Servers found by the port scan (53 open) and asked.
     pub discovered: Vec<SocketAddr>,
@@ -85,6 +87,8 @@ pub struct Work<'a> {
     /// Servers the port scan found (TCP or UDP 53 open); those the spec
     /// does not list are asked as discovered.
     pub open_53: Vec<SocketAddr>,
+    /// Addresses never to ask (`--exclude`), whatever the spec lists.
+    pub exclusions: &'a Exclusions,
 }
 
 /// Runs the DNS step, writing every line to `records`.
@@ -100,7 +104,7 @@ pub async fn run(
     cancel: &CancellationToken,
 ) -> DnsReport {
     let dns = &work.intent.dns;
-    let scope = ScopeGuard::new(work.intent);
+    let scope = ScopeGuard::new(work.intent).excluding(work.exclusions);
     let mut report = DnsReport::default();
     let mut servers: Vec<(SocketAddr, bool)> = Vec::new();
     if work.listed {

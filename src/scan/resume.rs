@@ -227,13 +227,18 @@ impl Resume {
     }
 
     /// Refuses to go on unless `header`, the header this run would write,
-    /// is the file's scan: same spec digest, vantage, shard, seed, mode and
-    /// tool version. Then refuses a complete file: nothing to resume.
+    /// is the file's scan: same spec digest, vantage, shard, seed, mode,
+    /// exclusions (`--exclude`) and tool version. Then refuses a complete
+    /// file: nothing to resume.
     pub fn check(&self, header: &Header) -> Result<(), ResumeError> {
         let (a, b) = (&self.header, header);
         let shard = |h: &Header| format!("{}/{}", h.shard_index, h.shard_count);
         let mode = |h: &Header| format!("{:?}", h.mode).to_lowercase();
-        let fields: [(&'static str, String, String); 8] = [
+        let excluded = |h: &Header| match &h.excluded {
+            None => "none".to_owned(),
+            Some(x) => format!("{} networks ({})", x.networks, x.digest),
+        };
+        let fields: [(&'static str, String, String); 9] = [
             ("schema_version", a.schema_version.to_string(), b.schema_version.to_string()),
             ("tool", a.tool.clone(), b.tool.clone()),
             ("the spec digest", a.spec_digest.clone(), b.spec_digest.clone()),
@@ -241,6 +246,7 @@ impl Resume {
             ("--shard", shard(a), shard(b)),
             ("--seed", a.seed.to_string(), b.seed.to_string()),
             ("--mode", mode(a), mode(b)),
+            ("--exclude", excluded(a), excluded(b)),
             ("vantage version", a.version.clone(), b.version.clone()),
         ];
         if let Some((what, found, wanted)) = fields.into_iter().find(|(_, a, b)| a != b) {

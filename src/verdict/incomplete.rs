@@ -4,6 +4,12 @@
 //! errors; otherwise one finding says what is missing, with counts. A
 //! vantage expected but absent (no file at all) is one finding saying why,
 //! and every probe the spec plans from it counts as unconcluded.
+//!
+//! Excluded addresses (`--exclude`) are not incomplete: they were never
+//! planned, so a complete scan with exclusions is complete. The coverage
+//! counts them (`excluded_addresses`, `excluded_probes`, from the files'
+//! headers) and every report says so beside the probes, so what was
+//! excluded is never presented as checked.
 
 use std::collections::BTreeSet;
 
@@ -21,7 +27,13 @@ pub(crate) fn findings(
     merged: &Merged<'_>,
 ) -> (Vec<Finding>, Coverage) {
     let mut out = Vec::new();
-    let mut coverage = Coverage { vantages: Vec::new(), probes_sent: 0, incomplete: 0 };
+    let mut coverage = Coverage {
+        vantages: Vec::new(),
+        probes_sent: 0,
+        incomplete: 0,
+        excluded_addresses: 0,
+        excluded_probes: 0,
+    };
     for v in &merged.vantages {
         let vantage = &intent.vantages[v.id.0];
         coverage.vantages.push(vantage.name.clone());
@@ -29,6 +41,12 @@ pub(crate) fn findings(
         let (mut planned, mut concluded) = (0u64, 0u64);
         let mut shards = BTreeSet::new();
         let mut count = 1;
+        // Exclusions are of the whole plan, and every shard records the
+        // same (`merge` refuses shards that disagree): counted once.
+        if let Some(x) = v.files.iter().find_map(|&i| sources[i].file.header.excluded.as_ref()) {
+            coverage.excluded_addresses = coverage.excluded_addresses.saturating_add(x.addresses);
+            coverage.excluded_probes = coverage.excluded_probes.saturating_add(x.probes);
+        }
         for &i in &v.files {
             let s = &sources[i];
             let h = &s.file.header;

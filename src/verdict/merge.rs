@@ -3,7 +3,8 @@
 //!
 //! A set is refused (exit 2) when a file names a vantage the spec does not
 //! declare, was made from another spec (digest), when the files of one
-//! vantage disagree on shard count, seed, scan mode or tool version, or when
+//! vantage disagree on shard count, seed, scan mode, tool version or
+//! exclusions (`--exclude`: shards of other plans do not add up), or when
 //! two of them are the same shard (a shard run twice, or a file given
 //! twice: which run to trust is the operator's call, not the merge's); so
 //! is an absent vantage (`Absent`) the spec does not declare or a file is
@@ -287,11 +288,15 @@ pub(crate) fn merge<'a>(
         for &j in &files[1..] {
             let other = &sources[j];
             let (a, b) = (&first.file.header, &other.file.header);
-            let fields: [(&'static str, String, String); 4] = [
+            let excluded = |h: &crate::observe::Header| {
+                h.excluded.as_ref().map_or_else(|| "none".to_owned(), |x| x.digest.clone())
+            };
+            let fields: [(&'static str, String, String); 5] = [
                 ("shard_count", a.shard_count.to_string(), b.shard_count.to_string()),
                 ("seed", a.seed.to_string(), b.seed.to_string()),
                 ("mode", format!("{:?}", a.mode), format!("{:?}", b.mode)),
                 ("version", a.version.clone(), b.version.clone()),
+                ("exclusions", excluded(a), excluded(b)),
             ];
             if let Some((field, a, b)) = fields.into_iter().find(|(_, a, b)| a != b) {
                 return Err(VerdictError::Mixed {

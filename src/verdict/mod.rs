@@ -40,6 +40,7 @@ mod tls;
 mod waivers;
 
 use std::cmp::Reverse;
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 use crate::observe::ObservationFile;
@@ -134,9 +135,12 @@ pub fn judge<'a>(
     let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
     waivers::apply(intent, &merged, today, &mut findings);
     sort(&mut findings);
-    let checks = checks(intent, &merged, &findings);
+    let checks = checks(intent, sources, &merged, &findings);
     Ok(Verdict { findings, coverage, checks, complete })
 }
+
+/// Why a check of excluded addresses is skipped.
+const NOT_PROBED: &str = "excluded from the scan (--exclude): never probed, not judged";
 
 /// Most severe first, then by rule, vantage, address, protocol and port:
 /// a fixed order whatever the order the files came in.
@@ -160,11 +164,40 @@ fn sort(findings: &mut [Finding]) {
 /// from that vantage; a target group's are the port and host findings on
 /// its addresses. An absent vantage has one check, its scan, which fails:
 /// nothing it would have checked is shown as passing.
-fn checks(intent: &Intent, merged: &merge::Merged<'_>, findings: &[Finding]) -> Vec<Check> {
+fn checks(
+    intent: &Intent,
+    sources: &[Source<'_>],
+    merged: &merge::Merged<'_>,
+    findings: &[Finding],
+) -> Vec<Check> {
     let mut out = Vec::new();
     let tls_endpoints = intent.tls_endpoints();
     for v in &merged.vantages {
         let vantage = &intent.vantages[v.id.0];
+        // With exclusions (`--exclude`), a host or zone of which nothing
+        // was observed was left out of the plan (a complete scan has a
+        // line for every planned probe; an incomplete one is its own
+        // finding): its checks are skipped, neither passed nor failed.
+        let excluded = v.files.iter().any(|&i| sources[i].file.header.excluded.is_some());
+        let observed: HashSet<IpAddr> =
+            v.ports.keys().map(|k| k.0).chain(v.silent.keys().copied()).collect();
+        let left_out = |e: Endpoint| {
+            let (probed, seen) = match e {
+                Endpoint::Host(h) => {
+                    let host = &intent.hosts[h.0];
+                    (
+                        host.zone.is_some_and(|z| intent.zones[z.0].probe),
+                        observed.contains(&host.address),
+                    )
+                }
+                Endpoint::Zone(z) => (
+                    intent.zones[z.0].probe,
+                    observed.iter().any(|a| intent.zone_of(*a) == Some(z)),
+                ),
+            };
+            excluded && probed && !seen
+        };
+        let skipped = |left_out: bool| left_out.then(|| NOT_PROBED.to_owned());
         let vz = Endpoint::Zone(vantage.zone);
         let of = |pred: &dyn Fn(&Finding) -> bool| -> Vec<usize> {
             findings
@@ -184,6 +217,7 @@ fn checks(intent: &Intent, merged: &merge::Merged<'_>, findings: &[Finding]) -> 
                 kind: CheckKind::Flow,
                 name: ports::describe_flow(intent, f),
                 findings: of(&|x: &Finding| x.location == at),
+                skipped: skipped(f.to.iter().all(|t| left_out(*t))),
             });
         }
         let port_rule = |f: &Finding| {
@@ -192,7 +226,7 @@ fn checks(intent: &Intent, merged: &merge::Merged<'_>, findings: &[Finding]) -> 
                 Rule::Exposure | Rule::DenyMode | Rule::Unreachable | Rule::UndeclaredHost
             )
         };
-        for h in &intent.hosts {
+        for (hi, h) in intent.hosts.iter().enumerate() {
             if !h.zone.is_some_and(|z| intent.zones[z.0].probe) {
                 continue;
             }
@@ -202,6 +236,7 @@ fn checks(intent: &Intent, merged: &merge::Merged<'_>, findings: &[Finding]) -> 
                 kind: CheckKind::Target,
                 name: format!("host {} ({addr})", h.name),
                 findings: of(&|x: &Finding| port_rule(x) && x.target.as_deref() == Some(&addr)),
+                skipped: skipped(left_out(Endpoint::Host(crate::spec::intent::HostId(hi)))),
             });
         }
         for (i, z) in intent.zones.iter().enumerate() {
@@ -220,6 +255,7 @@ fn checks(intent: &Intent, merged: &merge::Merged<'_>, findings: &[Finding]) -> 
                 kind: CheckKind::Target,
                 name: format!("zone {}", z.name),
                 findings: of(&|x: &Finding| port_rule(x) && in_zone(x)),
+                skipped: skipped(left_out(Endpoint::Zone(ZoneId(i)))),
             });
         }
         for e in &tls_endpoints {
@@ -238,6 +274,7 @@ fn checks(intent: &Intent, merged: &merge::Merged<'_>, findings: &[Finding]) -> 
                 findings: of(&|x: &Finding| {
                     x.rule.is_tls() && x.target.as_deref() == Some(&addr) && x.port == Some(e.port)
                 }),
+                skipped: None,
             });
         }
         let dns_rule = |f: &Finding| f.rule.is_dns();
@@ -249,6 +286,7 @@ fn checks(intent: &Intent, merged: &merge::Merged<'_>, findings: &[Finding]) -> 
                 kind: CheckKind::Dns,
                 name: format!("DNS {} {} = {what}", e.name, e.rtype),
                 findings: of(&|x: &Finding| dns_rule(x) && x.location == at),
+                skipped: None,
             });
         }
         for (what, at) in intent.dns.forbid.iter().zip(&intent.dns.forbid_at) {
@@ -263,6 +301,7 @@ fn checks(intent: &Intent, merged: &merge::Merged<'_>, findings: &[Finding]) -> 
                 kind: CheckKind::Dns,
                 name: format!("DNS: {name}"),
                 findings: of(&|x: &Finding| dns_rule(x) && x.location == at),
+                skipped: None,
             });
         }
         out.push(Check {
@@ -270,6 +309,7 @@ fn checks(intent: &Intent, merged: &merge::Merged<'_>, findings: &[Finding]) -> 
             kind: CheckKind::Scan,
             name: "scan complete".to_owned(),
             findings: of(&|x: &Finding| x.rule == Rule::ScanIncomplete),
+            skipped: None,
         });
     }
     for (id, _) in &merged.absent {
@@ -284,6 +324,7 @@ fn checks(intent: &Intent, merged: &merge::Merged<'_>, findings: &[Finding]) -> 
                 .filter(|(_, f)| f.vantage.as_ref() == Some(name) && f.rule == Rule::ScanIncomplete)
                 .map(|(i, _)| i)
                 .collect(),
+            skipped: None,
         });
     }
     let spec_level: Vec<usize> =
@@ -294,6 +335,7 @@ fn checks(intent: &Intent, merged: &merge::Merged<'_>, findings: &[Finding]) -> 
             kind: CheckKind::Waivers,
             name: "waivers".to_owned(),
             findings: spec_level,
+            skipped: None,
         });
     }
     out

@@ -565,6 +565,65 @@ fn refused_sets() {
     assert!(run(&intent, &both, NOW).is_ok());
 }
 
+/// `text` with its header saying the scan excluded addresses
+/// (`--exclude`), with `digest` the hex digit the list's digest repeats.
+fn excluding(text: &str, digest: char, addresses: u64, probes: u64) -> String {
+    let (header, rest) = text.split_once('\n').expect("a header line");
+    let d: String = std::iter::repeat_n(digest, 64).collect();
+    let header = header.strip_suffix('}').expect("a JSON object");
+    format!(
+        r#"{header},"excluded":{{"networks":1,"digest":"sha256:{d}","addresses":{addresses},"probes":{probes}}}}}"#
+    ) + "\n"
+        + rest
+}
+
+#[test]
+fn excluded_addresses_are_counted_and_their_checks_skipped_never_passed() {
+    // From `inside`, db1 (198.18.30.5) was excluded: flow #2 requires
+    // tcp/5432 reachable there, yet no `unreachable` is reported (it was
+    // not probed), the coverage counts it, and the checks that concern
+    // only it are skipped, neither passed nor failed.
+    let intent = intent("any", false);
+    let body = ["198.18.10.10 tcp/9100 open syn-ack", "filtered 198.18.10.10 tcp 1-1024"];
+    let inside = excluding(&whole("inside", &body), 'e', 1, 1025);
+    let v = run(&intent, std::slice::from_ref(&inside), NOW).expect("judged");
+    assert!(v.complete, "exclusions are not incompleteness");
+    assert!(!v.findings.iter().any(|f| f.rule == Rule::Unreachable), "{:?}", v.findings);
+    assert_eq!((v.coverage.excluded_addresses, v.coverage.excluded_probes), (1, 1025));
+    let skipped = |name: &str| {
+        v.checks.iter().find(|c| c.name.starts_with(name)).map(|c| c.skipped.is_some())
+    };
+    assert_eq!(skipped("host db1"), Some(true));
+    assert_eq!(skipped("flow #2 "), Some(true));
+    assert_eq!(skipped("host web"), Some(false));
+    assert_eq!(skipped("flow #5 "), Some(false));
+    assert_eq!(skipped("scan complete"), Some(false));
+    // The same file without exclusions skips nothing: a host missing from
+    // a scan that excluded nothing is not excused.
+    let v = run(&intent, &[whole("inside", &body)], NOW).expect("judged");
+    assert!(v.checks.iter().all(|c| c.skipped.is_none()));
+    assert_eq!(v.coverage.excluded_addresses, 0);
+    // Shards of one vantage with other exclusions are not one plan.
+    let shards = [
+        excluding(&file("inside", (0, 2), 1, &[], End::Complete), 'e', 1, 1025),
+        excluding(&file("inside", (1, 2), 1, &[], End::Complete), 'f', 1, 1025),
+    ];
+    let err = run(&intent, &shards, NOW).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("disagree on exclusions"), "{err}");
+    let shards = [
+        excluding(&file("inside", (0, 2), 1, &[], End::Complete), 'e', 1, 1025),
+        file("inside", (1, 2), 1, &[], End::Complete),
+    ];
+    let err = run(&intent, &shards, NOW).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("disagree on exclusions"), "{err}");
+    let shards = [
+        excluding(&file("inside", (0, 2), 1, &[], End::Complete), 'e', 1, 1025),
+        excluding(&file("inside", (1, 2), 1, &[], End::Complete), 'e', 1, 1025),
+    ];
+    let v = run(&intent, &shards, NOW).expect("one plan's shards");
+    assert_eq!(v.coverage.excluded_addresses, 1, "counted once per vantage, not per shard");
+}
+
 #[test]
 fn one_file_given_twice_is_named_once() {
     let e = VerdictError::OverlappingShards {

@@ -9,6 +9,7 @@
 //! - an authenticated controller cannot widen the agent's scope or pass it
 //!   a spec that does not match its digest, cannot make a pinned agent
 //!   scan as another vantage, and gets its rate lowered to the ceiling;
+//!   the exclusions it sends are never probed;
 //! - a controller that leaves mid-scan stops the scan, a second controller
 //!   is refused while one scan runs, and the agent serves the next one;
 //! - an accepted plan streams a whole observation file, trailer included,
@@ -223,6 +224,7 @@ fn request(path: &Path, vantage: &str, rate: u32) -> PlanRequest {
         seed: 1,
         limits: limits(rate),
         mode: ModeWish::Auto,
+        exclude: Vec::new(),
     }
 }
 
@@ -379,6 +381,42 @@ async fn an_authenticated_controller_cannot_widen_what_the_agent_does() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_controllers_exclusions_are_never_probed_by_the_agent() {
+    // `check --exclude` sends its exclusions with the plan: the agent's
+    // scope guard leaves them out too, its header records them, and a
+    // spec reaching past the agent's scope is accepted only because what
+    // lies beyond is excluded (what the scan may probe is inside it).
+    let ca = Ca::new("vantage test CA");
+    let agent = Running::start(&ca, "127.77.0.0/29", 1000, None).await;
+    let tls = controller(&ca, &ca.leaf("ci", &[], ExtendedKeyUsagePurpose::ClientAuth, false));
+    let dir = Scratch::new("exclude");
+    let listener = StdListener::bind("127.77.0.2:0").expect("listener");
+    let port = listener.local_addr().expect("addr").port();
+    let wide = dir.file("wide.yaml");
+    let extra = "  beyond: { cidrs: [127.78.0.0/30] }\n";
+    std::fs::write(&wide, spec(&agent.url(), port, "1-2", extra)).expect("spec");
+    let out = dir.file("obs.jsonl");
+    let mut asked = request(&wide, "remote", 1000);
+    asked.exclude = vec!["127.77.0.3/32".to_owned(), "127.78.0.0/30".to_owned()];
+    let delivered = drive(&agent.url(), Arc::clone(&tls), asked, &out).await.expect("accepted");
+    assert!(delivered.whole, "{delivered:?}");
+    let file = vantage::observe::read(&out).expect("a valid observation file");
+    assert!(file.is_complete());
+    let x = file.header.excluded.as_ref().expect("the header records the exclusions");
+    assert_eq!((x.networks, x.addresses), (2, 5), "{x:?}");
+    let targets: std::collections::BTreeSet<String> = file
+        .facts
+        .iter()
+        .map(|f| f.target.to_string())
+        .chain(file.filtered.iter().map(|f| f.target.to_string()))
+        .collect();
+    assert_eq!(targets.len(), 7, "the 8 lab addresses but one: {targets:?}");
+    assert!(!targets.iter().any(|t| t == "127.77.0.3" || t.starts_with("127.78.")), "{targets:?}");
+    agent.stop().await;
+    drop(listener);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_scan_at_a_time_and_a_controller_that_leaves_stops_its_scan() {
     let ca = Ca::new("vantage test CA");
     let agent = Running::start(&ca, "127.77.0.0/29", 100, None).await;
@@ -496,6 +534,7 @@ async fn a_hostile_agents_stream_is_refused_or_cut_and_what_came_is_kept() {
             mode: ScanMode::Connect,
             started: "2026-12-01T00:00:00Z".to_owned(),
             probes_planned: 2,
+            excluded: None,
         }))
     };
     let trailer = record(&Record::Trailer(Trailer {

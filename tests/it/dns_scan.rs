@@ -1,7 +1,8 @@
 //! The DNS step of `scan` (issue 6) against a scripted authoritative and
 //! recursive server on 127.0.0.1 (UDP and TCP on one port, a task of the
 //! test, aborted when it ends): which questions are asked of which server
-//! from which vantage, and that a server outside the scope is never asked.
+//! from which vantage, and that a server outside the scope, or excluded, is
+//! never asked.
 
 use std::net::SocketAddr;
 use std::str::FromStr as _;
@@ -14,6 +15,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio_util::sync::CancellationToken;
 use vantage::observe::{DnsCheck, DnsFact, Record as Line};
+use vantage::plan::Exclusions;
 use vantage::probe::dns::Limits;
 use vantage::scan::dns::{Work, run};
 
@@ -293,6 +295,7 @@ async fn a_server_found_with_53_open_gets_the_forbidden_checks() {
         vantage: intent.vantage("here"),
         listed: false,
         open_53: vec![server.addr],
+        exclusions: &Exclusions::none(),
     };
     let report = run(work, Limits::default(), &tx, &CancellationToken::new()).await;
     drop(tx);
@@ -318,4 +321,28 @@ async fn a_server_found_with_53_open_gets_the_forbidden_checks() {
     let mut got = asked(&lines);
     got.retain(|l| l.1 != "www.example.test" && l.1 != "edge.cloud.test");
     assert_eq!(got, expected);
+}
+
+#[tokio::test]
+async fn an_excluded_server_is_never_asked_listed_or_found() {
+    // `--exclude` narrows the scope guard the DNS step asks through: the
+    // listed server and the same server found with 53 open are both
+    // refused, and the report names the listed one.
+    let server = server().await;
+    let intent = intent(&spec(server.addr));
+    let exclusions = Exclusions::parse("exclude.txt", b"127.0.0.1\n").expect("exclusions");
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let work = Work {
+        intent: &intent,
+        vantage: intent.vantage("here"),
+        listed: true,
+        open_53: vec![server.addr],
+        exclusions: &exclusions,
+    };
+    let report = run(work, Limits::default(), &tx, &CancellationToken::new()).await;
+    drop(tx);
+    assert!(rx.recv().await.is_none(), "nothing was asked");
+    assert_eq!(report.written, 0);
+    assert!(report.discovered.is_empty());
+    assert!(report.out_of_scope.contains(&server.addr), "{:?}", report.out_of_scope);
 }

@@ -1,11 +1,11 @@
-//! Planning: shards partition the plan, the scope guard holds, the order is
-//! spread across hosts and reproducible from a seed.
+//! Planning: shards partition the plan, the scope guard holds (exclusions
+//! included), the order is spread across hosts and reproducible from a seed.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use proptest::prelude::*;
-use vantage::plan::{Options, Plan, PlanError, Probe, Shard};
+use vantage::plan::{Exclusions, Options, Plan, PlanError, Probe, ScopeGuard, Shard};
 use vantage::spec::intent::Proto;
 
 use crate::util::intent;
@@ -127,6 +127,98 @@ proptest! {
         }
         prop_assert_eq!(listed, plan.len(), "the count matches what is listed");
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// With exclusions, the plan is the plan without the excluded
+    /// addresses: no probe reaches one, the guard admits none, the counts
+    /// of what was left out add up, and shards still partition it.
+    #[test]
+    fn excluded_addresses_are_never_probes(
+        zones in prop::collection::btree_map(0u8..20, 27u8..=30, 1..3),
+        hosts in prop::collection::vec(any::<u8>(), 0..3),
+        cut in prop::collection::vec((0u8..20, any::<u8>(), 28u8..=32), 0..4),
+        n in 1u32..5,
+        seed in any::<u64>(),
+    ) {
+        let zones: Vec<(u8, u8)> = zones.into_iter().collect();
+        let hosts: Vec<u8> = hosts.into_iter().map(|h| h % 4).collect::<BTreeSet<_>>().into_iter().collect();
+        let intent = intent(&spec(&zones, &hosts, &[22, 443], &[53]));
+        let list: String = cut
+            .iter()
+            .map(|(third, fourth, prefix)| {
+                let net: ipnetwork::Ipv4Network =
+                    format!("198.18.{third}.{fourth}/{prefix}").parse().expect("net");
+                format!("{}/{prefix}  # cut\n", net.network())
+            })
+            .collect();
+        let exclusions = Exclusions::parse("x.txt", list.as_bytes()).expect("a valid list");
+        let options = Options { seed, ..Options::default() };
+        let full = Plan::new(&intent, "o", options).expect("plans");
+        let plan = Plan::with_exclusions(&intent, "o", options, &exclusions).expect("plans");
+        let kept: BTreeSet<_> = plan.probes().map(|p| key(&p)).collect();
+        let all: BTreeSet<_> = full.probes().map(|p| key(&p)).collect();
+        let expected: BTreeSet<_> =
+            all.iter().copied().filter(|(a, ..)| !exclusions.contains(*a)).collect();
+        prop_assert_eq!(&kept, &expected);
+        prop_assert_eq!(u128::from(full.total() - plan.total()), plan.excluded.probes);
+        let gone: BTreeSet<IpAddr> =
+            all.iter().map(|k| k.0).filter(|a| exclusions.contains(*a)).collect();
+        prop_assert_eq!(gone.len() as u128, plan.excluded.addresses);
+        for a in &gone {
+            prop_assert!(plan.scope().admit(*a, None, None).is_none(), "{} admitted", a);
+            prop_assert!(full.scope().admit(*a, None, None).is_some());
+        }
+        let mut union = BTreeSet::new();
+        for k in 0..n {
+            let shard = Shard::new(k, n).expect("valid shard");
+            let p = Plan::with_exclusions(&intent, "o", Options { shard, ..options }, &exclusions)
+                .expect("plans");
+            for probe in p.probes() {
+                prop_assert!(union.insert(key(&probe)), "in two shards");
+            }
+        }
+        prop_assert_eq!(union, kept);
+    }
+}
+
+#[test]
+fn a_guard_narrowed_by_exclusions_never_widens() {
+    let i = intent(
+        "version: 1
+zones:
+  internet: { cidrs: [0.0.0.0/0], probe: false }
+  corp: { cidrs: [198.18.0.0/24] }
+vantages:
+  o: { zone: internet }
+sweep:
+  tcp: [22]
+",
+    );
+    // The list reaches outside the scope too: that widens nothing.
+    let x = Exclusions::parse("x", b"198.18.0.0/25\n203.0.113.0/24\n'::ffff:198.18.0.200'\n")
+        .err()
+        .map(|e| e.to_string());
+    assert!(x.is_some_and(|e| e.contains("x:3:")), "a quoted line is not a network");
+    let x = Exclusions::parse("x", b"198.18.0.0/25\n203.0.113.0/24\n::ffff:198.18.0.200\n")
+        .expect("valid");
+    let guard = ScopeGuard::new(&i).excluding(&x);
+    for (a, admitted) in [
+        ("198.18.0.1", false),
+        ("198.18.0.127", false),
+        ("198.18.0.128", true),
+        ("198.18.0.200", false),
+        ("203.0.113.9", false),
+        ("8.8.8.8", false),
+    ] {
+        let ip: IpAddr = a.parse().expect("addr");
+        assert_eq!(guard.admit(ip, None, None).is_some(), admitted, "{a}");
+    }
+    let plan = Plan::with_exclusions(&i, "o", Options::default(), &x).expect("plans");
+    assert_eq!((plan.excluded.addresses, plan.excluded.probes), (129, 129));
+    assert_eq!(plan.total(), 127);
 }
 
 #[test]

@@ -45,6 +45,7 @@ fn header() -> Header {
         mode: ScanMode::Syn,
         started: "2026-03-01T12:00:00.000Z".into(),
         probes_planned: 100,
+        excluded: None,
     }
 }
 

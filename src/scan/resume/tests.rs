@@ -47,6 +47,7 @@ fn header() -> Header {
         mode: ScanMode::Connect,
         started: "2026-03-01T12:00:00.000Z".into(),
         probes_planned: 200,
+        excluded: None,
     }
 }
 
@@ -159,12 +160,20 @@ fn another_scan_is_refused_naming_the_setting_and_a_complete_one_has_nothing_to_
     let file = Temp::new("refusals", &bytes);
     let r = Resume::open(&file.0).expect("resumable");
     type Change = fn(&mut Header);
-    let cases: [(&str, Change); 7] = [
+    let cases: [(&str, Change); 8] = [
         ("the spec digest", |h| h.spec_digest = crate::spec::digest([&b"version: 2\n"[..]])),
         ("--from", |h| h.vantage = "inside".into()),
         ("--shard", |h| h.shard_count = 2),
         ("--seed", |h| h.seed = 1),
         ("--mode", |h| h.mode = ScanMode::Syn),
+        ("--exclude", |h| {
+            h.excluded = Some(crate::observe::ExclusionRecord {
+                networks: 1,
+                digest: crate::spec::digest([&b"198.18.10.10/32\n"[..]]),
+                addresses: 1,
+                probes: 100,
+            });
+        }),
         ("vantage version", |h| h.version = "0.0.1".into()),
         ("probes planned", |h| h.probes_planned = 199),
     ];
