@@ -34,12 +34,17 @@ pub(crate) struct AgentArgs {
     /// A plan reaching outside them is refused.
     #[arg(long, value_name = "FILE")]
     pub(crate) scope: PathBuf,
-    /// Highest probe rate (per second, all targets) any plan gets.
+    /// Highest probe rate (per second, all targets) any plan gets (at most 50,000 without
+    /// --unsafe-rate).
     #[arg(long, value_name = "N", default_value_t = 2_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) max_rate: u32,
-    /// Highest probe rate to one host (default: --max-rate).
+    /// Highest probe rate to one host (default: --max-rate, at most 10,000 without
+    /// --unsafe-rate).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) max_host_rate: Option<u32>,
+    /// Lift the maximum rates (50,000 probes/s in all, 10,000 to one host).
+    #[arg(long)]
+    pub(crate) unsafe_rate: bool,
     /// Scan only as this vantage of the spec.
     #[arg(long, value_name = "VANTAGE")]
     pub(crate) vantage: Option<String>,
@@ -53,6 +58,15 @@ fn read(path: &PathBuf, what: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 pub(crate) fn run(a: &AgentArgs) -> anyhow::Result<Outcome> {
+    if !a.unsafe_rate
+        && let Some(problem) = vantage::engine::limits::rate_problem(
+            a.max_rate,
+            a.max_host_rate,
+            ("--max-rate", "--max-host-rate"),
+        )
+    {
+        anyhow::bail!(problem);
+    }
     let name = |p: &PathBuf| p.display().to_string();
     let (cert, key, ca) =
         (read(&a.cert, "--cert")?, read(&a.key, "--key")?, read(&a.client_ca, "--client-ca")?);
@@ -69,7 +83,12 @@ pub(crate) fn run(a: &AgentArgs) -> anyhow::Result<Outcome> {
         scope,
         scope_name,
         max_rate: a.max_rate,
-        max_host_rate: a.max_host_rate.unwrap_or(a.max_rate).min(a.max_rate),
+        max_host_rate: a
+            .max_host_rate
+            .unwrap_or_else(|| {
+                vantage::engine::limits::default_host_rate(a.max_rate, a.unsafe_rate)
+            })
+            .min(a.max_rate),
         vantage: a.vantage.clone(),
         syn,
         max_parallel: vantage::engine::limits::probe_sockets(),

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
+use vantage::engine::limits;
 use vantage::plan::Shard;
 use vantage::plan::exclude::{Exclusions, MAX_LIST_BYTES};
 use vantage::report::document::{ExcludedSummary, LISTED_CIDRS};
@@ -217,12 +218,17 @@ pub(crate) struct ProbeOpts {
     /// Seed of the probe order.
     #[arg(long, default_value_t = 1)]
     pub(crate) seed: u64,
-    /// Probe attempts per second, all targets together.
+    /// Probe attempts per second, all targets together (at most 50,000 without --unsafe-rate).
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) rate: u32,
-    /// Probe attempts per second to any one host, paced to the millisecond (default: --rate).
+    /// Probe attempts per second to any one host, paced to the millisecond (default: --rate,
+    /// at most 10,000 without --unsafe-rate).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) host_rate: Option<u32>,
+    /// Lift the maximum rates (50,000 probes/s in all, 10,000 to one host): only for networks
+    /// you know can take it.
+    #[arg(long)]
+    pub(crate) unsafe_rate: bool,
     /// How many times a probe that got no answer is sent again, at least: a host whose answers
     /// needed more attempts earns its silent probes up to two more (as nmap adapts its tries).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=10))]
@@ -258,7 +264,9 @@ impl ProbeOpts {
     pub(crate) fn limits(&self) -> vantage::agent::proto::Limits {
         vantage::agent::proto::Limits {
             rate: self.rate,
-            host_rate: self.host_rate.unwrap_or(self.rate),
+            host_rate: self
+                .host_rate
+                .unwrap_or_else(|| limits::default_host_rate(self.rate, self.unsafe_rate)),
             retries: self.retries,
             min_rtt_ms: self.min_rtt,
             max_rtt_ms: self.max_rtt,
@@ -269,6 +277,17 @@ impl ProbeOpts {
 }
 
 impl ProbeOpts {
+    /// Refuses rates above the documented maximums unless `--unsafe-rate`.
+    pub(crate) fn check_rates(&self) -> anyhow::Result<()> {
+        if self.unsafe_rate {
+            return Ok(());
+        }
+        match limits::rate_problem(self.rate, self.host_rate, ("--rate", "--host-rate")) {
+            Some(problem) => anyhow::bail!(problem),
+            None => Ok(()),
+        }
+    }
+
     /// The exclusions of `--exclude` (none without it).
     pub(crate) fn exclusions(&self) -> anyhow::Result<Exclusions> {
         read_exclusions(self.exclude.as_deref())

@@ -76,6 +76,8 @@ struct Slot {
 
 pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Outcome> {
     let now = verdict::now(a.report.now.as_deref())?;
+    // Checked here too: remote vantages never pass through `scan`'s flags.
+    a.probe.check_rates()?;
     let exclusions = a.probe.exclusions()?;
     let Some(loaded) = verdict::load(&a.spec) else { return Ok(Outcome::Refused) };
     let Some(intent) = &loaded.intent else { return Ok(Outcome::Refused) };

@@ -45,9 +45,13 @@ pub(crate) struct InitArgs {
     /// above it).
     #[arg(long, value_name = "LIST", requires = "from_scan")]
     pub(crate) ports: Option<String>,
-    /// Probe attempts per second of the discovery, all targets together.
+    /// Probe attempts per second of the discovery, all targets together (at most 50,000
+    /// without --unsafe-rate; to one host, at most 10,000).
     #[arg(long, default_value_t = 10_000, requires = "from_scan", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) rate: u32,
+    /// Lift the maximum rates (50,000 probes/s in all, 10,000 to one host).
+    #[arg(long, requires = "from_scan")]
+    pub(crate) unsafe_rate: bool,
     /// Permit a discovery of more than 65,536 addresses.
     #[arg(long, requires = "from_scan")]
     pub(crate) allow_large: bool,
@@ -63,6 +67,11 @@ pub(crate) fn run(a: &InitArgs) -> anyhow::Result<Outcome> {
             "{} exists; init never overwrites a file (give another --out)",
             a.out.display()
         );
+    }
+    if !a.unsafe_rate
+        && let Some(problem) = limits::rate_problem(a.rate, None, ("--rate", "--host-rate"))
+    {
+        anyhow::bail!(problem);
     }
     let text = if a.from_scan.is_empty() {
         vantage::init::STARTER.to_owned()
@@ -155,7 +164,7 @@ fn discover(
     };
     let limits = vantage::agent::proto::Limits {
         rate: a.rate,
-        host_rate: a.rate,
+        host_rate: limits::default_host_rate(a.rate, a.unsafe_rate),
         retries: 2,
         min_rtt_ms: 50,
         max_rtt_ms: 3_000,

@@ -61,12 +61,14 @@ pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
     scan(a, shard, intent, &loaded.digest, &exclusions)
 }
 
-/// The shard, once the flags that need no spec are checked.
+/// The shard, once the flags that need no spec are checked (rates within
+/// the maximums unless `--unsafe-rate`).
 fn flags(shard: &ShardOpts, probe: &ProbeOpts) -> anyhow::Result<Shard> {
     let shard = shard.resolve()?;
     if probe.min_rtt > probe.max_rtt {
         anyhow::bail!("--min-rtt {} is above --max-rtt {}", probe.min_rtt, probe.max_rtt);
     }
+    probe.check_rates()?;
     Ok(shard)
 }
 

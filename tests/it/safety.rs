@@ -1,7 +1,8 @@
 //! Scope and safety (issue 8, item 5), through the binary on loopback
 //! (127.88.8.0/29, with a listener the test opens): `--exclude` leaves
 //! addresses out of `plan`, `scan`, `check` and the verdict, which says
-//! what was not judged.
+//! what was not judged; rates above the documented maximums are refused
+//! without `--unsafe-rate`.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -171,4 +172,58 @@ fn excluded_addresses_are_never_probed_and_the_verdict_says_so() {
         stderr(&bad)
     );
     assert!(!Path::new(&dir.path("bad.jsonl")).exists());
+}
+
+#[test]
+fn rates_above_the_maximums_are_refused_without_unsafe_rate() {
+    let dir = Dir::new("rate");
+    let (_listener, spec, _) = setup(&dir);
+    let out = dir.path("o.jsonl");
+    let refused = [
+        (scan(&spec, &out, &["--rate", "50001"]), "--rate 50001 is above the maximum of 50000"),
+        (
+            scan(&spec, &out, &["--host-rate", "10001"]),
+            "--host-rate 10001 is above the maximum of 10000",
+        ),
+        (
+            vantage(&["check", &spec, "--from", "here", "--rate", "1000000"]),
+            "--rate 1000000 is above the maximum of 50000",
+        ),
+        (
+            vantage(&["init", "--from-scan", "127.88.8.0/29", "--rate", "60000", "--out", &out]),
+            "--rate 60000 is above the maximum of 50000",
+        ),
+        (
+            vantage(&[
+                "agent",
+                "--listen",
+                "127.0.0.1:1",
+                "--cert",
+                "none",
+                "--key",
+                "none",
+                "--client-ca",
+                "none",
+                "--scope",
+                "none",
+                "--max-rate",
+                "50001",
+            ]),
+            "--max-rate 50001 is above the maximum of 50000",
+        ),
+    ];
+    for (o, want) in refused {
+        assert_eq!(o.status.code(), Some(2), "{want}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(want) && stderr(&o).contains("--unsafe-rate"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    assert!(!Path::new(&out).exists(), "nothing was scanned");
+    // At the maximum it runs; --unsafe-rate lifts it.
+    let ok = scan(&spec, &out, &["--rate", "50000"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    let ok = scan(&spec, &out, &["--rate", "200000", "--host-rate", "200000", "--unsafe-rate"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
 }
