@@ -33,6 +33,7 @@ use crate::engine::net::{SynNet, SystemNet};
 use crate::observe::ScanMode;
 use crate::plan::ranges::AddrRanges;
 use crate::plan::{Exclusions, Options, Plan, ScopeGuard, Shard};
+use crate::report::document::{AuditVantage, ExcludedSummary};
 use crate::scan::{self, Output, Progress, Report, Request};
 use crate::spec::Intent;
 
@@ -85,6 +86,8 @@ pub enum Event {
         controller: String,
         /// The vantage, shard and granted limits, in words.
         what: String,
+        /// The plan accepted, for an audit log.
+        plan: Box<AcceptedPlan>,
     },
     /// The scan ended.
     Finished {
@@ -93,6 +96,23 @@ pub enum Event {
         /// How it ended, in words.
         how: String,
     },
+}
+
+/// A plan an agent accepted: what its audit log records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedPlan {
+    /// The spec's path, as the controller named it.
+    pub spec: String,
+    /// Its digest.
+    pub spec_digest: String,
+    /// The vantage, shard and scope scanned (exclusions taken out).
+    pub vantage: AuditVantage,
+    /// The controller's exclusions, if it sent any.
+    pub excluded: Option<ExcludedSummary>,
+    /// The limits granted.
+    pub limits: Limits,
+    /// Whether TCP is probed with SYNs (else connect()).
+    pub syn: bool,
 }
 
 /// Where events go (the CLI prints them).
@@ -153,6 +173,8 @@ struct Prepared {
     limits: Limits,
     exclusions: Exclusions,
     notes: Vec<String>,
+    /// The plan's vantage, shard and scope, and the exclusions' summary.
+    audit: (AuditVantage, Option<ExcludedSummary>),
 }
 
 impl Connection {
@@ -246,6 +268,14 @@ impl Connection {
                 prepared.limits.host_rate,
                 if net.is_some() { "SYN" } else { "connect" }
             ),
+            plan: Box::new(AcceptedPlan {
+                spec: request.spec.path.clone(),
+                spec_digest: prepared.digest.clone(),
+                vantage: prepared.audit.0.clone(),
+                excluded: prepared.audit.1.clone(),
+                limits: prepared.limits,
+                syn: net.is_some(),
+            }),
         });
         let how = self.run(&request, &prepared, net, rd, wr).await;
         (self.events)(Event::Finished { peer: self.peer, how });
@@ -308,8 +338,13 @@ impl Connection {
         let shard = Shard::new(r.shard_index, r.shard_count).map_err(|e| e.to_string())?;
         let options = Options { seed: r.seed, shard, allow_large: r.limits.allow_large };
         let exclusions = r.exclusions().map_err(|e| e.to_string())?;
-        Plan::with_exclusions(&intent, &r.vantage, options, &exclusions)
+        let plan = Plan::with_exclusions(&intent, &r.vantage, options, &exclusions)
             .map_err(|e| e.to_string())?;
+        let audit = (
+            AuditVantage::of_plan(&plan, &r.vantage, None),
+            (!exclusions.is_empty())
+                .then(|| ExcludedSummary::of(&exclusions, "sent by the controller", plan.excluded)),
+        );
         // What the scan may probe: the spec's scope less the controller's
         // exclusions (which only narrow it), all inside this agent's scope.
         let outside =
@@ -341,7 +376,7 @@ impl Connection {
             ));
             limits.host_rate = host_ceiling;
         }
-        Ok(Prepared { intent, digest: loaded.digest, limits, exclusions, notes })
+        Ok(Prepared { intent, digest: loaded.digest, limits, exclusions, notes, audit })
     }
 
     /// Runs the scan, streaming its observation lines to the controller;

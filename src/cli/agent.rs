@@ -7,13 +7,14 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
-use vantage::agent::server::{Agent, Event, serve};
+use vantage::agent::server::{AcceptedPlan, Agent, Event, serve};
 use vantage::agent::tls::{Pem, server_config};
 
+use super::audit::{self, AuditFile};
 use super::exit::Outcome;
 
 #[derive(Debug, clap::Args)]
@@ -45,6 +46,10 @@ pub(crate) struct AgentArgs {
     /// Lift the maximum rates (50,000 probes/s in all, 10,000 to one host).
     #[arg(long)]
     pub(crate) unsafe_rate: bool,
+    /// Append one JSON line to FILE per plan accepted, before its first probe: the
+    /// controller, the spec and digest, vantage, shard, scope, exclusions, rates, mode.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) audit_log: Option<PathBuf>,
     /// Scan only as this vantage of the spec.
     #[arg(long, value_name = "VANTAGE")]
     pub(crate) vantage: Option<String>,
@@ -68,6 +73,10 @@ pub(crate) fn run(a: &AgentArgs) -> anyhow::Result<Outcome> {
         anyhow::bail!(problem);
     }
     let name = |p: &PathBuf| p.display().to_string();
+    let audit = match &a.audit_log {
+        Some(p) => Some(Mutex::new(AuditFile::open(p)?)),
+        None => None,
+    };
     let (cert, key, ca) =
         (read(&a.cert, "--cert")?, read(&a.key, "--key")?, read(&a.client_ca, "--client-ca")?);
     let tls = server_config(
@@ -117,11 +126,35 @@ pub(crate) fn run(a: &AgentArgs) -> anyhow::Result<Outcome> {
             agent.max_host_rate,
             if syn { "SYN" } else { "connect" }
         ));
-        serve(listener, agent, Arc::new(log), shutdown).await;
+        let unsafe_rate = a.unsafe_rate;
+        let events = move |event: Event| {
+            if let (Some(file), Event::Started { peer, controller, plan, .. }) = (&audit, &event) {
+                audit_plan(file, plan, &format!("{controller} ({peer})"), unsafe_rate);
+            }
+            log(event);
+        };
+        serve(listener, agent, Arc::new(events), shutdown).await;
         say("stopped");
         anyhow::Ok(())
     })?;
     Ok(Outcome::Conforms)
+}
+
+/// Appends the `plan` line of an accepted plan (before its first probe);
+/// a failure is said in the agent's log.
+fn audit_plan(file: &Mutex<AuditFile>, plan: &AcceptedPlan, controller: &str, unsafe_rate: bool) {
+    let rates = (plan.limits.rate, plan.limits.host_rate, unsafe_rate);
+    let mode = if plan.syn { "syn" } else { "connect" };
+    let mut record = audit::record("agent", plan.spec.clone(), rates, mode);
+    record.event = "plan";
+    record.controller = Some(controller.to_owned());
+    record.spec_digest = Some(plan.spec_digest.clone());
+    record.vantages = vec![plan.vantage.clone()];
+    record.excluded = plan.excluded.clone();
+    let written = file.lock().map_err(|_| anyhow::anyhow!("the audit log's lock was poisoned"));
+    if let Err(e) = written.and_then(|mut f| f.write(&record)) {
+        say(&format!("error: {e:#}"));
+    }
 }
 
 fn say(line: &str) {
@@ -137,7 +170,7 @@ fn log(event: Event) {
             "refused {peer}{}: {why}",
             controller.map(|c| format!(" ({c})")).unwrap_or_default()
         )),
-        Event::Started { peer, controller, what } => {
+        Event::Started { peer, controller, what, .. } => {
             say(&format!("scanning for {peer} ({controller}): {what}"));
         }
         Event::Finished { peer, how } => say(&format!("done for {peer}: {how}")),

@@ -8,7 +8,6 @@ use clap::{Parser, Subcommand, ValueEnum};
 use vantage::engine::limits;
 use vantage::plan::Shard;
 use vantage::plan::exclude::{Exclusions, MAX_LIST_BYTES};
-use vantage::report::document::{ExcludedSummary, LISTED_CIDRS};
 
 /// Network exposure validator: declare what your network should expose,
 /// probe it from vantage points, and get every difference, with evidence.
@@ -129,6 +128,10 @@ pub(crate) struct ScanCommand {
     /// How to probe.
     #[command(flatten)]
     pub(crate) probe: ProbeOpts,
+    /// Append one JSON line to FILE when the scan starts and one when it ends: who, when,
+    /// spec and digest, vantage, shard, scope, exclusions, rates, mode, exit code.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) audit_log: Option<PathBuf>,
 }
 
 /// The environment variable `--shard-from-env` reads K from: Kubernetes sets
@@ -304,23 +307,6 @@ pub(crate) fn read_exclusions(path: Option<&Path>) -> anyhow::Result<Exclusions>
         .with_context(|| format!("--exclude {}", path.display()))?;
     let name = path.display().to_string();
     Exclusions::parse(&name, &bytes).map_err(|e| anyhow::anyhow!("--exclude {e}"))
-}
-
-/// What the exclusions are and took out of a plan.
-pub(crate) fn excluded_summary(
-    x: &Exclusions,
-    file: &str,
-    plan: vantage::plan::Excluded,
-) -> ExcludedSummary {
-    let networks = x.networks();
-    ExcludedSummary {
-        file: file.to_owned(),
-        networks: networks.len() as u64,
-        cidrs: networks.iter().take(LISTED_CIDRS).map(ToString::to_string).collect(),
-        digest: x.digest(),
-        addresses: u64::try_from(plan.addresses).unwrap_or(u64::MAX),
-        probes: u64::try_from(plan.probes).unwrap_or(u64::MAX),
-    }
 }
 
 /// TCP scan modes.

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::args::{Mode, ProbeOpts, ScanArgs, ShardOpts};
+use super::audit::{AuditLog, Run};
 use super::exit::Outcome;
 use super::verdict::{self, ReportOpts};
 use anyhow::Context as _;
@@ -26,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use vantage::agent::client::{self, Remote};
 use vantage::agent::proto::{self, ModeWish, PlanRequest, SpecBundle, SpecFile};
 use vantage::agent::tls::{Pem, client_config};
+use vantage::plan::{Options, Plan};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct CheckArgs {
@@ -51,6 +53,10 @@ pub(crate) struct CheckArgs {
     /// How to probe, exactly as `vantage scan`.
     #[command(flatten)]
     pub(crate) probe: ProbeOpts,
+    /// Append one JSON line to FILE when the check starts and one when it ends: who, when,
+    /// spec and digest, each vantage with its shard and scope, exclusions, rates, mode, exit code.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) audit_log: Option<PathBuf>,
 }
 
 /// The controller's credentials for the spec's `agent:` vantages.
@@ -75,6 +81,15 @@ struct Slot {
 }
 
 pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Outcome> {
+    let mut audit = AuditLog::open(a.audit_log.as_deref(), "check", &a.spec, &a.probe)?;
+    let result = audited(a, audit.as_mut());
+    if let Some(log) = &mut audit {
+        log.finish(&result);
+    }
+    result
+}
+
+fn audited(a: &CheckArgs, audit: Option<&mut AuditLog>) -> anyhow::Result<Outcome> {
     let now = verdict::now(a.report.now.as_deref())?;
     // Checked here too: remote vantages never pass through `scan`'s flags.
     a.probe.check_rates()?;
@@ -116,6 +131,24 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Outcome> {
     let remotes: Vec<(String, String)> =
         names.iter().filter_map(|n| agent_of(n).map(|url| (n.clone(), url))).collect();
     let tls = if remotes.is_empty() { None } else { Some(controller_tls(&a.agents)?) };
+    // Every vantage's plan, as each scan will make it: refused here if
+    // any is, and what the audit line records.
+    let options =
+        Options { seed: a.probe.seed, allow_large: a.probe.allow_large, ..Options::default() };
+    let mut plans = Vec::new();
+    for name in &names {
+        let plan = Plan::with_exclusions(intent, name, options, &exclusions)
+            .with_context(|| format!("cannot plan from vantage `{name}`"))?;
+        plans.push((plan, name.clone(), agent_of(name)));
+    }
+    if let Some(log) = audit {
+        let exclude = a.probe.exclude.as_ref().map(|p| (&exclusions, p.display().to_string()));
+        log.start(&Run {
+            spec_digest: &loaded.digest,
+            vantages: plans.iter().map(|(p, n, u)| (p, n.clone(), u.clone())).collect(),
+            exclude,
+        })?;
+    }
     let slots = slots(&names, a.save.as_deref())?;
     let path_of = |v: &str| slots.iter().find(|s| s.vantage == v).map(|s| s.path.clone());
 

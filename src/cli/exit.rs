@@ -16,13 +16,20 @@ pub(crate) enum Outcome {
     Incomplete,
 }
 
+impl Outcome {
+    /// The exit code.
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            Self::Conforms => 0,
+            Self::Findings => 1,
+            Self::Refused => 2,
+            Self::Incomplete => 3,
+        }
+    }
+}
+
 impl From<Outcome> for ExitCode {
     fn from(o: Outcome) -> Self {
-        Self::from(match o {
-            Outcome::Conforms => 0,
-            Outcome::Findings => 1,
-            Outcome::Refused => 2,
-            Outcome::Incomplete => 3,
-        })
+        Self::from(o.code())
     }
 }

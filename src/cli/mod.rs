@@ -4,6 +4,7 @@
 
 mod agent;
 pub(crate) mod args;
+mod audit;
 mod certs;
 mod check;
 mod compare;

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use anyhow::Context;
 use vantage::plan::{Options, Plan};
-use vantage::report::document::{PlanFlow, PlanSummary, PlanTarget, ProbeLine};
+use vantage::report::document::{ExcludedSummary, PlanFlow, PlanSummary, PlanTarget, ProbeLine};
 use vantage::spec::intent::{Action, Intent, Require, net_contains};
 use vantage::spec::{self, Severity};
 
@@ -38,9 +38,10 @@ pub(crate) fn run(a: &PlanArgs) -> anyhow::Result<Outcome> {
         list(&intent, &plan, a.format)?;
     } else {
         let mut summary = summary(a, &intent, &plan);
-        summary.excluded = a.exclude.as_ref().map(|p| {
-            super::args::excluded_summary(&exclusions, &p.display().to_string(), plan.excluded)
-        });
+        summary.excluded = a
+            .exclude
+            .as_ref()
+            .map(|p| ExcludedSummary::of(&exclusions, &p.display().to_string(), plan.excluded));
         match a.format {
             Format::Json => super::write_stdout(|out| {
                 serde_json::to_writer_pretty(&mut *out, &summary)?;

@@ -27,11 +27,22 @@ use vantage::scan::{Dropped, Output, Progress, Report, Request, Resume, ResumeEr
 use vantage::spec::{self, Intent, Severity};
 
 use super::args::{Mode, ProbeOpts, ScanArgs, ScanCommand, ShardOpts};
+use super::audit::{AuditLog, Run};
 use super::exit::Outcome;
 
-/// `vantage scan`: the flags checked, the spec loaded, `--from` resolved
-/// (`locate::resolve_from`), then the scan.
+/// `vantage scan`: the audit log opened, the flags checked, the spec
+/// loaded, `--from` resolved (`locate::resolve_from`), then the scan; the
+/// audit log (if any) gets the run's start and end, or why it was refused.
 pub(crate) fn command(c: &ScanCommand) -> anyhow::Result<Outcome> {
+    let mut audit = AuditLog::open(c.audit_log.as_deref(), "scan", &c.spec, &c.probe)?;
+    let result = audited(c, audit.as_mut());
+    if let Some(log) = &mut audit {
+        log.finish(&result);
+    }
+    result
+}
+
+fn audited(c: &ScanCommand, audit: Option<&mut AuditLog>) -> anyhow::Result<Outcome> {
     let shard = flags(&c.shard, &c.probe)?;
     let exclusions = c.probe.exclusions()?;
     let loaded = spec::load(&c.spec);
@@ -49,16 +60,17 @@ pub(crate) fn command(c: &ScanCommand) -> anyhow::Result<Outcome> {
         shard: c.shard.clone(),
         probe: c.probe.clone(),
     };
-    scan(&a, shard, intent, &loaded.digest, &exclusions)
+    scan(&a, shard, intent, &loaded.digest, &exclusions, audit)
 }
 
-/// Runs the scan `a` describes, from the vantage it names.
+/// Runs the scan `a` describes, from the vantage it names (`check`'s
+/// local vantage: `check` keeps the audit log).
 pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
     let shard = flags(&a.shard, &a.probe)?;
     let exclusions = a.probe.exclusions()?;
     let loaded = spec::load(&a.spec);
     let Some(intent) = &loaded.intent else { return refused(&loaded) };
-    scan(a, shard, intent, &loaded.digest, &exclusions)
+    scan(a, shard, intent, &loaded.digest, &exclusions, None)
 }
 
 /// The shard, once the flags that need no spec are checked (rates within
@@ -86,6 +98,7 @@ fn scan(
     intent: &Intent,
     digest: &str,
     exclusions: &Exclusions,
+    audit: Option<&mut AuditLog>,
 ) -> anyhow::Result<Outcome> {
     // The file to continue, read before anything is probed; its own mode
     // is what `--mode auto` means then (an explicit other mode is refused
@@ -100,9 +113,17 @@ fn scan(
     let spec_name = a.spec.display().to_string();
     let options = Options { seed: a.probe.seed, shard, allow_large: a.probe.allow_large };
     // The plan is made here too (it is pure and lazy): a refused one is
-    // refused before anything else, and the summary says what it excluded.
+    // refused before anything else, and the audit line records its scope.
     let plan = Plan::with_exclusions(intent, &a.from, options, exclusions)
         .with_context(|| format!("scan from vantage `{}`", a.from))?;
+    if let Some(log) = audit {
+        let exclude = a.probe.exclude.as_ref().map(|p| (exclusions, p.display().to_string()));
+        log.start(&Run {
+            spec_digest: digest,
+            vantages: vec![(&plan, a.from.clone(), None)],
+            exclude,
+        })?;
+    }
     let mut request = Request {
         intent,
         spec: &spec_name,

@@ -131,6 +131,16 @@ impl AddrRanges {
             .collect();
     }
 
+    /// The addresses in any of `sets`, merged once.
+    pub fn union_of<'a>(sets: impl IntoIterator<Item = &'a Self>) -> Self {
+        let mut out = Self::new();
+        for s in sets {
+            out.ranges.extend_from_slice(&s.ranges);
+        }
+        out.normalize();
+        out
+    }
+
     /// The addresses in either set.
     pub fn union(&self, other: &Self) -> Self {
         let mut out = Self::new();

@@ -447,7 +447,8 @@ pub struct PlanSummary {
     pub excluded: Option<ExcludedSummary>,
 }
 
-/// The most CIDRs a plan summary lists in one list (it counts them all).
+/// The most CIDRs a plan summary or an audit line lists in one list (it
+/// counts them all).
 pub const LISTED_CIDRS: usize = 256;
 
 /// What exclusions (`--exclude`) left out of a plan or run.
@@ -464,6 +465,132 @@ pub struct ExcludedSummary {
     /// Addresses of the plan left out (all shards).
     pub addresses: u64,
     /// Probes of the plan left out (all shards).
+    pub probes: u64,
+}
+
+impl ExcludedSummary {
+    /// What `exclusions` (read from `file`) are, and what they took out of
+    /// a plan (`left_out`).
+    pub fn of(
+        exclusions: &crate::plan::Exclusions,
+        file: &str,
+        left_out: crate::plan::Excluded,
+    ) -> Self {
+        let networks = exclusions.networks();
+        Self {
+            file: file.to_owned(),
+            networks: networks.len() as u64,
+            cidrs: networks.iter().take(LISTED_CIDRS).map(ToString::to_string).collect(),
+            digest: exclusions.digest(),
+            addresses: u64::try_from(left_out.addresses).unwrap_or(u64::MAX),
+            probes: u64::try_from(left_out.probes).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+/// One line of an audit log (`--audit-log FILE` of `scan`, `check` and
+/// `agent`): a run's `start` (written before the first probe), its `end`
+/// (both times and the exit code), a run `refused` before it probed
+/// anything, or (`agent`) a `plan` a controller sent and the agent
+/// accepted, before its first probe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditRecord {
+    /// `start`, `end`, `refused` or `plan`.
+    pub event: &'static str,
+    /// 16 hex digits, the same on a run's start and end lines.
+    pub run: String,
+    /// `vantage`.
+    pub tool: &'static str,
+    /// The tool's version.
+    pub version: String,
+    /// When the run started (RFC 3339, UTC).
+    pub started: String,
+    /// When it ended (RFC 3339, UTC); `null` on a start line.
+    pub ended: Option<String>,
+    /// Who ran it.
+    pub user: AuditUser,
+    /// The machine's host name (`null` when it cannot be read).
+    pub host: Option<String>,
+    /// The process id.
+    pub pid: u32,
+    /// The subcommand: `scan`, `check` or `agent`.
+    pub command: &'static str,
+    /// For `agent`: the controller whose plan it accepted (its
+    /// certificate's name and address); `null` otherwise.
+    pub controller: Option<String>,
+    /// The whole command line.
+    pub argv: Vec<String>,
+    /// The spec file, as given.
+    pub spec: String,
+    /// Its digest (`null` when it was refused before loading).
+    pub spec_digest: Option<String>,
+    /// Each vantage the run probes from, with its scope.
+    pub vantages: Vec<AuditVantage>,
+    /// What `--exclude` left out (`null` without it).
+    pub excluded: Option<ExcludedSummary>,
+    /// `--rate`, probes per second.
+    pub rate: u32,
+    /// The per-host rate used, probes per second.
+    pub host_rate: u32,
+    /// Whether `--unsafe-rate` lifted the maximum rates.
+    pub unsafe_rate: bool,
+    /// `--mode` as asked: `auto`, `syn` or `connect`.
+    pub mode: &'static str,
+    /// The exit code; `null` on a start line.
+    pub exit: Option<u8>,
+    /// Why a run was refused (`refused` lines only).
+    pub error: Option<String>,
+}
+
+/// Who ran a command: the process's ids, and the names they go by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditUser {
+    /// The real user id (`null` when /proc cannot be read).
+    pub uid: Option<u32>,
+    /// The effective user id.
+    pub euid: Option<u32>,
+    /// The real uid's name in /etc/passwd, else `$USER` or `$LOGNAME`.
+    pub name: Option<String>,
+    /// `$SUDO_USER`: who ran it through sudo, if anyone.
+    pub sudo_user: Option<String>,
+}
+
+impl AuditVantage {
+    /// What `plan`, from the vantage `name`, may probe (`agent`: the URL
+    /// of the agent that runs it, `None` for this machine).
+    pub fn of_plan(plan: &crate::plan::Plan, name: &str, agent: Option<String>) -> Self {
+        let scope =
+            crate::plan::ranges::AddrRanges::union_of(plan.groups.iter().map(|g| &g.addresses));
+        let cidrs = scope.cidrs();
+        Self {
+            name: name.to_owned(),
+            agent,
+            shard: plan.options.shard.to_string(),
+            scope: cidrs.iter().take(LISTED_CIDRS).map(ToString::to_string).collect(),
+            scope_cidrs: cidrs.len() as u64,
+            addresses: u64::try_from(scope.len()).unwrap_or(u64::MAX),
+            probes: plan.total(),
+        }
+    }
+}
+
+/// One vantage of an audited run and what it may probe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditVantage {
+    /// The vantage's name.
+    pub name: String,
+    /// Its agent's URL; `null` for this machine.
+    pub agent: Option<String>,
+    /// `K/N`.
+    pub shard: String,
+    /// The addresses probed, as the fewest CIDRs (exclusions taken out),
+    /// at most [`LISTED_CIDRS`] of them.
+    pub scope: Vec<String>,
+    /// How many CIDRs the scope is, listed or not.
+    pub scope_cidrs: u64,
+    /// Addresses in the scope.
+    pub addresses: u64,
+    /// Probes planned, all shards.
     pub probes: u64,
 }
 

@@ -2,11 +2,17 @@
 //! (127.88.8.0/29, with a listener the test opens): `--exclude` leaves
 //! addresses out of `plan`, `scan`, `check` and the verdict, which says
 //! what was not judged; rates above the documented maximums are refused
-//! without `--unsafe-rate`.
+//! without `--unsafe-rate`; `--audit-log` appends a start and an end line
+//! per run, a `refused` line for a run refused before it probed, and a
+//! killed run leaves its start line; an agent (`vantage agent` on
+//! 127.0.0.1, certificates from `vantage certs`) appends one line per plan
+//! it accepts.
 
 use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::util::vantage;
 
@@ -221,9 +227,249 @@ fn rates_above_the_maximums_are_refused_without_unsafe_rate() {
         );
     }
     assert!(!Path::new(&out).exists(), "nothing was scanned");
-    // At the maximum it runs; --unsafe-rate lifts it.
-    let ok = scan(&spec, &out, &["--rate", "50000"]);
+    // At the maximum it runs, and the per-host rate defaults to its own
+    // maximum (the audit line says what was used); --unsafe-rate lifts both.
+    let log = dir.path("audit.jsonl");
+    let ok = scan(&spec, &out, &["--rate", "50000", "--audit-log", &log]);
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
-    let ok = scan(&spec, &out, &["--rate", "200000", "--host-rate", "200000", "--unsafe-rate"]);
+    let ok = scan(&spec, &out, &["--rate", "200000", "--unsafe-rate", "--audit-log", &log]);
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    let lines = audit_lines(&log);
+    let rates: Vec<(u64, u64, bool)> = lines
+        .iter()
+        .filter(|l| l["event"] == "end")
+        .map(|l| {
+            (
+                l["rate"].as_u64().unwrap_or(0),
+                l["host_rate"].as_u64().unwrap_or(0),
+                l["unsafe_rate"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    assert_eq!(rates, [(50_000, 10_000, false), (200_000, 200_000, true)]);
+}
+
+fn audit_lines(path: &str) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .expect("the audit log")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+#[test]
+fn the_audit_log_has_a_start_and_an_end_line_per_run() {
+    let dir = Dir::new("audit");
+    let (_listener, spec, exclude) = setup(&dir);
+    let log = dir.path("audit.jsonl");
+    let out = dir.path("o.jsonl");
+    let before = jiff::Timestamp::now();
+    let first = scan(&spec, &out, &["--exclude", &exclude, "--audit-log", &log]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let mut args = vec!["check", &spec, "--from", "here", "--audit-log", &log];
+    args.extend(QUIET);
+    args.push("500");
+    let second = vantage(&args);
+    assert_eq!(second.status.code(), Some(1), "db is unreachable: {}", stderr(&second));
+    let refused = scan(&spec, &out, &["--rate", "99999", "--audit-log", &log]);
+    assert_eq!(refused.status.code(), Some(2));
+
+    let mode = std::fs::metadata(&log).expect("log").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "only its owner reads the log");
+    let lines = audit_lines(&log);
+    let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap_or("")).collect();
+    assert_eq!(events, ["start", "end", "start", "end", "refused"], "appended, in order");
+    let (start, end) = (&lines[0], &lines[1]);
+    assert_eq!(start["run"], end["run"], "one run id on both lines");
+    assert_ne!(lines[0]["run"], lines[2]["run"]);
+    assert_eq!((start["exit"].is_null(), start["ended"].is_null()), (true, true));
+    assert_eq!((end["exit"].as_u64(), lines[3]["exit"].as_u64()), (Some(0), Some(1)));
+    let t = |v: &serde_json::Value| v.as_str().expect("a time").parse::<jiff::Timestamp>();
+    let (started, ended) =
+        (t(&end["started"]).expect("RFC 3339"), t(&end["ended"]).expect("RFC 3339"));
+    assert!(before <= started && started <= ended, "{end}");
+    assert!(end["started"].as_str().is_some_and(|s| s.ends_with('Z')), "UTC: {end}");
+    // Who, where, what.
+    assert_eq!(end["command"], "scan");
+    assert_eq!(lines[2]["command"], "check");
+    assert!(end["user"]["uid"].is_u64() && end["user"]["name"].is_string(), "{end}");
+    assert!(end["host"].as_str().is_some_and(|h| !h.is_empty()), "{end}");
+    assert!(end["argv"].as_array().is_some_and(|a| a.iter().any(|x| x == "--audit-log")), "{end}");
+    assert_eq!(end["spec"], spec.as_str());
+    let digest = end["spec_digest"].as_str().expect("digest");
+    assert!(digest.starts_with("sha256:") && digest.len() == 71, "{digest}");
+    assert_eq!(lines[2]["spec_digest"], digest);
+    let v = &end["vantages"][0];
+    assert_eq!(
+        (v["name"].as_str(), v["shard"].as_str(), v["agent"].is_null()),
+        (Some("here"), Some("0/1"), true)
+    );
+    // The scope probed: the zone without the excluded database.
+    assert_eq!(
+        v["scope"],
+        serde_json::json!(["127.88.8.0/31", "127.88.8.3/32", "127.88.8.4/30"]),
+        "{end}"
+    );
+    assert_eq!((v["addresses"].as_u64(), v["probes"].as_u64()), (Some(7), Some(7)));
+    assert_eq!(end["excluded"]["cidrs"], serde_json::json!(["127.88.8.2/32"]));
+    assert_eq!(end["excluded"]["addresses"], 1);
+    assert!(lines[2]["excluded"].is_null());
+    assert_eq!(lines[2]["vantages"][0]["scope"], serde_json::json!(["127.88.8.0/29"]));
+    assert_eq!((end["rate"].as_u64(), end["host_rate"].as_u64()), (Some(10_000), Some(10_000)));
+    assert_eq!(end["mode"], "connect");
+    // Refused before it probed: why, and no scope.
+    let r = &lines[4];
+    assert_eq!(r["exit"], 2);
+    assert!(r["error"].as_str().is_some_and(|e| e.contains("--rate 99999")), "{r}");
+    assert!(r["spec_digest"].is_null() && r["vantages"] == serde_json::json!([]), "{r}");
+
+    // A run killed mid-scan leaves its start line: that it began, and
+    // what it was going to probe.
+    std::fs::write(dir.0.join("slow.yaml"), spec_slow()).expect("spec");
+    let killed_log = dir.path("killed.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vantage"))
+        .args(["scan", &dir.path("slow.yaml"), "--from", "here", "-o", &dir.path("slow.jsonl")])
+        .args(["--mode", "connect", "--quiet", "--rate", "2", "--audit-log", &killed_log])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the scan starts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&killed_log).map_or(true, |s| s.is_empty()) {
+        assert!(Instant::now() < deadline, "no start line");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().expect("SIGKILL by its id");
+    let status = child.wait().expect("reaped");
+    assert!(!status.success());
+    let lines = audit_lines(&killed_log);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!((lines[0]["event"].as_str(), lines[0]["exit"].is_null()), (Some("start"), true));
+    assert_eq!(lines[0]["vantages"][0]["probes"], 200);
+}
+
+/// 200 probes at 2 a second: a scan that is still running when killed.
+fn spec_slow() -> String {
+    "version: 1
+zones:
+  local: { cidrs: [127.0.0.0/8], probe: false }
+  lab: { cidrs: [127.88.8.1/32] }
+vantages:
+  here: { zone: local }
+sweep:
+  tcp: ['30000-30199']
+"
+    .to_owned()
+}
+
+/// A child process of the test, killed by its id and reaped when dropped.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn an_agent_logs_each_plan_it_accepts_and_check_logs_its_agents() {
+    // A `vantage agent` on 127.0.0.1 with `vantage certs` certificates,
+    // driven by `check --exclude`: the agent's audit log has one `plan`
+    // line naming the controller, with the scope it scanned (the
+    // controller's exclusions taken out); check's has the agent's URL.
+    let dir = Dir::new("agent");
+    let (_listener, _, exclude) = setup(&dir);
+    let pki = dir.path("pki");
+    let (ca, ca_key) = (dir.path("pki/ca.pem"), dir.path("pki/ca.key"));
+    let agent_cert = [
+        "certs",
+        "agent",
+        "--ca",
+        &ca,
+        "--ca-key",
+        &ca_key,
+        "--name",
+        "lo",
+        "--san",
+        "127.0.0.1",
+        "--out",
+        &pki,
+    ];
+    let controller_cert =
+        ["certs", "controller", "--ca", &ca, "--ca-key", &ca_key, "--name", "ci", "--out", &pki];
+    for args in [&["certs", "ca", "--out", &pki][..], &agent_cert, &controller_cert] {
+        let o = vantage(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+    }
+    let port = TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr");
+    let url = format!("https://127.0.0.1:{}", port.port());
+    let spec = dir.path("agent.yaml");
+    let text = std::fs::read_to_string(dir.path("lab.yaml")).expect("spec");
+    std::fs::write(
+        &spec,
+        text.replace(
+            "here: { zone: local }",
+            &format!("here: {{ zone: local, agent: \"{url}\" }}"),
+        ),
+    )
+    .expect("spec");
+    std::fs::write(dir.0.join("scope.txt"), "127.88.8.0/29\n").expect("scope");
+    let agent_log = dir.path("agent-audit.jsonl");
+    let mut agent = Child(
+        Command::new(env!("CARGO_BIN_EXE_vantage"))
+            .args(["agent", "--listen", &port.to_string(), "--cert", &dir.path("pki/lo.pem")])
+            .args(["--key", &dir.path("pki/lo.key"), "--client-ca", &ca])
+            .args(["--scope", &dir.path("scope.txt"), "--connect-only", "--audit-log", &agent_log])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the agent starts"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(port).is_err() {
+        assert!(agent.0.try_wait().expect("wait").is_none(), "the agent ended");
+        assert!(Instant::now() < deadline, "the agent does not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let check_log = dir.path("check-audit.jsonl");
+    let checked = vantage(&[
+        "check",
+        &spec,
+        "--from",
+        "here",
+        "--exclude",
+        &exclude,
+        "--audit-log",
+        &check_log,
+        "--agent-ca",
+        &ca,
+        "--agent-cert",
+        &dir.path("pki/ci.pem"),
+        "--agent-key",
+        &dir.path("pki/ci.key"),
+        "--mode",
+        "connect",
+        "--max-rtt",
+        "500",
+    ]);
+    assert_eq!(checked.status.code(), Some(0), "{}", stderr(&checked));
+    let lines = audit_lines(&agent_log);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let plan = &lines[0];
+    assert_eq!((plan["event"].as_str(), plan["command"].as_str()), (Some("plan"), Some("agent")));
+    assert!(plan["controller"].as_str().is_some_and(|c| c.starts_with("ci (127.0.0.1:")), "{plan}");
+    assert_eq!(
+        plan["vantages"][0]["scope"],
+        serde_json::json!(["127.88.8.0/31", "127.88.8.3/32", "127.88.8.4/30"])
+    );
+    assert_eq!(plan["excluded"]["cidrs"], serde_json::json!(["127.88.8.2/32"]));
+    assert_eq!((plan["mode"].as_str(), plan["exit"].is_null()), (Some("connect"), true));
+    let lines = audit_lines(&check_log);
+    let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap_or("")).collect();
+    assert_eq!(events, ["start", "end"]);
+    assert_eq!(lines[1]["vantages"][0]["agent"], url.as_str());
+    assert_eq!(lines[1]["spec_digest"], plan["spec_digest"]);
+    drop(agent);
 }
