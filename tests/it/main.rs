@@ -28,6 +28,7 @@ mod nmap_import;
 mod observe;
 mod plan;
 mod report;
+mod resource_faults;
 mod safety;
 mod scale;
 mod scan_lab;
