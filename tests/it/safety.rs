@@ -323,6 +323,13 @@ fn the_audit_log_has_a_start_and_an_end_line_per_run() {
     assert!(r["error"].as_str().is_some_and(|e| e.contains("--rate 99999")), "{r}");
     assert!(r["spec_digest"].is_null() && r["vantages"] == serde_json::json!([]), "{r}");
 
+    // A log that cannot be written refuses the run: nothing unlogged.
+    let nowhere = dir.path("no-such-folder/audit.jsonl");
+    let unlogged = scan(&spec, &dir.path("unlogged.jsonl"), &["--audit-log", &nowhere]);
+    assert_eq!(unlogged.status.code(), Some(2));
+    assert!(stderr(&unlogged).contains("cannot open it for appending"), "{}", stderr(&unlogged));
+    assert!(!Path::new(&dir.path("unlogged.jsonl")).exists(), "nothing was scanned");
+
     // A run killed mid-scan leaves its start line: that it began, and
     // what it was going to probe.
     std::fs::write(dir.0.join("slow.yaml"), spec_slow()).expect("spec");
