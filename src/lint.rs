@@ -34,11 +34,17 @@ pub fn lint(intent: &Intent, today: Date) -> Vec<Diagnostic> {
     let mut out = Diags::new();
     flows(intent, &mut out);
     for h in &intent.hosts {
-        let why = match h.zone {
-            None => "is in no zone".to_owned(),
-            Some(z) if !intent.zones[z.0].probe => {
-                format!("is in zone `{}`, which has `probe: false`", intent.zones[z.0].name)
-            }
+        // A host in no zone that a flow names is a spec error
+        // (`flow-outside-zones`); here it is one no flow names.
+        let (why, expected) = match h.zone {
+            None => (
+                "is in no zone".to_owned(),
+                "a host address inside a zone (`probe: false` for one never probed), or no host",
+            ),
+            Some(z) if !intent.zones[z.0].probe => (
+                format!("is in zone `{}`, which has `probe: false`", intent.zones[z.0].name),
+                "a host address inside a probe-able zone, unless it is only a flow source",
+            ),
             Some(_) => continue,
         };
         out.push(
@@ -48,7 +54,7 @@ pub fn lint(intent: &Intent, today: Date) -> Vec<Diagnostic> {
                 format!("host `{}` ({}) {why}, so it is never probed", h.name, h.address),
             )
             .value(h.address.to_string())
-            .expected("a host address inside a probe-able zone, unless it is only a flow source"),
+            .expected(expected),
         );
     }
     let used: HashSet<usize> =
