@@ -110,7 +110,7 @@ fn write_new(path: &Path, text: &str) -> anyhow::Result<()> {
     file.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// The CIDRs, each as its network (`10.0.0.7/24` is `10.0.0.0/24`), in the
+/// The CIDRs, each as its network (`198.18.0.7/24` is `198.18.0.0/24`), in the
 /// order given; overlapping ones are refused, since each becomes a zone.
 fn cidrs(given: &[String]) -> anyhow::Result<Vec<IpNetwork>> {
     let mut nets: Vec<IpNetwork> = Vec::new();
@@ -257,11 +257,12 @@ mod tests {
 
     #[test]
     fn cidrs_are_normalised_and_overlaps_refused() {
-        let got = cidrs(&["10.0.0.7/24".to_owned(), "127.79.0.0/29".to_owned()]).expect("ok");
-        assert_eq!(got[0].to_string(), "10.0.0.0/24");
-        let err = cidrs(&["10.0.0.0/8".to_owned(), "10.1.0.0/16".to_owned()]).expect_err("overlap");
+        let got = cidrs(&["198.18.0.7/24".to_owned(), "127.79.0.0/29".to_owned()]).expect("ok");
+        assert_eq!(got[0].to_string(), "198.18.0.0/24");
+        let err =
+            cidrs(&["198.18.0.0/15".to_owned(), "198.19.1.0/24".to_owned()]).expect_err("overlap");
         assert!(err.to_string().contains("overlaps"), "{err}");
-        assert!(cidrs(&["10.0.0.0/33".to_owned()]).is_err());
+        assert!(cidrs(&["198.18.0.0/33".to_owned()]).is_err());
     }
 
     #[test]

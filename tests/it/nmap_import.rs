@@ -199,7 +199,7 @@ fn checked_in_nmap_files_with_extraports() {
         &spec,
         r#"version: 1
 zones:
-  local: { cidrs: [10.0.0.0/8], probe: false }
+  local: { cidrs: [198.18.0.0/15], probe: false }
   lo: { cidrs: [127.0.0.1/32] }
 hosts:
   box: { address: 127.0.0.1 }

@@ -97,7 +97,7 @@ fn hostile_input_is_refused_with_a_location() {
             "expected a number",
         ),
         (
-            b"<nmaprun><host><address addr=\"10.0.0.300\" addrtype=\"ipv4\"/></host></nmaprun>",
+            b"<nmaprun><host><address addr=\"198.18.0.300\" addrtype=\"ipv4\"/></host></nmaprun>",
             "not an address",
         ),
         (long.as_bytes(), "byte limit"),
