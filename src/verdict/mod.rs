@@ -86,8 +86,8 @@ pub struct Verdict {
     /// The checks the findings belong to (for JUnit): each intended flow and
     /// each target group, per vantage.
     pub checks: Vec<Check>,
-    /// Whether every planned probe of every vantage concluded (no
-    /// `scan-incomplete` finding).
+    /// Whether every planned probe of every vantage concluded and every
+    /// probed TLS endpoint's chain was read (no `scan-incomplete` finding).
     pub complete: bool,
 }
 
@@ -130,8 +130,10 @@ pub fn judge<'a>(
     findings.extend(tls::findings(intent, tls, sources, &merged, now));
     findings.extend(dns::findings(intent, sources, &merged));
     let (incomplete, coverage) = incomplete::findings(intent, sources, &merged);
-    let complete = incomplete.is_empty();
     findings.extend(incomplete);
+    // Complete when nothing went unjudged: a vantage's scan (`incomplete`)
+    // or an endpoint's probe (an unread TLS chain) alike.
+    let complete = !findings.iter().any(|f| f.rule == Rule::ScanIncomplete);
     let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
     waivers::apply(intent, &merged, today, &mut findings);
     sort(&mut findings);

@@ -12,7 +12,9 @@
 //!   line); its severity is the worst of them and its evidence lists each.
 //!
 //! A probe cut short (an `error` on the line) is judged on what it learnt;
-//! a chain it never received is not reported as "no certificate sent".
+//! a chain it never received is not reported as "no certificate sent" but
+//! as `scan-incomplete` for that endpoint: its certificate policy went
+//! unjudged, and the run must not read as a pass.
 //! An endpoint with no `tls` line (not open from that vantage, or a scan
 //! without the TLS step) is not judged here.
 
@@ -104,6 +106,9 @@ pub(crate) fn findings(
             for (rule, violations) in judge(policy, fact, intent, e, now) {
                 out.push(finding(intent, vantage, e, policy, rule, &violations, fact, file));
             }
+            if let Some(f) = chain_unread(intent, vantage, e, fact, file) {
+                out.push(f);
+            }
         }
     }
     out
@@ -146,6 +151,44 @@ fn judge(
         by_rule.entry(v.rule()).or_default().push(v);
     }
     by_rule
+}
+
+/// `scan-incomplete` for an endpoint that speaks TLS but whose probe was cut
+/// short before any certificate came (a hostile or failing server): the
+/// certificate rules could not be judged, which is not a pass.
+fn chain_unread(
+    intent: &Intent,
+    vantage: &str,
+    e: &TlsEndpoint,
+    fact: &TlsFact,
+    file: &str,
+) -> Option<Finding> {
+    let err = fact.error.as_ref()?;
+    if !fact.speaks_tls || !fact.chain.is_empty() {
+        return None;
+    }
+    let host = &intent.hosts[e.host.0];
+    let policy = &intent.tls_policies[e.policy.0].name;
+    // The prober's own words start so; a line from elsewhere may not.
+    let unread = if err.starts_with("no certificate was read") {
+        err.clone()
+    } else {
+        format!("no certificate was read: {err}")
+    };
+    Some(Finding {
+        rule: Rule::ScanIncomplete,
+        severity: Severity::High,
+        vantage: Some(vantage.to_owned()),
+        target: Some(host.address.to_string()),
+        host: Some(host.name.clone()),
+        port: Some(e.port),
+        proto: Some(DocProto::Tcp),
+        expected: format!("the certificate chain read and judged against TLS policy `{policy}`"),
+        observed: format!("{unread}; the certificate policy is unjudged"),
+        evidence: format!("the probe was cut short: {err} (probed at {}, {file})", fact.at),
+        waived: None,
+        location: SpecLocation::from(&intent.services[e.service.0].at),
+    })
 }
 
 /// A TLS suite's code point; `None` for an SSLv2 cipher spec (three

@@ -535,7 +535,19 @@ fn suites(fact: &TlsFact, version: TlsVersion) -> Vec<&str> {
 /// The TLS endpoint at `addr` spoke TLS, but its chain was never read:
 /// its `tls` line says why (starting with `why`), and no finding claims it
 /// sent no certificate; a finding about it says the probe was cut short.
+/// Its certificate policy went unjudged: one `scan-incomplete` finding for
+/// the endpoint says so, and the run exits 3, never 0.
 fn chain_unread_and_said_so(run: &Run, addr: SocketAddr, why: &str) {
+    assert_eq!(run.code, Some(3), "an unjudged chain is incomplete:\n{}", run.stderr);
+    let unjudged: Vec<_> = run
+        .findings(Some(addr.port()))
+        .into_iter()
+        .filter(|f| f["rule"] == "scan-incomplete" && f["target"] == addr.ip().to_string())
+        .collect();
+    assert_eq!(unjudged.len(), 1, "{:?}", run.report["findings"]);
+    let observed = unjudged[0]["observed"].as_str().unwrap_or_default();
+    assert!(observed.contains("the certificate policy is unjudged"), "{observed}");
+    assert!(observed.contains(why), "{observed} does not say {why:?}");
     let fact = run.tls(addr);
     assert!(fact.speaks_tls && fact.chain.is_empty(), "{fact:?}");
     let error = fact.error.as_deref().unwrap_or_default();

@@ -230,13 +230,19 @@ fn certificate_problems_are_judged_at_the_verdicts_time() {
 
 #[test]
 fn a_probe_cut_short_is_not_a_missing_certificate_and_a_rerun_decides() {
-    // Cut short before the chain: what it learnt is judged, no "no certificate".
+    // Cut short before the chain: what it learnt is judged, no "no certificate";
+    // the certificate policy went unjudged, which is incomplete, not a pass.
     let got = verdict("cut", |_| {
         let mut cut = fact("198.18.10.10", &[(TlsVersion::Tls13, TLS13)], &[]);
         cut.error = Some("timed out".to_owned());
         vec![cut]
     });
-    assert_eq!(got, Vec::<String>::new());
+    assert_eq!(
+        got,
+        [
+            "scan-incomplete high 198.18.10.10:443 no certificate was read: timed out; the certificate policy is unjudged"
+        ]
+    );
     // The same endpoint twice: the finished probe decides, not the timeout.
     let got = verdict("rerun", |p| {
         let mut silent = fact("198.18.10.10", &[], &[]);
