@@ -100,29 +100,33 @@ fn nmap_file(a: &NmapArgs) -> anyhow::Result<Outcome> {
         now: timestamp(jiff::Timestamp::now()),
     };
     let mut imported = import::observations(&run, &ctx);
-    // nmap's TLS scripts are not imported, so a TLS policy the spec puts on
-    // an open port goes unjudged: say so rather than let it pass silently.
-    let open: std::collections::HashSet<(std::net::IpAddr, u16)> = imported
-        .records
-        .iter()
-        .filter_map(|r| match r {
+    // A TLS policy the spec puts on an open port where nmap's TLS scripts
+    // did not run goes unjudged: say so rather than let it pass silently.
+    let mut open = std::collections::HashSet::new();
+    let mut tls = std::collections::HashSet::new();
+    for r in &imported.records {
+        match r {
             Record::Port(p) if p.state == PortState::Open && p.proto == Proto::Tcp => {
-                Some((p.target, p.port))
+                open.insert((p.target, p.port));
             }
-            _ => None,
-        })
-        .collect();
+            Record::Tls(t) => {
+                tls.insert((t.target, t.port));
+            }
+            _ => {}
+        }
+    }
     let unjudged: Vec<String> = intent
         .tls_endpoints()
         .iter()
         .map(|e| (intent.hosts[e.host.0].address, e.port))
-        .filter(|k| open.contains(k))
+        .filter(|k| open.contains(k) && !tls.contains(k))
         .map(|(a, p)| format!("{a}:{p}"))
         .collect();
     if !unjudged.is_empty() {
         imported.warnings.push(format!(
-            "TLS is not imported from nmap, so the TLS policy of {} is not judged; \
-             `vantage scan` probes it",
+            "the TLS policy of {} is not judged: nmap's ssl-enum-ciphers and ssl-cert \
+             scripts did not run there; rerun nmap with --script ssl-enum-ciphers,ssl-cert, \
+             or probe it with `vantage scan`",
             unjudged.join(", ")
         ));
     }

@@ -30,6 +30,19 @@
 //!   line each.
 //! - Banners: the `banner` script's output, else the service's product,
 //!   version and extra info, made printable and bounded as a banner.
+//! - TLS: a TCP port where `ssl-enum-ciphers` or `ssl-cert` ran becomes a
+//!   `tls` line. Each version table is an accepted version with its
+//!   suites, by IANA name (nmap's TLS 1.3 names, `TLS_AKE_WITH_*`, are
+//!   IANA's `TLS_*`; a name the registry lacks is left out, and a warning
+//!   names it), and `cipher preference: server` is a server order. Every
+//!   version `ssl-enum-ciphers` tries (SSLv3 to TLS 1.3) and did not list
+//!   is refused; SSLv2 (another script) is not probed. `ssl-cert`'s PEM is
+//!   the chain, marked cut (`chain_truncated`): nmap keeps only the leaf,
+//!   so trust is judged only when the leaf's issuer is an anchor, and a
+//!   missing intermediate is unjudged, not a finding. Without `ssl-cert`,
+//!   the line's `error` says no certificate was read, so the certificate
+//!   policy is unjudged (`scan-incomplete`), never passed. nmap does not
+//!   say whether OCSP was stapled: `ocsp_stapled` is false.
 //! - The trailer is complete only when every scanned port of every host up
 //!   is accounted for and nmap's run finished with `exit="success"`.
 //!
@@ -44,7 +57,7 @@ use std::net::IpAddr;
 
 use crate::observe::{
     FilteredSummary, Header, PortFact, PortState, Proto, Reason, Record, SCHEMA_VERSION, ScanMode,
-    TOOL, Trailer, printable_banner, timestamp,
+    TOOL, TlsFact, TlsSuite, TlsVersion, TlsVersionFact, Trailer, printable_banner, timestamp,
 };
 use crate::spec::ports::PortSet;
 use nmap::{NmapRun, Protocol};
@@ -158,6 +171,12 @@ pub fn observations(run: &NmapRun, ctx: &Context) -> Imported {
     for s in &out.unknown_states {
         warnings.push(format!("nmap's state `{s}` is not imported"));
     }
+    for s in &out.unknown_suites {
+        warnings.push(format!("nmap's suite `{s}` has no IANA code point known here; left out"));
+    }
+    for s in &out.bad_certs {
+        warnings.push(s.clone());
+    }
     let finished = run.exit.as_deref() == Some("success");
     if !finished {
         warnings.push(match &run.exit {
@@ -184,7 +203,7 @@ pub fn observations(run: &NmapRun, ctx: &Context) -> Imported {
     };
     let c = out.counts;
     let trailer = Trailer {
-        ended,
+        ended: ended.clone(),
         complete,
         interrupted: false,
         probes_sent: c.open + c.closed + c.filtered + c.open_filtered,
@@ -197,13 +216,46 @@ pub fn observations(run: &NmapRun, ctx: &Context) -> Imported {
     let mut records = Vec::with_capacity(out.facts.len() + 2);
     records.push(Record::Header(header));
     for mut r in out.facts {
-        if let Record::Port(p) = &mut r {
-            p.at.clone_from(&started);
+        match &mut r {
+            Record::Port(p) => p.at.clone_from(&started),
+            Record::Tls(t) => t.at.clone_from(&ended),
+            _ => {}
         }
         records.push(r);
     }
     records.push(Record::Trailer(trailer));
     Imported { records, complete, warnings }
+}
+
+/// A version as `ssl-enum-ciphers` names its table.
+fn tls_version(name: &str) -> Option<TlsVersion> {
+    Some(match name {
+        "SSLv2" => TlsVersion::Ssl2,
+        "SSLv3" => TlsVersion::Ssl3,
+        "TLSv1.0" => TlsVersion::Tls10,
+        "TLSv1.1" => TlsVersion::Tls11,
+        "TLSv1.2" => TlsVersion::Tls12,
+        "TLSv1.3" => TlsVersion::Tls13,
+        _ => return None,
+    })
+}
+
+/// The DER of one PEM certificate, or what is wrong with it.
+fn pem_der(pem: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine as _;
+    let body = pem
+        .trim()
+        .strip_prefix("-----BEGIN CERTIFICATE-----")
+        .and_then(|b| b.trim_end().strip_suffix("-----END CERTIFICATE-----"))
+        .ok_or("is not one PEM certificate")?;
+    let b64: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|e| format!("is not base64: {e}"))?;
+    if x509_parser::parse_x509_certificate(&der).is_err() {
+        return Err("is not an X.509 certificate".to_owned());
+    }
+    Ok(der)
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -222,6 +274,10 @@ struct Out {
     counts: Counts,
     unknown_reasons: BTreeSet<String>,
     unknown_states: BTreeSet<String>,
+    unknown_suites: BTreeSet<String>,
+    bad_certs: Vec<String>,
+    /// IANA suite names to code points, made when first needed.
+    suite_codes: Option<std::collections::HashMap<&'static str, u16>>,
 }
 
 struct HostResult {
@@ -255,6 +311,9 @@ impl Out {
                 .or(p.product.as_deref())
                 .map(|b| printable_banner(b.as_bytes()));
             self.port(addr, proto, p.port, state, reason, banner);
+            if proto == Proto::Tcp && state == PortState::Open {
+                self.tls(addr, p);
+            }
             accounted.push((p.port, p.port));
         }
         let mut rest = scanned.difference(&PortSet::from_ranges(accounted));
@@ -308,6 +367,80 @@ impl Out {
 
     /// Writes ports nmap folded into one state and reason; `false` when
     /// the state is not imported (so the ports stay unaccounted).
+    /// The `tls` line of an open TCP port where nmap's TLS scripts ran.
+    fn tls(&mut self, target: IpAddr, p: &nmap::Port) {
+        if p.ciphers.is_none() && p.cert_pem.is_none() {
+            return;
+        }
+        let mut versions = Vec::new();
+        let mut refused = Vec::new();
+        if let Some(found) = &p.ciphers {
+            for v in found {
+                let Some(version) = tls_version(&v.version) else {
+                    self.unknown_suites.insert(format!("{} (an unknown version)", v.version));
+                    continue;
+                };
+                let suites = v.ciphers.iter().filter_map(|name| self.suite(name)).collect();
+                let server_order = match v.preference.as_deref() {
+                    Some("server") => Some(true),
+                    Some("client") => Some(false),
+                    _ => None,
+                };
+                versions.push(TlsVersionFact { version, suites, server_order });
+            }
+            versions.sort_by_key(|v| v.version);
+            versions.dedup_by_key(|v| v.version);
+            // What ssl-enum-ciphers tries; SSLv2 is another script's.
+            refused = TlsVersion::ALL
+                .into_iter()
+                .filter(|t| *t != TlsVersion::Ssl2 && !versions.iter().any(|v| v.version == *t))
+                .collect();
+        }
+        let (chain, error) = match p.cert_pem.as_deref().map(pem_der) {
+            Some(Ok(der)) => (TlsFact::encode_chain(&[der]).0, None),
+            Some(Err(why)) => {
+                self.bad_certs.push(format!("{target}:{}: ssl-cert's PEM {why}", p.port));
+                (Vec::new(), Some(format!("no certificate was read: nmap's ssl-cert PEM {why}")))
+            }
+            None => (
+                Vec::new(),
+                Some("no certificate was read: nmap's ssl-cert script did not run".to_owned()),
+            ),
+        };
+        self.facts.push(Record::Tls(TlsFact {
+            target,
+            port: p.port,
+            sni: None,
+            starttls: None,
+            speaks_tls: true,
+            plaintext: None,
+            versions,
+            refused,
+            chain_truncated: !chain.is_empty(),
+            chain,
+            ocsp_stapled: false,
+            error,
+            at: String::new(),
+        }));
+    }
+
+    /// A suite by nmap's name; `None`, remembered for a warning, when the
+    /// registry knows no such name.
+    fn suite(&mut self, name: &str) -> Option<TlsSuite> {
+        let codes = self.suite_codes.get_or_insert_with(|| {
+            (0..=u16::MAX).filter_map(|c| crate::tls::names::iana_name(c).map(|n| (n, c))).collect()
+        });
+        // nmap names TLS 1.3's suites as its drafts did.
+        let iana = name.replacen("TLS_AKE_WITH_", "TLS_", 1);
+        match codes.get(iana.as_str()) {
+            Some(&code) => Some(TlsSuite { code: format!("0x{code:04X}"), name: Some(iana) }),
+            None => {
+                self.unknown_suites.insert(name.chars().take(64).collect());
+                None
+            }
+        }
+    }
+
     fn folded(
         &mut self,
         addr: IpAddr,

@@ -4,7 +4,9 @@
 //! Only what an observation file can hold is kept: the scanned port lists
 //! (`<scaninfo services=..>`), each host's address and status, its listed
 //! ports (state, reason, service product/version, the `banner` script's
-//! output) and its `<extraports>` groups (state, count, and the ports of
+//! output, and what the `ssl-enum-ciphers` and `ssl-cert` scripts found:
+//! the suites accepted per version, the server's preference, the leaf
+//! certificate's PEM) and its `<extraports>` groups (state, count, and the ports of
 //! each `<extrareasons>` when nmap lists them, as 7.80 and later do), and
 //! how the run ended (`<runstats><finished exit=..>`).
 //!
@@ -35,6 +37,14 @@ pub const MAX_ATTR_BYTES: usize = 64 * 1024;
 
 /// The most `<host>` elements in one run.
 pub const MAX_HOSTS: usize = 1 << 20;
+
+/// The most protocol versions one `ssl-enum-ciphers` result may list
+/// (nmap knows five).
+pub const MAX_TLS_VERSIONS: usize = 8;
+
+/// The most suites one version of an `ssl-enum-ciphers` result may list
+/// (nmap's table holds about 400).
+pub const MAX_SUITES: usize = 1024;
 
 /// A protocol nmap scanned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -83,6 +93,24 @@ pub struct Port {
     pub product: Option<String>,
     /// The `banner` script's `output`.
     pub banner: Option<String>,
+    /// The `ssl-enum-ciphers` script's result, when it ran and found TLS:
+    /// each version it found accepted, in file order.
+    pub ciphers: Option<Vec<EnumeratedVersion>>,
+    /// The `ssl-cert` script's `pem`: the leaf certificate alone (nmap
+    /// records no other certificate of the chain).
+    pub cert_pem: Option<String>,
+}
+
+/// One version table of `ssl-enum-ciphers`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnumeratedVersion {
+    /// The table's key, as nmap writes it (`TLSv1.2`, `SSLv3`...).
+    pub version: String,
+    /// The suites' names as nmap writes them (`TLS_RSA_WITH_AES_128_CBC_SHA`,
+    /// and for TLS 1.3 `TLS_AKE_WITH_AES_128_GCM_SHA256`), in file order.
+    pub ciphers: Vec<String>,
+    /// `cipher preference`: `server`, `client` or `indeterminate`.
+    pub preference: Option<String>,
 }
 
 /// One `<extrareasons>` of an `<extraports>` group.
@@ -181,7 +209,14 @@ pub fn parse(bytes: &[u8]) -> Result<NmapRun, NmapError> {
             return Err(NmapError::NotUtf8 { line, column });
         }
     };
-    let mut p = Parser { text, reader: Reader::from_str(text), run: NmapRun::default() };
+    let mut p = Parser {
+        text,
+        reader: Reader::from_str(text),
+        run: NmapRun::default(),
+        keys: Vec::new(),
+        script: None,
+        capture: None,
+    };
     p.reader.config_mut().check_end_names = true;
     p.document()?;
     Ok(p.run)
@@ -191,6 +226,28 @@ struct Parser<'a> {
     text: &'a str,
     reader: Reader<&'a [u8]>,
     run: NmapRun,
+    /// The `key` attribute of each element open (beside `document`'s
+    /// stack of names), for the scripts' `<table key=..>`/`<elem key=..>`.
+    keys: Vec<Option<String>>,
+    /// The TLS script open, and how many elements were open above it.
+    script: Option<(TlsScript, usize)>,
+    /// The `<elem>` whose text is being read, and the text so far.
+    capture: Option<(Capture, String)>,
+}
+
+/// The scripts whose tables are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TlsScript {
+    EnumCiphers,
+    Cert,
+}
+
+/// What an `<elem>`'s text is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Capture {
+    SuiteName,
+    Preference,
+    Pem,
 }
 
 impl<'a> Parser<'a> {
@@ -221,27 +278,52 @@ impl<'a> Parser<'a> {
                     return Err(self.error(pos, format!("<{name}> after the end of <nmaprun>")));
                 }
                 Event::Start(e) => {
-                    let name = self.element(&e, &stack, pos, &mut seen_root)?;
+                    let (name, key) = self.element(&e, &stack, pos, &mut seen_root)?;
                     if stack.len() >= MAX_DEPTH {
                         return Err(self
                             .error(pos, format!("elements nest deeper than {MAX_DEPTH} levels")));
                     }
+                    if name == "script" && stack.last().is_some_and(|p| p == "port") {
+                        let script = match script_id(&e) {
+                            Some(id) if id == "ssl-enum-ciphers" => Some(TlsScript::EnumCiphers),
+                            Some(id) if id == "ssl-cert" => Some(TlsScript::Cert),
+                            _ => None,
+                        };
+                        self.script = script.map(|s| (s, stack.len()));
+                    }
                     stack.push(name);
+                    self.keys.push(key);
                 }
                 Event::Empty(e) => {
                     self.element(&e, &stack, pos, &mut seen_root)?;
+                    // An empty `<elem/>` is an empty text.
+                    self.end_capture(pos)?;
                     if stack.is_empty() {
                         closed_root = true;
                     }
                 }
                 Event::End(_) => {
+                    self.end_capture(pos)?;
                     stack.pop();
+                    self.keys.pop();
+                    if self.script.is_some_and(|(_, depth)| depth >= stack.len()) {
+                        self.script = None;
+                    }
                     if stack.is_empty() {
                         closed_root = true;
                     }
                 }
-                // Attributes hold everything imported; text, comments,
-                // the DOCTYPE and processing instructions are skipped.
+                Event::Text(t) if self.capture.is_some() => {
+                    let text = t.xml10_content().into_owned();
+                    self.captured(&text, pos)?;
+                }
+                Event::GeneralRef(r) if self.capture.is_some() => {
+                    let c = self.reference(&r, pos)?;
+                    self.captured(c.encode_utf8(&mut [0u8; 4]), pos)?;
+                }
+                // Attributes hold everything else imported; other text,
+                // comments, the DOCTYPE and processing instructions are
+                // skipped.
                 _ => {}
             }
         }
@@ -264,10 +346,16 @@ impl<'a> Parser<'a> {
         stack: &[String],
         pos: u64,
         seen_root: &mut bool,
-    ) -> Result<String, NmapError> {
+    ) -> Result<(String, Option<String>), NmapError> {
         let name = e.name().as_ref().to_owned();
         let attrs = self.attributes(e, pos)?;
         let get = |key: &str| attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        let key = get("key").map(str::to_owned);
+        if let Some((script, depth)) = self.script {
+            // Inside a TLS script: its tables, by depth below `<script>`.
+            self.script_element(script, stack.len() - depth - 1, &name, key.as_deref(), pos)?;
+            return Ok((name, key));
+        }
         let parent = stack.last().map(String::as_str);
         match (parent, name.as_str()) {
             (None, "nmaprun") => {
@@ -337,6 +425,8 @@ impl<'a> Parser<'a> {
                     reason: String::new(),
                     product: None,
                     banner: None,
+                    ciphers: None,
+                    cert_pem: None,
                 };
                 self.host(pos)?.ports.push(p);
             }
@@ -360,6 +450,11 @@ impl<'a> Parser<'a> {
             (Some("port"), "script") if get("id") == Some("banner") => {
                 let output = get("output").unwrap_or("").to_owned();
                 self.port(pos)?.banner = Some(output);
+            }
+            (Some("port"), "script") if get("id") == Some("ssl-enum-ciphers") => {
+                // Its tables follow; a script that found no TLS writes none.
+                let port = self.port(pos)?;
+                port.ciphers.get_or_insert_with(Vec::new);
             }
             (Some("ports"), "extraports") => {
                 let state = get("state").unwrap_or("").to_owned();
@@ -392,7 +487,115 @@ impl<'a> Parser<'a> {
             }
             _ => {}
         }
-        Ok(name)
+        Ok((name, key))
+    }
+
+    /// One element inside `ssl-enum-ciphers` or `ssl-cert`, `below` levels
+    /// under `<script>` (0: a child). `ssl-enum-ciphers` writes
+    /// `<table key="TLSv1.2"><table key="ciphers"><table><elem key="name">`
+    /// and `<elem key="cipher preference">` in the version's table;
+    /// `ssl-cert`, `<elem key="pem">` under the script.
+    fn script_element(
+        &mut self,
+        script: TlsScript,
+        below: usize,
+        name: &str,
+        key: Option<&str>,
+        pos: u64,
+    ) -> Result<(), NmapError> {
+        let parent_key = |up: usize| {
+            self.keys.len().checked_sub(up).and_then(|i| self.keys.get(i)).cloned().flatten()
+        };
+        let capture = match (script, below, name, key) {
+            (TlsScript::EnumCiphers, 0, "table", Some(version))
+                if version.starts_with("SSL") || version.starts_with("TLS") =>
+            {
+                let version = version.to_owned();
+                if self.port(pos)?.ciphers.as_ref().is_some_and(|v| v.len() >= MAX_TLS_VERSIONS) {
+                    return Err(self.error(
+                        pos,
+                        format!("ssl-enum-ciphers lists more than {MAX_TLS_VERSIONS} versions"),
+                    ));
+                }
+                let versions = self.port(pos)?.ciphers.get_or_insert_with(Vec::new);
+                versions.push(EnumeratedVersion { version, ciphers: Vec::new(), preference: None });
+                None
+            }
+            (TlsScript::EnumCiphers, 1, "elem", Some("cipher preference")) => {
+                Some(Capture::Preference)
+            }
+            (TlsScript::EnumCiphers, 3, "elem", Some("name"))
+                if parent_key(2).as_deref() == Some("ciphers") =>
+            {
+                Some(Capture::SuiteName)
+            }
+            (TlsScript::Cert, 0, "elem", Some("pem")) => Some(Capture::Pem),
+            _ => None,
+        };
+        if let Some(c) = capture {
+            self.capture = Some((c, String::new()));
+        }
+        Ok(())
+    }
+
+    /// The character a reference in text stands for: a character
+    /// reference, or one of XML's five entities (no DTD defines others).
+    fn reference(&self, r: &quick_xml::events::BytesRef<'_>, pos: u64) -> Result<char, NmapError> {
+        match r.resolve_char_ref() {
+            Ok(Some(c)) => Ok(c),
+            Ok(None) => match r.as_ref() {
+                "lt" => Ok('<'),
+                "gt" => Ok('>'),
+                "amp" => Ok('&'),
+                "apos" => Ok('\''),
+                "quot" => Ok('"'),
+                other => Err(self.error(pos, format!("unknown entity &{}; in text", cut(other)))),
+            },
+            Err(e) => Err(self.error(pos, format!("bad character reference: {e}"))),
+        }
+    }
+
+    /// Appends to the text being captured, within [`MAX_ATTR_BYTES`].
+    fn captured(&mut self, text: &str, pos: u64) -> Result<(), NmapError> {
+        let over =
+            self.capture.as_ref().is_some_and(|(_, t)| t.len() + text.len() > MAX_ATTR_BYTES);
+        if over {
+            return Err(self.error(pos, format!("a script's text is over {MAX_ATTR_BYTES} bytes")));
+        }
+        if let Some((_, t)) = &mut self.capture {
+            t.push_str(text);
+        }
+        Ok(())
+    }
+
+    /// Ends the `<elem>` being captured, if one is: its text goes where it
+    /// belongs.
+    fn end_capture(&mut self, pos: u64) -> Result<(), NmapError> {
+        let Some((what, text)) = self.capture.take() else { return Ok(()) };
+        let port = self.port(pos)?;
+        match what {
+            Capture::Pem => port.cert_pem = Some(text),
+            Capture::Preference | Capture::SuiteName => {
+                let Some(version) = port.ciphers.as_mut().and_then(|v| v.last_mut()) else {
+                    return Ok(());
+                };
+                if what == Capture::Preference {
+                    version.preference = Some(text.trim().to_owned());
+                } else if version.ciphers.len() >= MAX_SUITES {
+                    let v = version.version.clone();
+                    return Err(self.error(
+                        pos,
+                        format!(
+                            "ssl-enum-ciphers lists more than {MAX_SUITES} suites for {}",
+                            cut(&v)
+                        ),
+                    ));
+                } else {
+                    version.ciphers.push(text.trim().to_owned());
+                }
+            }
+        }
+        Ok(())
     }
 
     fn attributes(&self, e: &BytesStart<'_>, pos: u64) -> Result<Vec<(String, String)>, NmapError> {
@@ -433,6 +636,11 @@ impl<'a> Parser<'a> {
         let err = self.error(pos, "expected inside <port>");
         self.run.hosts.last_mut().and_then(|h| h.ports.last_mut()).ok_or(err)
     }
+}
+
+/// A `<script>`'s `id` (read again: `element` has taken its attributes).
+fn script_id(e: &BytesStart<'_>) -> Option<String> {
+    e.attributes().flatten().find(|a| a.key.as_ref() == "id").map(|a| a.value.to_string())
 }
 
 /// Reads an nmap port list (`1-1000,8080`): items in any order, each a

@@ -199,3 +199,138 @@ fn a_folded_group_of_an_unknown_state_stays_unaccounted() {
     assert!(!i.complete && lines(&i).is_empty(), "{:?}", i.warnings);
     assert!(i.warnings.iter().any(|w| w.contains("30 scanned port(s)")), "{:?}", i.warnings);
 }
+
+/// The `tls` lines of an import.
+fn tls(imported: &Imported) -> Vec<&TlsFact> {
+    imported
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Tls(t) => Some(t),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn tls_scripts_become_a_tls_line() {
+    let i = import(include_bytes!("../../tests/data/nmap/tls_openssl.xml"));
+    assert!(i.complete, "{:?}", i.warnings);
+    assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    let facts = tls(&i);
+    let [t] = facts.as_slice() else { panic!("one tls line: {facts:?}") };
+    assert_eq!((t.target.to_string().as_str(), t.port), ("127.0.0.91", 8443));
+    assert!(t.speaks_tls && t.error.is_none(), "{t:?}");
+    let versions: Vec<TlsVersion> = t.versions.iter().map(|v| v.version).collect();
+    assert_eq!(
+        versions,
+        [TlsVersion::Tls10, TlsVersion::Tls11, TlsVersion::Tls12, TlsVersion::Tls13]
+    );
+    assert_eq!(t.refused, [TlsVersion::Ssl3]);
+    assert!(t.versions.iter().all(|v| v.server_order == Some(true)), "{t:?}");
+    // TLS 1.3 as nmap names it (TLS_AKE_WITH_*) is IANA's.
+    let tls13: Vec<&str> = t.versions[3].suites.iter().map(|s| s.code.as_str()).collect();
+    assert!(tls13.contains(&"0x1301") && tls13.contains(&"0x1302"), "{tls13:?}");
+    let named = t.versions[2]
+        .suites
+        .iter()
+        .find(|s| s.name.as_deref() == Some("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"));
+    assert_eq!(named.map(|s| s.code.as_str()), Some("0xC02F"));
+    // The leaf, and only the leaf, marked as a cut chain.
+    assert_eq!(t.chain.len(), 1);
+    assert!(t.chain_truncated);
+    let der = t.chain_der();
+    let (_, leaf) = x509_parser::parse_x509_certificate(&der[0]).expect("the leaf");
+    assert_eq!(leaf.subject().to_string(), "CN=web.test");
+    assert_eq!(leaf.issuer().to_string(), "CN=vantage-test-ca");
+    assert_eq!(t.at, trailer(&i).ended);
+}
+
+/// The fixture with its `ssl-cert` script or its PEM changed.
+fn tls_fixture(edit: impl Fn(&str) -> String) -> Imported {
+    let xml = include_str!("../../tests/data/nmap/tls_openssl.xml");
+    import(edit(xml).as_bytes())
+}
+
+#[test]
+fn a_missing_or_broken_certificate_leaves_the_certificate_policy_unjudged() {
+    let cut_script = |xml: &str| {
+        let start = xml.find("<script id=\"ssl-cert\"").expect("ssl-cert");
+        let end = start + xml[start..].find("</script>").expect("its end") + "</script>".len();
+        format!("{}{}", &xml[..start], &xml[end..])
+    };
+    let i = tls_fixture(cut_script);
+    let facts = tls(&i);
+    let [t] = facts.as_slice() else { panic!("{facts:?}") };
+    assert!(t.chain.is_empty() && !t.chain_truncated, "{t:?}");
+    assert_eq!(
+        t.error.as_deref(),
+        Some("no certificate was read: nmap's ssl-cert script did not run")
+    );
+    assert_eq!(t.versions.len(), 4, "the suites still count");
+
+    let garbled = |xml: &str| xml.replacen("MII", "!!!", 1);
+    let i = tls_fixture(garbled);
+    let t = tls(&i)[0];
+    assert!(t.chain.is_empty(), "{t:?}");
+    let error = t.error.as_deref().unwrap_or_default();
+    assert!(
+        error.starts_with("no certificate was read: nmap's ssl-cert PEM is not base64"),
+        "{error}"
+    );
+    assert!(
+        i.warnings.iter().any(|w| w.contains("127.0.0.91:8443: ssl-cert's PEM")),
+        "{:?}",
+        i.warnings
+    );
+}
+
+#[test]
+fn unknown_suite_names_are_left_out_with_a_warning() {
+    let i = tls_fixture(|xml| {
+        xml.replacen(
+            "<elem key=\"name\">TLS_RSA_WITH_AES_128_CBC_SHA</elem>",
+            "<elem key=\"name\">TLS_&lt;NOT&gt;_A_SUITE</elem>",
+            1,
+        )
+    });
+    let t = tls(&i)[0];
+    // The first of three: gone from TLS 1.0, kept in 1.1.
+    let has = |k: usize| t.versions[k].suites.iter().any(|s| s.code == "0x002F");
+    assert!(!has(0) && has(1), "{t:?}");
+    assert!(
+        i.warnings.iter().any(|w| w.contains("`TLS_<NOT>_A_SUITE` has no IANA code point")),
+        "{:?}",
+        i.warnings
+    );
+}
+
+#[test]
+fn hostile_tls_script_output_is_refused_with_a_location() {
+    let xml = include_str!("../../tests/data/nmap/tls_openssl.xml");
+    let version = "<table key=\"TLSv1.0\">";
+    let at = xml.find(version).expect("a version table");
+    // Nine versions.
+    let mut many = String::new();
+    for k in 0..9 {
+        many.push_str(&format!("<table key=\"TLSv9.{k}\"></table>"));
+    }
+    let bad = format!("{}{many}{}", &xml[..at], &xml[at..]);
+    let err = nmap::parse(bad.as_bytes()).expect_err("too many versions");
+    assert!(err.to_string().contains("more than 8 versions"), "{err}");
+    assert!(err.to_string().starts_with("line "), "{err}");
+    // A PEM over the text bound.
+    let pem = "<elem key=\"pem\">";
+    let at = xml.find(pem).expect("the pem") + pem.len();
+    let bad = format!("{}{}{}", &xml[..at], "A".repeat(70_000), &xml[at..]);
+    let err = nmap::parse(bad.as_bytes()).expect_err("too long");
+    assert!(err.to_string().contains("a script's text is over 65536 bytes"), "{err}");
+    // An entity XML does not define.
+    let bad = xml.replacen(
+        "<elem key=\"cipher preference\">server",
+        "<elem key=\"cipher preference\">&boom;",
+        1,
+    );
+    let err = nmap::parse(bad.as_bytes()).expect_err("unknown entity");
+    assert!(err.to_string().contains("boom"), "{err}");
+}

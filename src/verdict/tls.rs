@@ -103,10 +103,11 @@ pub(crate) fn findings(
             let Some(&(fact, source)) = v.tls.get(&(host.address, e.port)) else { continue };
             let Some(policy) = policies.get(e.policy) else { continue };
             let file = sources.get(source).map_or("?", |s| s.name);
-            for (rule, violations) in judge(policy, fact, intent, e, now) {
+            let (by_rule, cut_path) = judge(policy, fact, intent, e, now);
+            for (rule, violations) in by_rule {
                 out.push(finding(intent, vantage, e, policy, rule, &violations, fact, file));
             }
-            if let Some(f) = chain_unread(intent, vantage, e, fact, file) {
+            if let Some(f) = unjudged(intent, vantage, e, fact, file, cut_path) {
                 out.push(f);
             }
         }
@@ -114,20 +115,24 @@ pub(crate) fn findings(
     out
 }
 
-/// The violations of one endpoint, grouped by rule.
+/// The violations of one endpoint, grouped by rule, and whether the path
+/// to an anchor ran off the end of a cut chain (`chain_truncated`: the
+/// issuer may be among the certificates not kept), which leaves trust
+/// unjudged rather than failed.
 fn judge(
     policy: &Policy,
     fact: &TlsFact,
     intent: &Intent,
     e: &TlsEndpoint,
     now: jiff::Timestamp,
-) -> BTreeMap<Rule, Vec<Violation>> {
+) -> (BTreeMap<Rule, Vec<Violation>>, bool) {
     let host = &intent.hosts[e.host.0];
     let mut by_rule: BTreeMap<Rule, Vec<Violation>> = BTreeMap::new();
+    let mut cut_path = false;
     if !fact.speaks_tls && fact.plaintext.is_none() {
         // Accepted the connection, answered no ClientHello: no TLS here.
         by_rule.insert(Rule::TlsMissing, vec![Violation::Missing]);
-        return by_rule;
+        return (by_rule, cut_path);
     }
     let observed = Observed {
         plaintext: fact.plaintext.is_some(),
@@ -148,32 +153,64 @@ fn judge(
             // The probe was cut short before a chain came: unknown, not absent.
             continue;
         }
+        if fact.chain_truncated
+            && matches!(
+                v,
+                Violation::Cert(
+                    CertProblem::MissingIntermediate { .. } | CertProblem::WrongOrder { .. }
+                )
+            )
+        {
+            cut_path = true;
+            continue;
+        }
         by_rule.entry(v.rule()).or_default().push(v);
     }
-    by_rule
+    (by_rule, cut_path)
 }
 
-/// `scan-incomplete` for an endpoint that speaks TLS but whose probe was cut
-/// short before any certificate came (a hostile or failing server): the
-/// certificate rules could not be judged, which is not a pass.
-fn chain_unread(
+/// `scan-incomplete` for an endpoint that speaks TLS but whose certificate
+/// rules could not be judged, which is not a pass: its probe was cut short
+/// before any certificate came (a hostile or failing server, or nmap's
+/// `ssl-cert` not run), or (`cut_path`) the chain was cut and the path to
+/// an anchor ran off its end (nmap keeps only the leaf).
+fn unjudged(
     intent: &Intent,
     vantage: &str,
     e: &TlsEndpoint,
     fact: &TlsFact,
     file: &str,
+    cut_path: bool,
 ) -> Option<Finding> {
-    let err = fact.error.as_ref()?;
-    if !fact.speaks_tls || !fact.chain.is_empty() {
-        return None;
-    }
     let host = &intent.hosts[e.host.0];
     let policy = &intent.tls_policies[e.policy.0].name;
-    // The prober's own words start so; a line from elsewhere may not.
-    let unread = if err.starts_with("no certificate was read") {
-        err.clone()
-    } else {
-        format!("no certificate was read: {err}")
+    let (expected, observed, evidence) = match &fact.error {
+        Some(err) if fact.speaks_tls && fact.chain.is_empty() => {
+            // The prober's own words start so; a line from elsewhere may not.
+            let unread = if err.starts_with("no certificate was read") {
+                err.clone()
+            } else {
+                format!("no certificate was read: {err}")
+            };
+            (
+                format!("the certificate chain read and judged against TLS policy `{policy}`"),
+                format!("{unread}; the certificate policy is unjudged"),
+                format!("the probe was cut short: {err} (probed at {}, {file})", fact.at),
+            )
+        }
+        _ if cut_path => (
+            format!("a path from the leaf to a trust anchor of TLS policy `{policy}`"),
+            format!(
+                "the chain was cut at {} certificate(s) before its path reached an anchor; trust is unjudged",
+                fact.chain.len()
+            ),
+            format!(
+                "the observation kept {} certificate(s) of the chain (`chain_truncated`; nmap's ssl-cert keeps only the leaf) and the issuer is not among them (probed at {}, {file})",
+                fact.chain.len(),
+                fact.at
+            ),
+        ),
+        _ => return None,
     };
     Some(Finding {
         rule: Rule::ScanIncomplete,
@@ -183,9 +220,9 @@ fn chain_unread(
         host: Some(host.name.clone()),
         port: Some(e.port),
         proto: Some(DocProto::Tcp),
-        expected: format!("the certificate chain read and judged against TLS policy `{policy}`"),
-        observed: format!("{unread}; the certificate policy is unjudged"),
-        evidence: format!("the probe was cut short: {err} (probed at {}, {file})", fact.at),
+        expected,
+        observed,
+        evidence,
         waived: None,
         location: SpecLocation::from(&intent.services[e.service.0].at),
     })
@@ -340,10 +377,12 @@ fn observed(rule: Rule, violations: &[Violation], fact: &TlsFact) -> String {
         })
         .collect();
     if rule == Rule::TlsCipher {
-        // The worst first; the evidence lists every one.
+        // The worst first, then by name, whatever order the scanner found
+        // them in (so vantage's and nmap's observations read alike); the
+        // evidence lists every one as found.
         let mut named: Vec<(Severity, String)> =
             violations.iter().map(Violation::severity).zip(words).collect();
-        named.sort_by_key(|n| std::cmp::Reverse(n.0));
+        named.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         let n = named.len();
         let shown: Vec<String> = named.into_iter().take(LISTED_SUITES).map(|(_, w)| w).collect();
         let more = n.saturating_sub(LISTED_SUITES);

@@ -174,7 +174,8 @@ fn fuzz_corpus_replays() {
     for entry in std::fs::read_dir(&dir).expect("the nmap_xml corpus") {
         let bytes = std::fs::read(entry.expect("entry").path()).expect("a seed");
         vantage::fuzzing::nmap_xml(&bytes);
-        for n in (0..bytes.len()).step_by(7) {
+        // Every 7th cut of a small seed; about 500 cuts of a large one.
+        for n in (0..bytes.len()).step_by((bytes.len() / 512).max(7)) {
             vantage::fuzzing::nmap_xml(&bytes[..n]);
             let mut flipped = bytes.clone();
             flipped[n] ^= 0x20;
@@ -290,4 +291,123 @@ fn import_refuses_what_it_cannot_read() {
         assert!(both(&o).contains(text), "{text:?} not in {}", both(&o));
         assert!(!std::path::Path::new(&out).exists(), "{args:?} wrote a file");
     }
+}
+
+/// `openssl s_server` on `addr`, killed (by its pid) and reaped when dropped.
+struct OpensslServer(std::process::Child);
+
+impl OpensslServer {
+    /// Serves TLS 1.0 to 1.3 with every suite OpenSSL has (security level
+    /// 0), in the server's order, with `cert` and `key` (PEM files).
+    fn start(addr: std::net::SocketAddr, cert: &str, key: &str) -> Self {
+        let child = Command::new("openssl")
+            .args(["s_server", "-accept", &addr.to_string(), "-cert", cert, "-key", key])
+            .args(["-cipher", "ALL:@SECLEVEL=0", "-serverpref", "-www", "-quiet"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl is installed (apt package openssl)");
+        let server = Self(child);
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(addr).is_ok() {
+                return server;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        panic!("openssl s_server never listened on {addr}");
+    }
+}
+
+impl Drop for OpensslServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A test CA and a leaf it signed for `ip` (PEM files in `dir`): the CA
+/// path, the leaf's and its key's.
+fn tls_pki(dir: &Scratch, ip: Ipv4Addr) -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
+    let ca_key = KeyPair::generate().expect("key");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca.distinguished_name.push(DnType::CommonName, "nmap import test CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.not_before = rcgen::date_time_ymd(2025, 1, 1);
+    ca.not_after = rcgen::date_time_ymd(2030, 1, 1);
+    let ca_cert = ca.self_signed(&ca_key).expect("CA");
+    let issuer = Issuer::new(ca, ca_key);
+    let mut leaf = CertificateParams::new(Vec::<String>::new()).expect("params");
+    leaf.distinguished_name.push(DnType::CommonName, "tls.import.test");
+    leaf.subject_alt_names = vec![SanType::IpAddress(ip.into())];
+    // Valid at NOW, and within the intermediate profile's 366 days.
+    leaf.not_before = rcgen::date_time_ymd(2026, 1, 1);
+    leaf.not_after = rcgen::date_time_ymd(2026, 12, 1);
+    let leaf_key = KeyPair::generate().expect("key");
+    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).expect("leaf");
+    let paths = (dir.path("ca.pem"), dir.path("leaf.pem"), dir.path("leaf.key"));
+    std::fs::write(&paths.0, ca_cert.pem()).expect("write");
+    std::fs::write(&paths.1, leaf_cert.pem()).expect("write");
+    std::fs::write(&paths.2, leaf_key.serialize_pem()).expect("write");
+    paths
+}
+
+/// nmap's `ssl-enum-ciphers` and `ssl-cert`, imported, judge a TLS
+/// endpoint as `vantage scan`'s own TLS probe does: the same findings,
+/// the suites outside the policy counted alike.
+#[test]
+fn verdict_on_imported_nmap_tls_scripts_equals_verdict_on_vantage_tls_probe() {
+    let dir = Scratch::new("nmap-import-tls");
+    let ip = addr(5);
+    let port = TcpListener::bind((ip, 0)).expect("a free port").local_addr().expect("addr").port();
+    let (ca, cert, key) = tls_pki(&dir, ip);
+    let _server = OpensslServer::start((ip, port).into(), &cert, &key);
+    let spec = dir.path("spec.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            r#"version: 1
+zones:
+  local: {{ cidrs: [127.0.0.0/8], probe: false }}
+  lab: {{ cidrs: [{ip}/32] }}
+hosts:
+  tls: {{ address: {ip} }}
+services:
+  https: {{ tcp: [{port}], tls: web }}
+flows:
+  - {{ from: local, to: tls, allow: [https] }}
+default: deny
+vantages:
+  here: {{ zone: local }}
+tls:
+  policies:
+    web: {{ profile: intermediate, trusted_ca: "{ca}" }}
+"#
+        ),
+    )
+    .expect("write the spec");
+    let scanned = dir.path("scan.jsonl");
+    let scan =
+        vantage(&["scan", &spec, "--from", "here", "-o", &scanned, "--mode", "connect", "--quiet"]);
+    assert_eq!(scan.status.code(), Some(0), "{}", both(&scan));
+    let want = findings(&verdict(&spec, &scanned));
+    let rules: Vec<&str> = want.iter().filter_map(|f| f["rule"].as_str()).collect();
+    assert_eq!(rules, ["tls-cipher", "tls-protocol"], "what the server plants: {want:?}");
+
+    let xml = dir.path("nmap.xml");
+    let o = Command::new("nmap")
+        .args(["-sT", "-Pn", "-n", "--reason", "-p", &port.to_string()])
+        .args(["--script", "ssl-enum-ciphers,ssl-cert", &ip.to_string(), "-oX", &xml])
+        .output()
+        .expect("nmap is installed (apt package nmap)");
+    assert!(o.status.success(), "nmap: {}", both(&o));
+    let imported = dir.path("nmap.jsonl");
+    let out =
+        vantage(&["import", "nmap", &xml, "--spec", &spec, "--from", "here", "-o", &imported]);
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    assert!(!both(&out).contains("not judged"), "{}", both(&out));
+    let v = verdict(&spec, &imported);
+    assert_eq!(v.status.code(), Some(1), "{}", both(&v));
+    assert_eq!(findings(&v), want);
 }

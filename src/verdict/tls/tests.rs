@@ -25,6 +25,8 @@ struct Pki {
     ca: CaFile,
     good: Vec<u8>,
     expired: Vec<u8>,
+    /// A leaf an intermediate (which the root signed) signed.
+    below_intermediate: Vec<u8>,
 }
 
 fn pki(tag: &str) -> Pki {
@@ -36,14 +38,23 @@ fn pki(tag: &str) -> Pki {
     params.not_after = date_time_ymd(2030, 1, 1);
     let root = params.self_signed(&key).expect("root");
     let issuer = Issuer::new(params, key);
-    let leaf = |from: (i32, u8, u8), to: (i32, u8, u8)| {
+    let mut mid = CertificateParams::new(Vec::<String>::new()).expect("params");
+    mid.distinguished_name.push(DnType::CommonName, "Verdict Test Intermediate");
+    mid.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    mid.not_before = date_time_ymd(2025, 1, 1);
+    mid.not_after = date_time_ymd(2030, 1, 1);
+    let mid_key = KeyPair::generate().expect("key");
+    mid.signed_by(&mid_key, &issuer).expect("intermediate");
+    let intermediate = Issuer::new(mid, mid_key);
+    let leaf_of = |issuer: &Issuer<'_, KeyPair>, from: (i32, u8, u8), to: (i32, u8, u8)| {
         let mut p = CertificateParams::new(vec!["web.example.test".to_owned()]).expect("params");
         p.distinguished_name.push(DnType::CommonName, "web.example.test");
         p.not_before = date_time_ymd(from.0, from.1, from.2);
         p.not_after = date_time_ymd(to.0, to.1, to.2);
         let key = KeyPair::generate().expect("key");
-        p.signed_by(&key, &issuer).expect("leaf").der().to_vec()
+        p.signed_by(&key, issuer).expect("leaf").der().to_vec()
     };
+    let leaf = |from, to| leaf_of(&issuer, from, to);
     let path =
         std::env::temp_dir().join(format!("vantage-verdict-tls-{}-{tag}.pem", std::process::id()));
     std::fs::write(&path, root.pem()).expect("write CA");
@@ -51,6 +62,7 @@ fn pki(tag: &str) -> Pki {
         ca: CaFile(path),
         good: leaf((2026, 1, 1), (2026, 9, 1)),
         expired: leaf((2025, 1, 1), (2025, 12, 1)),
+        below_intermediate: leaf_of(&intermediate, (2026, 1, 1), (2026, 9, 1)),
     }
 }
 
@@ -252,6 +264,45 @@ fn a_probe_cut_short_is_not_a_missing_certificate_and_a_rerun_decides() {
         let done =
             fact("198.18.10.10", &[(TlsVersion::Tls13, TLS13)], std::slice::from_ref(&p.good));
         vec![done, silent]
+    });
+    assert_eq!(got, Vec::<String>::new());
+}
+
+#[test]
+fn a_cut_chain_leaves_trust_unjudged_where_its_path_runs_off_the_end() {
+    // The leaf alone (nmap's ssl-cert keeps no more), marked cut: its
+    // issuer may be among what was not kept.
+    let got = verdict("cut-chain", |p| {
+        let mut cut = fact(
+            "198.18.10.10",
+            &[(TlsVersion::Tls13, TLS13)],
+            std::slice::from_ref(&p.below_intermediate),
+        );
+        cut.chain_truncated = true;
+        vec![cut]
+    });
+    assert_eq!(
+        got,
+        [
+            "scan-incomplete high 198.18.10.10:443 the chain was cut at 1 certificate(s) before its path reached an anchor; trust is unjudged"
+        ]
+    );
+    // Not cut: the intermediate is missing, a finding.
+    let got = verdict("whole-chain", |p| {
+        vec![fact(
+            "198.18.10.10",
+            &[(TlsVersion::Tls13, TLS13)],
+            std::slice::from_ref(&p.below_intermediate),
+        )]
+    });
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].starts_with("tls-cert-untrusted high 198.18.10.10:443"), "{got:?}");
+    // Cut, but the anchor signed the leaf: judged, and trusted.
+    let got = verdict("cut-anchored", |p| {
+        let mut cut =
+            fact("198.18.10.10", &[(TlsVersion::Tls13, TLS13)], std::slice::from_ref(&p.good));
+        cut.chain_truncated = true;
+        vec![cut]
     });
     assert_eq!(got, Vec::<String>::new());
 }
