@@ -154,3 +154,40 @@ fn the_agent_reads_its_files_where_they_are_mounted() {
         assert!(text.starts_with("REPLACE"), "{key} must stay a placeholder: no key is committed");
     }
 }
+
+/// The Dockerfile builds with the toolchain Cargo.toml requires and runs
+/// as the user the manifests declare (`runAsUser`), non-root, with the
+/// binary as its entry point. (No Docker engine here: the image itself is
+/// not built by the tests.)
+#[test]
+fn the_dockerfile_matches_the_crate_and_the_manifests() {
+    let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).expect("Dockerfile");
+    let cargo = std::fs::read_to_string(root().join("Cargo.toml")).expect("Cargo.toml");
+    let rust_version = cargo
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .expect("rust-version in Cargo.toml");
+    let froms: Vec<&str> = dockerfile.lines().filter(|l| l.starts_with("FROM ")).collect();
+    assert_eq!(froms.len(), 2, "a build stage and a runtime stage: {froms:?}");
+    assert!(
+        froms[0].starts_with(&format!("FROM rust:{rust_version}-")),
+        "the build stage uses rust {rust_version}: {}",
+        froms[0]
+    );
+    assert!(froms[1].ends_with(":nonroot"), "a non-root runtime image: {}", froms[1]);
+    assert!(dockerfile.contains("cargo build --release --locked"), "built from Cargo.lock");
+    let user = dockerfile.lines().filter(|l| l.starts_with("USER ")).last().expect("a USER");
+    for manifest in ["scan-indexed-job.yaml", "verdict-job.yaml", "agent.yaml"] {
+        let docs = documents(&format!("deploy/kubernetes/{manifest}"));
+        for d in docs.iter().filter(|d| d["kind"] == "Job" || d["kind"] == "Deployment") {
+            let uid = &d["spec"]["template"]["spec"]["securityContext"]["runAsUser"];
+            assert_eq!(user, format!("USER {uid}:{uid}"), "{manifest}");
+        }
+    }
+    assert!(
+        dockerfile.contains("ENTRYPOINT [\"/usr/local/bin/vantage\"]"),
+        "the binary is the entry point"
+    );
+    assert!(root().join("specs/examples/localhost.yaml").exists(), "the specs the image ships");
+}
