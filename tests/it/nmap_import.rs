@@ -113,6 +113,15 @@ fn findings(o: &Output) -> Vec<Value> {
         .collect()
 }
 
+/// The findings of `verdict` over vantage's own connect scan of `spec`.
+fn vantage_findings(dir: &Scratch, spec: &str) -> Vec<Value> {
+    let scanned = dir.path("scan.jsonl");
+    let scan =
+        vantage(&["scan", spec, "--from", "here", "-o", &scanned, "--mode", "connect", "--quiet"]);
+    assert_eq!(scan.status.code(), Some(0), "{}", both(&scan));
+    findings(&verdict(spec, &scanned))
+}
+
 fn verdict(spec: &str, file: &str) -> Output {
     vantage(&["verdict", spec, file, "--format", "json", "--now", NOW])
 }
@@ -138,11 +147,7 @@ fn is_root() -> bool {
 fn verdict_on_imported_nmap_equals_verdict_on_vantage_scan() {
     let dir = Scratch::new("nmap-import");
     let (_listeners, spec, ports) = bed(&dir);
-    let scanned = dir.path("scan.jsonl");
-    let scan =
-        vantage(&["scan", &spec, "--from", "here", "-o", &scanned, "--mode", "connect", "--quiet"]);
-    assert_eq!(scan.status.code(), Some(0), "{}", both(&scan));
-    let want = findings(&verdict(&spec, &scanned));
+    let want = vantage_findings(&dir, &spec);
     let rules: Vec<&str> = want.iter().filter_map(|f| f["rule"].as_str()).collect();
     for rule in ["exposure", "unreachable", "undeclared-host"] {
         assert!(rules.contains(&rule), "the bed plants {rule}: {rules:?}");
@@ -387,11 +392,7 @@ tls:
         ),
     )
     .expect("write the spec");
-    let scanned = dir.path("scan.jsonl");
-    let scan =
-        vantage(&["scan", &spec, "--from", "here", "-o", &scanned, "--mode", "connect", "--quiet"]);
-    assert_eq!(scan.status.code(), Some(0), "{}", both(&scan));
-    let want = findings(&verdict(&spec, &scanned));
+    let want = vantage_findings(&dir, &spec);
     let rules: Vec<&str> = want.iter().filter_map(|f| f["rule"].as_str()).collect();
     assert_eq!(rules, ["tls-cipher", "tls-protocol"], "what the server plants: {want:?}");
 
