@@ -177,7 +177,7 @@ fn the_dockerfile_matches_the_crate_and_the_manifests() {
     );
     assert!(froms[1].ends_with(":nonroot"), "a non-root runtime image: {}", froms[1]);
     assert!(dockerfile.contains("cargo build --release --locked"), "built from Cargo.lock");
-    let user = dockerfile.lines().filter(|l| l.starts_with("USER ")).last().expect("a USER");
+    let user = dockerfile.lines().rfind(|l| l.starts_with("USER ")).expect("a USER");
     for manifest in ["scan-indexed-job.yaml", "verdict-job.yaml", "agent.yaml"] {
         let docs = documents(&format!("deploy/kubernetes/{manifest}"));
         for d in docs.iter().filter(|d| d["kind"] == "Job" || d["kind"] == "Deployment") {
