@@ -10,9 +10,10 @@
 //! Nothing outlives it: the shop is tasks of a runtime of the demo's own,
 //! ended before the lessons are printed, and the folder is removed on
 //! every path, an error included. SIGINT and SIGTERM are taken from the
-//! start (`cli::signals`): before the check they stop the demo at once;
-//! during it they stop the scan as they stop `check`; either way the shop
-//! is stopped and the folder removed, and the demo exits 3.
+//! start (`cli::signals`) and passed on to the scan, so one that comes
+//! before the scan begins stops it as soon as it starts: the report says
+//! the run is incomplete, the shop is stopped, the folder removed, and the
+//! demo exits 3.
 //!
 //! Exit codes are `check`'s: 1 with the planted findings, 3 when the run
 //! could not finish, 2 when it was refused (a port already taken: the
@@ -99,23 +100,20 @@ pub(crate) fn run(a: &DemoArgs) -> anyhow::Result<Outcome> {
     say.line("")?;
     say.flush()?;
 
-    // A signal from here on stops the scan (`stop`), even one that came
-    // before the scan took the signals itself.
-    let result = if cancel.is_cancelled() {
-        Ok((Outcome::Incomplete, None))
-    } else {
-        super::check::run_reporting(&CheckArgs {
-            spec: spec.clone(),
-            from: vec![VANTAGE.to_owned()],
-            all_vantages: false,
-            report: a.report.clone(),
-            save: None,
-            agents: AgentOpts { agent_ca: None, agent_cert: None, agent_key: None },
-            probe: a.probe.clone(),
-            audit_log: None,
-            stop: cancel.clone(),
-        })
-    };
+    // A signal stops the scan through `stop`, even one that came before
+    // the scan took the signals itself: it then stops at once, and the
+    // report says the run is incomplete.
+    let result = super::check::run_reporting(&CheckArgs {
+        spec: spec.clone(),
+        from: vec![VANTAGE.to_owned()],
+        all_vantages: false,
+        report: a.report.clone(),
+        save: None,
+        agents: AgentOpts { agent_ca: None, agent_cert: None, agent_key: None },
+        probe: a.probe.clone(),
+        audit_log: None,
+        stop: cancel.clone(),
+    });
     let listeners = targets.listeners.len();
     targets.stop();
     let folder_path = folder.path.clone();

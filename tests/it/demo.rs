@@ -96,10 +96,19 @@ fn announced_folder(text: &str) -> PathBuf {
     PathBuf::from(path.trim())
 }
 
-/// The folder is gone, every port binds again, and no process is left in
-/// the demo's process group (its id: it led the group).
+/// The folder is gone and so is `check`'s temporary observation file,
+/// every port binds again, and no process is left in the demo's process
+/// group (its id: it led the group).
 fn assert_nothing_left(folder: &std::path::Path, group: u32) {
     assert!(!folder.exists(), "{} was left behind", folder.display());
+    let mine = [format!("vantage-demo-{group}-"), format!("vantage-check-{group}-")];
+    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .expect("the temporary directory")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| mine.iter().any(|m| name.starts_with(m.as_str())))
+        .collect();
+    assert!(leftovers.is_empty(), "left in the temporary directory: {leftovers:?}");
     for addr in TCP {
         TcpListener::bind(addr).unwrap_or_else(|e| panic!("tcp {addr} is not free again: {e}"));
     }
@@ -233,14 +242,6 @@ fn demo_refuses_a_taken_port_naming_it_and_leaves_nothing_behind() {
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(stderr.contains(&format!("tcp {taken}")), "{taken}: {stderr}");
-        let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
-            .expect("temp dir")
-            .filter_map(Result::ok)
-            .filter(|e| {
-                e.file_name().to_string_lossy().starts_with(&format!("vantage-demo-{pid}-"))
-            })
-            .collect();
-        assert!(leftovers.is_empty(), "{leftovers:?}");
         assert_nothing_left(&std::env::temp_dir().join(format!("vantage-demo-{pid}-0")), pid);
     }
 }

@@ -277,7 +277,9 @@ fn tls_config(now: jiff::Timestamp) -> anyhow::Result<rustls::ServerConfig> {
 async fn dns_udp(socket: UdpSocket) {
     let mut buf = vec![0u8; 4096];
     loop {
-        let Ok((len, from)) = socket.recv_from(&mut buf).await else { continue };
+        // An unconnected UDP socket on Linux fails here only for local
+        // reasons; stopping beats spinning on one.
+        let Ok((len, from)) = socket.recv_from(&mut buf).await else { return };
         let Some(reply) = buf.get(..len).and_then(answer) else { continue };
         let _ = socket.send_to(&reply, from).await;
     }
