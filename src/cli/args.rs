@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
+use tokio_util::sync::CancellationToken;
 use vantage::engine::limits;
 use vantage::plan::Shard;
 use vantage::plan::exclude::{Exclusions, MAX_LIST_BYTES};
@@ -19,7 +20,7 @@ pub(crate) struct Args {
     pub(crate) command: Command,
 }
 
-/// Subcommands. `agent`, `certs`, `check`, `verdict`, `compare`,
+/// Subcommands. `agent`, `certs`, `check`, `demo`, `verdict`, `compare`,
 /// `completions`, `man`, `import` and `init` keep their flags in their own files
 /// (`verdict::ReportOpts` is shared).
 #[derive(Debug, Subcommand)]
@@ -32,6 +33,8 @@ pub(crate) enum Command {
     Check(super::check::CheckArgs),
     /// Print the shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     Completions(super::docs::CompletionsArgs),
+    /// Start a small shop on loopback, check it against a built-in spec, explain each finding, clean up.
+    Demo(super::demo::DemoArgs),
     /// Show what changed between two scans (ports, hosts), towards or away from a spec's intent.
     Compare(super::compare::CompareArgs),
     /// Turn another scanner's output (nmap XML) into an observation file for `verdict`.
@@ -212,6 +215,9 @@ pub(crate) struct ScanArgs {
     pub(crate) shard: ShardOpts,
     /// How to probe.
     pub(crate) probe: ProbeOpts,
+    /// Stops the scan as SIGINT does when cancelled: how `demo`, which
+    /// takes the signals before the scan starts, passes one on.
+    pub(crate) stop: CancellationToken,
 }
 
 /// How a scan probes: shared by `scan` and `check`, so both take the same

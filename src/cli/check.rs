@@ -28,6 +28,7 @@ use vantage::agent::client::{self, Remote};
 use vantage::agent::proto::{self, ModeWish, PlanRequest, SpecBundle, SpecFile};
 use vantage::agent::tls::{Pem, client_config};
 use vantage::plan::{Options, Plan};
+use vantage::report::document::Document;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct CheckArgs {
@@ -57,6 +58,10 @@ pub(crate) struct CheckArgs {
     /// spec and digest, each vantage with its shard and scope, exclusions, rates, mode, exit code.
     #[arg(long, value_name = "FILE")]
     pub(crate) audit_log: Option<PathBuf>,
+    /// Stops this machine's scan when cancelled, as SIGINT does (`demo`'s
+    /// signal handling; never cancelled for `vantage check` itself).
+    #[arg(skip)]
+    pub(crate) stop: CancellationToken,
 }
 
 /// The controller's credentials for the spec's `agent:` vantages.
@@ -81,21 +86,34 @@ struct Slot {
 }
 
 pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Outcome> {
+    run_reporting(a).map(|(outcome, _)| outcome)
+}
+
+/// `check`, with the findings document it reported (none when the run
+/// was refused before a verdict): what `demo` explains after the report.
+pub(crate) fn run_reporting(a: &CheckArgs) -> anyhow::Result<(Outcome, Option<Document>)> {
     let mut audit = AuditLog::open(a.audit_log.as_deref(), "check", &a.spec, &a.probe)?;
     let result = audited(a, audit.as_mut());
     if let Some(log) = &mut audit {
-        log.finish(&result);
+        let outcome = match &result {
+            Ok((outcome, _)) => Ok(*outcome),
+            Err(e) => Err(anyhow::anyhow!("{e:#}")),
+        };
+        log.finish(&outcome);
     }
     result
 }
 
-fn audited(a: &CheckArgs, audit: Option<&mut AuditLog>) -> anyhow::Result<Outcome> {
+fn audited(
+    a: &CheckArgs,
+    audit: Option<&mut AuditLog>,
+) -> anyhow::Result<(Outcome, Option<Document>)> {
     let now = verdict::now(a.report.now.as_deref())?;
     // Checked here too: remote vantages never pass through `scan`'s flags.
     a.probe.check_rates()?;
     let exclusions = a.probe.exclusions()?;
-    let Some(loaded) = verdict::load(&a.spec) else { return Ok(Outcome::Refused) };
-    let Some(intent) = &loaded.intent else { return Ok(Outcome::Refused) };
+    let Some(loaded) = verdict::load(&a.spec) else { return Ok((Outcome::Refused, None)) };
+    let Some(intent) = &loaded.intent else { return Ok((Outcome::Refused, None)) };
     let names: Vec<String> = if a.all_vantages {
         intent.vantages.iter().map(|v| v.name.clone()).collect()
     } else if a.from.is_empty() {
@@ -196,6 +214,7 @@ fn audited(a: &CheckArgs, audit: Option<&mut AuditLog>) -> anyhow::Result<Outcom
             resume: false,
             shard: ShardOpts::whole(),
             probe: a.probe.clone(),
+            stop: a.stop.clone(),
         };
         if let Err(e) = super::scan::run(&args) {
             local_error = Some(e);
@@ -235,6 +254,7 @@ fn audited(a: &CheckArgs, audit: Option<&mut AuditLog>) -> anyhow::Result<Outcom
     }
     let absent: Vec<(String, String)> = failed;
     verdict::judge_and_report(intent, &loaded.digest, &a.spec, &files, &absent, now, &a.report)
+        .map(|(outcome, doc)| (outcome, Some(doc)))
 }
 
 fn say(line: &str) {

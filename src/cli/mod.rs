@@ -8,6 +8,7 @@ mod audit;
 mod certs;
 mod check;
 mod compare;
+mod demo;
 mod docs;
 pub(crate) mod exit;
 mod import;
@@ -33,6 +34,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         Command::Check(a) => check::run(&a),
         Command::Compare(a) => compare::run(&a),
         Command::Completions(a) => docs::completions(&a),
+        Command::Demo(a) => demo::run(&a),
         Command::Import(a) => import::run(&a),
         Command::Init(a) => init::run(&a),
         Command::Lint(a) => lint::run(&a),

@@ -59,6 +59,7 @@ fn audited(c: &ScanCommand, audit: Option<&mut AuditLog>) -> anyhow::Result<Outc
         resume,
         shard: c.shard.clone(),
         probe: c.probe.clone(),
+        stop: CancellationToken::new(),
     };
     scan(&a, shard, intent, &loaded.digest, &exclusions, audit)
 }
@@ -169,7 +170,7 @@ fn scan(
     .build()
     .context("cannot start the async runtime")?;
     let progress = Arc::new(Progress::default());
-    let cancel = CancellationToken::new();
+    let cancel = a.stop.clone();
     let report = runtime.block_on(async {
         // Before the file is created or cut: from here on SIGINT and
         // SIGTERM stop the scan cleanly, however many arrive.

@@ -153,11 +153,13 @@ pub(crate) fn run(a: &VerdictArgs) -> anyhow::Result<Outcome> {
         .map(|name| (name.to_owned(), NO_FILE.to_owned()))
         .collect();
     judge_and_report(intent, &loaded.digest, &a.spec, &files, &absent, now, &a.report)
+        .map(|(outcome, _)| outcome)
 }
 
 /// Judges `files` with the vantages in `absent` (name, why) expected but
 /// unheard, each a `scan-incomplete` finding saying why; writes the report,
-/// and says how the run ends.
+/// and says how the run ends, with the document reported (which `demo`
+/// explains).
 pub(crate) fn judge_and_report(
     intent: &spec::Intent,
     digest: &str,
@@ -166,7 +168,7 @@ pub(crate) fn judge_and_report(
     absent: &[(String, String)],
     now: jiff::Timestamp,
     opts: &ReportOpts,
-) -> anyhow::Result<Outcome> {
+) -> anyhow::Result<(Outcome, Document)> {
     let absent: Vec<Absent<'_>> =
         absent.iter().map(|(vantage, why)| Absent { vantage, why }).collect();
     let sources: Vec<Source<'_>> = files.iter().map(|(name, file)| Source { name, file }).collect();
@@ -176,13 +178,14 @@ pub(crate) fn judge_and_report(
     let doc = verdict.document(&spec_path.display().to_string(), now);
     emit(&doc, opts)?;
     let fails = verdict::fails(&doc.findings, opts.fail_on.into());
-    Ok(if !complete {
+    let outcome = if !complete {
         Outcome::Incomplete
     } else if fails {
         Outcome::Findings
     } else {
         Outcome::Conforms
-    })
+    };
+    Ok((outcome, doc))
 }
 
 /// Renders `doc` in the chosen format to `-o FILE` or stdout.

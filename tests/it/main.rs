@@ -14,6 +14,7 @@ mod certs;
 mod check_cli;
 mod cli;
 mod completions;
+mod demo;
 mod deploy;
 mod dns_bed;
 mod dns_lab;
