@@ -89,9 +89,7 @@ pub fn write(doc: &Document, out: &mut dyn Write) -> io::Result<()> {
     findings_section(doc, &m, out)?;
     writeln!(
         out,
-        "<footer>Made by {} {}. This page is self-contained: it loads nothing from anywhere.</footer>",
-        escape(&doc.tool.name),
-        escape(&doc.tool.version)
+        "<footer>This page is self-contained: it loads nothing from anywhere, and works offline.</footer>"
     )?;
     writeln!(out, "</main>")?;
     writeln!(out, "<script>{SCRIPT}</script>")?;
@@ -104,6 +102,14 @@ fn header(doc: &Document, out: &mut dyn Write) -> io::Result<()> {
     let unwaived: usize = by.iter().sum();
     writeln!(out, "<header>")?;
     writeln!(out, r#"<h1>vantage report: <span class="spec">{}</span></h1>"#, escape(&doc.spec))?;
+    writeln!(
+        out,
+        r#"<p class="meta">Generated <time id="generated">{}</time> by {} {}</p>"#,
+        escape(&doc.generated),
+        escape(&doc.tool.name),
+        escape(&doc.tool.version)
+    )?;
+    writeln!(out, r#"<div class="verdict-row">"#)?;
     if unwaived == 0 {
         writeln!(
             out,
@@ -118,43 +124,52 @@ fn header(doc: &Document, out: &mut dyn Write) -> io::Result<()> {
             if unwaived == 1 { "" } else { "s" }
         )?;
     }
+    for s in Severity::ALL.iter().rev().filter(|s| by[**s as usize] > 0) {
+        writeln!(out, r#"<span class="badge {0}">{1} {0}</span>"#, s.as_str(), by[*s as usize])?;
+    }
+    if waived > 0 {
+        writeln!(out, r#"<span class="tag">{waived} waived</span>"#)?;
+    }
+    writeln!(out, "</div>")?;
     writeln!(out, r#"<p class="summary" id="summary">{}</p>"#, escape(&summary(doc)))?;
     let c = &doc.coverage;
-    writeln!(out, r#"<dl class="facts">"#)?;
-    let fact =
-        |out: &mut dyn Write, k: &str, v: &str| writeln!(out, "<dt>{k}</dt><dd>{}</dd>", escape(v));
-    fact(out, "Spec", &doc.spec)?;
-    fact(out, "Generated", &doc.generated)?;
-    fact(
-        out,
-        "Vantages",
-        &if c.vantages.is_empty() { "none".into() } else { c.vantages.join(", ") },
-    )?;
-    fact(out, "Probes sent", &c.probes_sent.to_string())?;
-    fact(
+    writeln!(out, r#"<dl class="stats">"#)?;
+    let stat = |out: &mut dyn Write, k: &str, v: &str, note: &str| {
+        writeln!(
+            out,
+            "<div><dt>{k}</dt><dd>{}<small>{}</small></dd></div>",
+            escape(v),
+            escape(note)
+        )
+    };
+    stat(out, "Vantages", &c.vantages.len().to_string(), &c.vantages.join(", "))?;
+    stat(out, "Probes sent", &c.probes_sent.to_string(), "")?;
+    stat(
         out,
         "Incomplete",
-        &if c.incomplete == 0 {
-            "0: every planned probe concluded".to_owned()
+        &c.incomplete.to_string(),
+        if c.incomplete == 0 {
+            "every planned probe concluded"
         } else {
-            format!("{} planned probes without a conclusion", c.incomplete)
+            "planned probes without a conclusion"
         },
     )?;
-    fact(
+    let excluded = c.excluded_addresses > 0 || c.excluded_probes > 0;
+    stat(
         out,
         "Excluded",
-        &if c.excluded_addresses == 0 && c.excluded_probes == 0 {
-            "nothing".to_owned()
-        } else {
+        &c.excluded_addresses.to_string(),
+        &if excluded {
             format!(
-                "{} address{} ({} probes), never probed, not judged",
-                c.excluded_addresses,
+                "address{} ({} probes), never probed, not judged",
                 if c.excluded_addresses == 1 { "" } else { "es" },
                 c.excluded_probes
             )
+        } else {
+            "nothing was excluded".to_owned()
         },
     )?;
-    fact(out, "Waived", &waived.to_string())?;
+    stat(out, "Waived", &waived.to_string(), "findings an unexpired waiver covers")?;
     writeln!(out, "</dl>")?;
     writeln!(out, "</header>")
 }
@@ -226,6 +241,13 @@ fn observed_short(doc: &Document, cell: &Cell<'_>) -> String {
                 Rule::UndeclaredHost => {
                     format!("undeclared host {} {}", f.target.as_deref().unwrap_or("-"), f.observed)
                 }
+                // A zone's cell covers many addresses: say which.
+                _ if f.host.is_none() => format!(
+                    "{} {} {}",
+                    f.target.as_deref().unwrap_or("-"),
+                    f.port_text(),
+                    f.observed
+                ),
                 _ => format!("{} {}", f.port_text(), f.observed),
             };
             match &f.waived {
