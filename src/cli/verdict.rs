@@ -32,6 +32,8 @@ pub(crate) enum ReportFormat {
     Junit,
     /// A compact Markdown summary for a pull-request comment.
     Markdown,
+    /// One self-contained HTML page: summary, zone-to-zone matrix, filterable findings.
+    Html,
 }
 
 /// Finding severities, for `--fail-on`.
@@ -175,7 +177,10 @@ pub(crate) fn judge_and_report(
     let tls = verdict::TlsPolicies::load(intent, |path| std::fs::read(path))?;
     let verdict = verdict::judge(intent, &tls, &sources, &absent, Some(digest), now)?;
     let complete = verdict.complete;
-    let doc = verdict.document(&spec_path.display().to_string(), now);
+    let mut doc = verdict.document(&spec_path.display().to_string(), now);
+    if opts.format == ReportFormat::Html {
+        doc.spec_lines = spec_lines(&doc);
+    }
     emit(&doc, opts)?;
     let fails = verdict::fails(&doc.findings, opts.fail_on.into());
     let outcome = if !complete {
@@ -188,9 +193,34 @@ pub(crate) fn judge_and_report(
     Ok((outcome, doc))
 }
 
+/// The spec lines the findings point at, for the HTML report to quote:
+/// each file read again (bounded as the spec loader reads it) after the
+/// verdict. A file that cannot be read now, or a line past its end, is
+/// simply not quoted; its `file:line` is still shown.
+fn spec_lines(doc: &Document) -> std::collections::BTreeMap<(String, u32), String> {
+    let mut out = std::collections::BTreeMap::new();
+    let files: std::collections::BTreeSet<&str> =
+        doc.findings.iter().map(|f| f.location.file.as_str()).collect();
+    for file in files {
+        let Ok(bytes) = spec::read_bounded(Path::new(file)) else { continue };
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<&str> = text.lines().collect();
+        for f in doc.findings.iter().filter(|f| f.location.file == file) {
+            let line = f.location.line;
+            let Some(i) = usize::try_from(line).ok().and_then(|l| l.checked_sub(1)) else {
+                continue;
+            };
+            if let Some(text) = lines.get(i) {
+                out.insert((file.to_owned(), line), (*text).to_owned());
+            }
+        }
+    }
+    out
+}
+
 /// Renders `doc` in the chosen format to `-o FILE` or stdout.
 fn emit(doc: &Document, opts: &ReportOpts) -> anyhow::Result<()> {
-    use vantage::report::{json, junit, markdown, sarif, table};
+    use vantage::report::{html, json, junit, markdown, sarif, table};
     let colour = opts.output.is_none()
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -200,6 +230,7 @@ fn emit(doc: &Document, opts: &ReportOpts) -> anyhow::Result<()> {
         ReportFormat::Sarif => sarif::write(doc, out),
         ReportFormat::Junit => junit::write(doc, out),
         ReportFormat::Markdown => markdown::write(doc, out),
+        ReportFormat::Html => html::write(doc, out),
     };
     match &opts.output {
         None => super::write_stdout(render)?,

@@ -7,6 +7,8 @@
 //! Invariant: this is the only module of the library, with `spec::raw`,
 //! that derives serde; field names here are public API.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -28,6 +30,25 @@ pub struct Document {
     /// (JUnit). Not part of the JSON contract.
     #[serde(skip)]
     pub checks: Vec<Check>,
+    /// Each vantage judged and its zone, in `coverage.vantages` order: the
+    /// rows of the HTML report's matrix. Not part of the JSON contract.
+    #[serde(skip)]
+    pub vantage_zones: Vec<VantageZone>,
+    /// The text of spec lines, keyed by file and 1-based line, for
+    /// renderers that quote the line a finding points at (HTML). Filled by
+    /// the caller, which reads files (the CLI); empty otherwise. Not part
+    /// of the JSON contract.
+    #[serde(skip)]
+    pub spec_lines: BTreeMap<(String, u32), String>,
+}
+
+/// A vantage and the zone it probes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VantageZone {
+    /// The vantage's name.
+    pub vantage: String,
+    /// Its zone's name.
+    pub zone: String,
 }
 
 /// One thing the verdict checked from one vantage: an intended flow, a
@@ -46,6 +67,40 @@ pub struct Check {
     /// was excluded from the scan (`--exclude`), so it neither passes nor
     /// fails.
     pub skipped: Option<String>,
+    /// For a `Target` check: where the target group is and what the
+    /// intent says there from the vantage's zone (a cell of the HTML
+    /// report's matrix); `None` for other kinds.
+    pub target: Option<CheckTarget>,
+}
+
+/// The target group of a `Target` check, and the intent towards it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckTarget {
+    /// The zone the group is in.
+    pub zone: String,
+    /// The declared host, or `None` for the zone's other addresses.
+    pub host: Option<String>,
+    /// The host's address, or the zone's CIDRs.
+    pub addresses: String,
+    /// Every flow from the vantage's zone to the group, in spec order.
+    pub intended: Vec<Intended>,
+    /// `default: deny`: an open port no flow allows is an exposure.
+    pub default_deny: bool,
+}
+
+/// One flow as a `CheckTarget` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intended {
+    /// 1-based position in the spec's `flows`.
+    pub flow: usize,
+    /// Whether the flow allows (else it denies).
+    pub allow: bool,
+    /// Its services' names, comma-separated.
+    pub services: String,
+    /// Its ports: `tcp/22,443 udp/53`.
+    pub ports: String,
+    /// For an allow: whether it must be reachable (`require: reachable`).
+    pub required: bool,
 }
 
 /// Kinds of `Check`.

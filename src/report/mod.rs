@@ -8,6 +8,10 @@
 //!   spec line that made the expectation;
 //! - `junit`: JUnit XML, a suite per vantage, a case per flow and target;
 //! - `markdown`: a compact summary for a pull-request comment;
+//! - `html`: one self-contained page (inline style and script, loads
+//!   nothing): summary header, the zone-to-zone matrix (`matrix`, derived
+//!   from the document's checks and findings), and the findings, filterable
+//!   and expandable to evidence and the spec line;
 //! - `compare`: the `Comparison` of two scans (`vantage compare`) as a
 //!   table, JSON or Markdown.
 //!
@@ -16,9 +20,11 @@
 
 pub mod compare;
 pub mod document;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod matrix;
 pub mod sarif;
 pub mod table;
 
@@ -111,6 +117,8 @@ mod tests {
             },
             findings: Vec::new(),
             checks: Vec::new(),
+            vantage_zones: Vec::new(),
+            spec_lines: std::collections::BTreeMap::new(),
         }
     }
 

@@ -45,10 +45,11 @@ use std::net::IpAddr;
 
 use crate::observe::ObservationFile;
 use crate::report::document::{
-    Check, CheckKind, Coverage, Document, Finding, Rule, Severity, Tool,
+    Check, CheckKind, CheckTarget, Coverage, Document, Finding, Intended, Rule, Severity, Tool,
+    VantageZone,
 };
 use crate::spec::Intent;
-use crate::spec::intent::{Endpoint, ZoneId};
+use crate::spec::intent::{Action, DefaultPolicy, Endpoint, HostId, Require, ZoneId};
 
 pub use diff::compare;
 pub use merge::VerdictError;
@@ -89,6 +90,8 @@ pub struct Verdict {
     /// Whether every planned probe of every vantage concluded and every
     /// probed TLS endpoint's chain was read (no `scan-incomplete` finding).
     pub complete: bool,
+    /// Each vantage of the coverage and its zone (for the HTML matrix).
+    pub vantage_zones: Vec<VantageZone>,
 }
 
 impl Verdict {
@@ -101,6 +104,8 @@ impl Verdict {
             coverage: self.coverage,
             findings: self.findings,
             checks: self.checks,
+            vantage_zones: self.vantage_zones,
+            spec_lines: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -138,7 +143,15 @@ pub fn judge<'a>(
     waivers::apply(intent, &merged, today, &mut findings);
     sort(&mut findings);
     let checks = checks(intent, sources, &merged, &findings);
-    Ok(Verdict { findings, coverage, checks, complete })
+    let vantage_zones = coverage
+        .vantages
+        .iter()
+        .filter_map(|name| {
+            let v = intent.vantages.iter().find(|v| &v.name == name)?;
+            Some(VantageZone { vantage: name.clone(), zone: intent.zones[v.zone.0].name.clone() })
+        })
+        .collect();
+    Ok(Verdict { findings, coverage, checks, complete, vantage_zones })
 }
 
 /// Why a check of excluded addresses is skipped.
@@ -220,6 +233,7 @@ fn checks(
                 name: ports::describe_flow(intent, f),
                 findings: of(&|x: &Finding| x.location == at),
                 skipped: skipped(f.to.iter().all(|t| left_out(*t))),
+                target: None,
             });
         }
         let port_rule = |f: &Finding| {
@@ -238,7 +252,8 @@ fn checks(
                 kind: CheckKind::Target,
                 name: format!("host {} ({addr})", h.name),
                 findings: of(&|x: &Finding| port_rule(x) && x.target.as_deref() == Some(&addr)),
-                skipped: skipped(left_out(Endpoint::Host(crate::spec::intent::HostId(hi)))),
+                skipped: skipped(left_out(Endpoint::Host(HostId(hi)))),
+                target: Some(check_target(intent, vantage.zone, Endpoint::Host(HostId(hi)))),
             });
         }
         for (i, z) in intent.zones.iter().enumerate() {
@@ -258,6 +273,7 @@ fn checks(
                 name: format!("zone {}", z.name),
                 findings: of(&|x: &Finding| port_rule(x) && in_zone(x)),
                 skipped: skipped(left_out(Endpoint::Zone(ZoneId(i)))),
+                target: Some(check_target(intent, vantage.zone, Endpoint::Zone(ZoneId(i)))),
             });
         }
         for e in &tls_endpoints {
@@ -277,6 +293,7 @@ fn checks(
                     x.rule.is_tls() && x.target.as_deref() == Some(&addr) && x.port == Some(e.port)
                 }),
                 skipped: None,
+                target: None,
             });
         }
         let dns_rule = |f: &Finding| f.rule.is_dns();
@@ -289,6 +306,7 @@ fn checks(
                 name: format!("DNS {} {} = {what}", e.name, e.rtype),
                 findings: of(&|x: &Finding| dns_rule(x) && x.location == at),
                 skipped: None,
+                target: None,
             });
         }
         for (what, at) in intent.dns.forbid.iter().zip(&intent.dns.forbid_at) {
@@ -304,6 +322,7 @@ fn checks(
                 name: format!("DNS: {name}"),
                 findings: of(&|x: &Finding| dns_rule(x) && x.location == at),
                 skipped: None,
+                target: None,
             });
         }
         out.push(Check {
@@ -312,6 +331,7 @@ fn checks(
             name: "scan complete".to_owned(),
             findings: of(&|x: &Finding| x.rule == Rule::ScanIncomplete),
             skipped: None,
+            target: None,
         });
     }
     for (id, _) in &merged.absent {
@@ -327,6 +347,7 @@ fn checks(
                 .map(|(i, _)| i)
                 .collect(),
             skipped: None,
+            target: None,
         });
     }
     let spec_level: Vec<usize> =
@@ -338,9 +359,61 @@ fn checks(
             name: "waivers".to_owned(),
             findings: spec_level,
             skipped: None,
+            target: None,
         });
     }
     out
+}
+
+/// Where a target group is and every flow from `zone` to it: what the
+/// HTML report's matrix shows as intended.
+fn check_target(intent: &Intent, zone: ZoneId, target: Endpoint) -> CheckTarget {
+    let (zone_name, host, addresses) = match target {
+        Endpoint::Host(h) => {
+            let host = &intent.hosts[h.0];
+            let zone = host.zone.map_or("", |z| intent.zones[z.0].name.as_str());
+            (zone.to_owned(), Some(host.name.clone()), host.address.to_string())
+        }
+        Endpoint::Zone(z) => {
+            let cidrs: Vec<String> =
+                intent.zones[z.0].cidrs.iter().map(ToString::to_string).collect();
+            (intent.zones[z.0].name.clone(), None, cidrs.join(", "))
+        }
+    };
+    let intended = intent
+        .flows
+        .iter()
+        .filter(|f| {
+            f.from.iter().any(|s| intent.covers(*s, Endpoint::Zone(zone)))
+                && f.to.iter().any(|t| intent.covers(*t, target))
+        })
+        .map(|f| {
+            let (tcp, udp) = intent.ports_of(&f.services);
+            let mut ports = Vec::new();
+            if !tcp.is_empty() {
+                ports.push(format!("tcp/{tcp}"));
+            }
+            if !udp.is_empty() {
+                ports.push(format!("udp/{udp}"));
+            }
+            let services: Vec<&str> =
+                f.services.iter().map(|s| intent.services[s.0].name.as_str()).collect();
+            Intended {
+                flow: f.index,
+                allow: f.action == Action::Allow,
+                services: services.join(", "),
+                ports: ports.join(" "),
+                required: f.action == Action::Allow && f.require == Require::Reachable,
+            }
+        })
+        .collect();
+    CheckTarget {
+        zone: zone_name,
+        host,
+        addresses,
+        intended,
+        default_deny: intent.default == DefaultPolicy::Deny,
+    }
 }
 
 /// Whether a document has an unwaived finding at or above `threshold`.

@@ -21,6 +21,7 @@ mod dns_lab;
 mod dns_probe;
 mod dns_scan;
 mod hostile;
+mod html_report;
 mod init;
 mod kill;
 mod lab_tests;

@@ -177,6 +177,12 @@ fn report_markdown_golden() {
     assert_eq!(text.lines().filter(|l| l.starts_with("| ")).count(), 11);
 }
 
+#[test]
+fn report_html_golden() {
+    let text = render(vantage::report::html::write);
+    golden_of("html", &text);
+}
+
 fn comparison(spec: bool) -> vantage::report::document::Comparison {
     let loaded = vantage::spec::load(&root().join("tests/data/verdict/spec.yaml"));
     let intent = loaded.intent.expect("valid");

@@ -4,7 +4,9 @@
 //! `vantage check` from each must report exactly the planted findings, no
 //! more, no less, with exit code 1; and `vantage verdict` over the two
 //! saved observation files must report the same findings as the two
-//! single-process runs together. Once in SYN mode and once in connect mode.
+//! single-process runs together, and its HTML report's zone-to-zone matrix
+//! must place each deviation in its cell. Once in SYN mode and once in
+//! connect mode.
 //!
 //! The lab (every address in 198.18.0.0/15, inside namespaces the lab made):
 //!
@@ -249,6 +251,41 @@ fn check(lab: &Lab, zone: &str, from: &str, spec: &str, saved: &str, mode: &str)
     (code, doc)
 }
 
+/// The HTML report's matrix cells (`data-state`, `data-vantage`,
+/// `data-column`) for the two saved files, in row order.
+const MATRIX: &[(&str, &str, &str)] = &[
+    ("conforms", "inside", "dmz/web"),
+    ("exposure", "inside", "dmz/*"),
+    ("exposure", "inside", "app/db"),
+    ("conforms", "inside", "app/*"),
+    ("exposure", "outside", "dmz/web"),
+    ("exposure", "outside", "dmz/*"),
+    ("conforms", "outside", "app/db"),
+    ("conforms", "outside", "app/*"),
+];
+
+/// `verdict --format html` over both saved files places every planted
+/// deviation in its cell of the zone-to-zone matrix.
+fn html_matrix(spec: &str, outside: &str, inside: &str, mode: &str) {
+    let run = vantage(&["verdict", spec, outside, inside, "--now", NOW, "--format", "html"]);
+    assert_eq!(run.status.code(), Some(1), "{}", String::from_utf8_lossy(&run.stderr));
+    let html = stdout(&run);
+    let cells: Vec<(String, String, String)> = html
+        .lines()
+        .filter(|l| l.starts_with(r#"<td class="cell"#))
+        .map(|l| {
+            let attr = |name: &str| {
+                let from = l.find(&format!(" {name}=\"")).map(|i| i + name.len() + 3);
+                from.and_then(|i| l[i..].split('"').next()).unwrap_or_default().to_owned()
+            };
+            (attr("data-state"), attr("data-vantage"), attr("data-column"))
+        })
+        .collect();
+    let want: Vec<(String, String, String)> =
+        MATRIX.iter().map(|(s, v, c)| ((*s).into(), (*v).into(), (*c).into())).collect();
+    assert_eq!(cells, want, "the HTML matrix ({mode})");
+}
+
 /// The findings of `doc` that were observed from a vantage, whole.
 fn observed(doc: &Value) -> Vec<Value> {
     let all = doc["findings"].as_array().expect("a findings array");
@@ -303,6 +340,7 @@ fn check_from_two_vantages_reports_exactly_the_planted_findings_and_verdict_agre
             assert_eq!(both["coverage"]["vantages"], serde_json::json!(["inside", "outside"]));
             assert_eq!(both["coverage"]["incomplete"], 0);
         }
+        html_matrix(&spec, &outside_saved, &inside_saved, mode);
     }
     drop(lab);
 }
