@@ -265,11 +265,16 @@ const MATRIX: &[(&str, &str, &str)] = &[
 ];
 
 /// `verdict --format html` over both saved files places every planted
-/// deviation in its cell of the zone-to-zone matrix.
+/// deviation in its cell of the zone-to-zone matrix. With
+/// `VANTAGE_LAB_REPORT=FILE` the page is also written there.
 fn html_matrix(spec: &str, outside: &str, inside: &str, mode: &str) {
     let run = vantage(&["verdict", spec, outside, inside, "--now", NOW, "--format", "html"]);
     assert_eq!(run.status.code(), Some(1), "{}", String::from_utf8_lossy(&run.stderr));
     let html = stdout(&run);
+    // `scripts/report-screenshot.sh --lab` keeps the lab's page to look at.
+    if let Some(keep) = std::env::var_os("VANTAGE_LAB_REPORT") {
+        std::fs::write(&keep, &html).expect("write VANTAGE_LAB_REPORT");
+    }
     let cells: Vec<(String, String, String)> = html
         .lines()
         .filter(|l| l.starts_with(r#"<td class="cell"#))
