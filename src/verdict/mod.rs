@@ -52,6 +52,7 @@ use crate::spec::intent::{Endpoint, ZoneId};
 
 pub use diff::compare;
 pub use merge::VerdictError;
+pub use ports::ExposureCheck;
 pub use severity::{RiskClass, risk_class};
 pub use tls::{TlsPolicies, TlsPolicyError};
 
