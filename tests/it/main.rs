@@ -19,6 +19,7 @@ mod dns_bed;
 mod dns_lab;
 mod dns_probe;
 mod dns_scan;
+mod feedback;
 mod hostile;
 mod init;
 mod kill;
