@@ -171,7 +171,7 @@ impl<'i> Addresses<'i> {
 
 /// Whether an open port, seen from one vantage, is what the port rules
 /// report as an `exposure`: denied by a flow, or allowed by none under
-/// `default: deny`. It is the same decision [`findings`] makes, asked one
+/// `default: deny`. It is the same decision [`judge`](super::judge) makes, asked one
 /// port at a time as a scan finds it (the CLI's "N unexpected open"), so it
 /// knows nothing of waivers, of `undeclared-host` (which needs every port
 /// of an address) or of the other vantages: it counts what may become a
@@ -203,7 +203,7 @@ impl<'i> ExposureCheck<'i> {
     }
 
     /// Whether `proto/port` open on `addr` is unexpected: in scope, and
-    /// denied as [`findings`] judges an open port.
+    /// denied as [`judge`](super::judge) judges an open port.
     pub fn unexpected(&mut self, addr: IpAddr, proto: Proto, port: u16) -> bool {
         if self.scope.admit(addr, None, None).is_none() {
             return false;
