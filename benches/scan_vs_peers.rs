@@ -61,8 +61,9 @@ fn measure(lab: &Lab, zone: &str, argv: &[&str]) -> Option<Run> {
     let mut full = vec!["python3", "-c", MEASURE];
     full.extend_from_slice(argv);
     let out = lab.exec(zone, &full).ok()?;
-    // vantage's own summary line (mode, counts, receive drops), as it said it.
-    for line in String::from_utf8_lossy(&out.stderr).lines().filter(|l| l.starts_with("vantage:")) {
+    // vantage's own summary (mode, counts, rate, receive drops), as it said it.
+    let said = String::from_utf8_lossy(&out.stderr);
+    for line in said.lines().filter(|l| l.starts_with("vantage:") || l.starts_with("  ")) {
         eprintln!("    {line}");
     }
     let text = String::from_utf8_lossy(&out.stdout);
@@ -156,7 +157,6 @@ fn main() {
                 "--unsafe-rate",
                 "--banner-ms",
                 "0",
-                "--quiet",
             ]
             .map(str::to_owned)
             .to_vec(),
@@ -303,7 +303,6 @@ fn scenario_b() {
             "0",
             "--max-rtt",
             "500",
-            "--quiet",
         ];
         tools.push((name, argv.map(str::to_owned).to_vec(), &v_out));
     }

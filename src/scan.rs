@@ -46,16 +46,22 @@ use crate::plan::{Exclusions, Options, Plan, PlanError};
 use crate::probe::{self, tls};
 use crate::spec::Intent;
 use crate::spec::intent::{Proto, StartTls};
+use crate::verdict::ExposureCheck;
 
 /// Live counters a progress display may read while a scan runs.
 #[derive(Debug, Default)]
 pub struct Progress {
-    /// Probes in this shard.
+    /// Probes in this shard; set (with `Release`) once `concluded` holds
+    /// what a resumed file had concluded.
     pub planned: AtomicU64,
     /// Probes concluded so far.
     pub concluded: AtomicU64,
     /// Open ports found so far.
     pub open: AtomicU64,
+    /// Open ports found so far that the intent does not allow from this
+    /// vantage (`verdict::ExposureCheck`): what may become `exposure`
+    /// findings, before waivers.
+    pub unexpected: AtomicU64,
 }
 
 /// What to scan and how.
@@ -135,7 +141,15 @@ pub async fn run<N: Net>(
     let plan =
         Plan::with_exclusions(request.intent, request.vantage, request.plan, request.exclude)?;
     let planned = plan.len();
-    progress.planned.store(planned, Ordering::Relaxed);
+    tracing::info!(
+        vantage = request.vantage,
+        probes = planned,
+        shard = %plan.options.shard,
+        seed = plan.options.seed,
+        mode = ?request.mode,
+        excluded_addresses = u64::try_from(plan.excluded.addresses).unwrap_or(u64::MAX),
+        "plan built"
+    );
     let header = Header {
         schema_version: SCHEMA_VERSION,
         tool: TOOL.to_owned(),
@@ -161,6 +175,12 @@ pub async fn run<N: Net>(
         Output::Sink(sink, name) => (ObservationWriter::with_sink(sink, name, header).await?, None),
         Output::Resume(resume) => {
             resume.check(&header)?;
+            tracing::info!(
+                file = resume.name(),
+                concluded = resume.concluded(),
+                left = planned.saturating_sub(resume.concluded()),
+                "resuming: the file's concluded probes are skipped"
+            );
             (resume.append().await?, Some(resume))
         }
     };
@@ -187,6 +207,16 @@ pub async fn run<N: Net>(
     let mut counts = resume.map(|r| r.counts).unwrap_or_default();
     progress.concluded.store(resume.map_or(0, Resume::concluded), Ordering::Relaxed);
     progress.open.store(counts.open, Ordering::Relaxed);
+    // Last, and released: a display that sees the plan's size sees what a
+    // resumed file had concluded too, so it never takes that for speed.
+    progress.planned.store(planned, Ordering::Release);
+    // The plan was made for this vantage, so the intent declares it.
+    let mut exposure = ExposureCheck::new(request.intent, request.vantage);
+    let mut unexpected = |addr: IpAddr, proto: Proto, port: u16| {
+        if exposure.as_mut().is_some_and(|e| e.unexpected(addr, proto, port)) {
+            progress.unexpected.fetch_add(1, Ordering::Relaxed);
+        }
+    };
     let mut silent = SilentPorts::new(SILENT_BUDGET);
     let tls_endpoints = tls_endpoints(request.intent);
     let mut tls_open: Vec<(SocketAddr, &TlsTarget)> = Vec::new();
@@ -194,6 +224,7 @@ pub async fn run<N: Net>(
     // What the file being resumed found open: its TLS endpoints without a
     // `tls` line are probed, and its DNS servers asked, as if found now.
     for &(addr, proto, port) in resume.map_or(&[][..], |r| &r.open[..]) {
+        unexpected(addr, proto, port);
         if port == 53 {
             open_53.push(SocketAddr::new(addr, 53));
         }
@@ -215,6 +246,11 @@ pub async fn run<N: Net>(
         if result.state == State::Open {
             progress.open.fetch_add(1, Ordering::Relaxed);
             let at = (result.probe.target.addr(), result.probe.port);
+            // A self-connect proves nothing about the target (the verdict
+            // ignores it too).
+            if result.reason != Reason::SelfConnect {
+                unexpected(at.0, result.probe.proto, at.1);
+            }
             if at.1 == 53 {
                 open_53.push(SocketAddr::new(at.0, 53));
             }
@@ -265,7 +301,19 @@ pub async fn run<N: Net>(
     if !cancel.is_cancelled() {
         let limits = tls::Limits { pace: Some(Arc::clone(&pacer)), ..tls::Limits::default() };
         let probes = futures_util::stream::iter(tls_open.iter().map(|(addr, how)| {
-            tls::probe_endpoint(*addr, how.sni.as_deref(), how.starttls, limits.clone())
+            let limits = limits.clone();
+            async move {
+                tracing::debug!(
+                    endpoint = %addr,
+                    sni = how.sni.as_deref(),
+                    starttls = ?how.starttls,
+                    "TLS probe started"
+                );
+                let fact =
+                    tls::probe_endpoint(*addr, how.sni.as_deref(), how.starttls, limits).await;
+                tracing::debug!(endpoint = %addr, "TLS probe ended");
+                fact
+            }
         }))
         .buffer_unordered(TLS_PARALLEL);
         let mut probes = std::pin::pin!(probes);
@@ -324,6 +372,17 @@ pub async fn run<N: Net>(
         errors: summary.local_errors,
     };
     writer.finish(trailer.clone()).await?;
+    tracing::info!(
+        complete = trailer.complete,
+        interrupted = trailer.interrupted,
+        probes_sent = trailer.probes_sent,
+        open = trailer.open,
+        closed = trailer.closed,
+        filtered = trailer.filtered,
+        tls_endpoints = tls_written,
+        dns_lines = dns.written,
+        "scan finished"
+    );
     Ok(Report { trailer, planned, receive_drops: summary.receive_drops, dns })
 }
 

@@ -130,6 +130,18 @@ pub async fn run(
     out: &Path,
     cancel: &CancellationToken,
 ) -> Result<Delivered, RemoteError> {
+    run_watched(remote, out, cancel, |_| {}).await
+}
+
+/// [`run`], handing each observation line to `watch` as it arrives (a
+/// progress display counts them), after it passed the checks.
+pub async fn run_watched(
+    remote: &Remote,
+    out: &Path,
+    cancel: &CancellationToken,
+    mut watch: impl FnMut(&Record),
+) -> Result<Delivered, RemoteError> {
+    tracing::info!(agent = %remote.url, vantage = %remote.request.vantage, "connecting to the agent");
     let url = remote.url.clone();
     let (host, port) = parse_url(&url).ok_or_else(|| RemoteError::Url(url.clone()))?;
     let connect_error = |why: String| RemoteError::Connect { url: url.clone(), why };
@@ -171,9 +183,13 @@ pub async fn run(
         Err(_) => return Err(protocol("no answer to the plan within 60 s".to_owned())),
     };
     let (mode, limits, notes) = match reply {
-        Reply::Refused { reason } => return Err(RemoteError::Refused { url, reason }),
+        Reply::Refused { reason } => {
+            tracing::info!(agent = %url, reason = %reason, "the agent refused the plan");
+            return Err(RemoteError::Refused { url, reason });
+        }
         Reply::Accepted { mode, limits, notes, .. } => (mode, limits, notes),
     };
+    tracing::info!(agent = %url, ?mode, rate = limits.rate, "the agent accepted the plan");
     let file = out.display().to_string();
     let write_error = |source| RemoteError::Write { file: file.clone(), source };
     let mut sink = BufWriter::new(tokio::fs::File::create(out).await.map_err(write_error)?);
@@ -226,6 +242,9 @@ pub async fn run(
             return Err(protocol(why));
         }
         trailer = matches!(record, Ok(Record::Trailer(_)));
+        if let Ok(r) = &record {
+            watch(r);
+        }
         sink.write_all(&line).await.map_err(write_error)?;
         sink.write_all(b"\n").await.map_err(write_error)?;
         delivered.lines += 1;

@@ -142,6 +142,7 @@ pub async fn serve(
                 }
             },
         };
+        tracing::info!(%peer, "connection accepted");
         // Finished connections leave their results here; reap them.
         while tasks.try_join_next().is_some() {}
         let conn = Connection {
@@ -179,6 +180,7 @@ struct Prepared {
 
 impl Connection {
     fn refused(&self, controller: Option<&str>, why: String) {
+        tracing::info!(peer = %self.peer, controller, why = %why, "refused");
         (self.events)(Event::Refused {
             peer: self.peer,
             controller: controller.map(str::to_owned),

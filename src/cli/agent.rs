@@ -158,9 +158,11 @@ fn audit_plan(file: &Mutex<AuditFile>, plan: &AcceptedPlan, controller: &str, un
 }
 
 fn say(line: &str) {
-    #[allow(clippy::print_stderr, reason = "the agent's log")]
-    {
-        eprintln!("vantage agent: {line}");
+    // Errors are said even with -q; the agent's events are notes.
+    if line.starts_with("error:") {
+        super::log::block_always(&[format!("vantage agent: {line}")]);
+    } else {
+        super::log::block(&[format!("vantage agent: {line}")]);
     }
 }
 

@@ -18,6 +18,9 @@ pub(crate) struct Args {
     /// What to do.
     #[command(subcommand)]
     pub(crate) command: Command,
+    /// Say less and more on stderr (`-q`, `-v`...; given before or after the subcommand).
+    #[command(flatten)]
+    pub(crate) feedback: super::log::Feedback,
 }
 
 /// Subcommands. `agent`, `certs`, `check`, `demo`, `verdict`, `compare`,
@@ -262,9 +265,6 @@ pub(crate) struct ProbeOpts {
     /// line (`#` comments). They are left out of the plan, and the observations say how many.
     #[arg(long, value_name = "FILE")]
     pub(crate) exclude: Option<PathBuf>,
-    /// No progress display, even on a terminal.
-    #[arg(short, long)]
-    pub(crate) quiet: bool,
 }
 
 impl ProbeOpts {

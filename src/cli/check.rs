@@ -17,6 +17,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use super::args::{Mode, ProbeOpts, ScanArgs, ShardOpts};
 use super::audit::{AuditLog, Run};
@@ -29,6 +30,8 @@ use vantage::agent::proto::{self, ModeWish, PlanRequest, SpecBundle, SpecFile};
 use vantage::agent::tls::{Pem, client_config};
 use vantage::plan::{Options, Plan};
 use vantage::report::document::Document;
+use vantage::scan::Progress;
+use vantage::verdict::ExposureCheck;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct CheckArgs {
@@ -201,7 +204,9 @@ fn audited(
                 })
                 .collect();
             let tell = local.is_empty();
-            Some(std::thread::spawn(move || run_remotes(jobs, tell)))
+            let shown =
+                Bars { intent: intent.clone(), labelled: names.len() > 1, rate: limits.rate };
+            Some(std::thread::spawn(move || run_remotes(jobs, tell, &shown)))
         }
     };
     let mut failed: Vec<(String, String)> = Vec::new();
@@ -216,7 +221,11 @@ fn audited(
             probe: a.probe.clone(),
             stop: a.stop.clone(),
         };
-        if let Err(e) = super::scan::run(&args) {
+        let shown = super::scan::Shown {
+            kept: a.save.as_ref().and(path_of(v)).map(|p| p.display().to_string()),
+            label: (names.len() > 1).then(|| (*v).clone()),
+        };
+        if let Err(e) = super::scan::run(&args, shown) {
             local_error = Some(e);
         }
     }
@@ -258,9 +267,46 @@ fn audited(
 }
 
 fn say(line: &str) {
-    #[allow(clippy::print_stderr, reason = "the controller's notes on its agents")]
-    {
-        eprintln!("vantage: {line}");
+    super::log::note(line);
+}
+
+/// How the agents' progress is shown: a bar each, labelled with its
+/// vantage when there are several, counting the lines as they arrive.
+struct Bars {
+    intent: vantage::spec::Intent,
+    labelled: bool,
+    rate: u32,
+}
+
+/// Counts one streamed observation line into `progress`: the header's
+/// plan, each port line (and each port of a `filtered` line, which an
+/// agent writes at the end of its sweep) as concluded, open ports and
+/// those the intent does not allow.
+fn count(
+    progress: &Progress,
+    exposure: &mut Option<ExposureCheck<'_>>,
+    record: &vantage::observe::Record,
+) {
+    use vantage::observe::{PortState, Proto, Record};
+    match record {
+        Record::Header(h) => progress.planned.store(h.probes_planned, Ordering::Relaxed),
+        Record::Port(p) => {
+            progress.concluded.fetch_add(1, Ordering::Relaxed);
+            if p.state == PortState::Open {
+                progress.open.fetch_add(1, Ordering::Relaxed);
+                let proto = match p.proto {
+                    Proto::Tcp => vantage::spec::intent::Proto::Tcp,
+                    Proto::Udp => vantage::spec::intent::Proto::Udp,
+                };
+                if exposure.as_mut().is_some_and(|e| e.unexpected(p.target, proto, p.port)) {
+                    progress.unexpected.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        Record::Filtered(f) => {
+            progress.concluded.fetch_add(u64::from(f.count), Ordering::Relaxed);
+        }
+        _ => {}
     }
 }
 
@@ -302,7 +348,11 @@ fn bundle(spec: &Path, digest: &str) -> anyhow::Result<SpecBundle> {
 /// Runs every remote vantage at once; returns those that gave nothing,
 /// each with why. SIGINT or SIGTERM closes the connections, which stops
 /// the agents; `tell` says so on stderr (when no local scan does).
-fn run_remotes(jobs: Vec<(String, Remote, PathBuf)>, tell: bool) -> Vec<(String, String)> {
+fn run_remotes(
+    jobs: Vec<(String, Remote, PathBuf)>,
+    tell: bool,
+    bars: &Bars,
+) -> Vec<(String, String)> {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -322,7 +372,28 @@ fn run_remotes(jobs: Vec<(String, Remote, PathBuf)>, tell: bool) -> Vec<(String,
         }
         let runs = jobs.iter().map(|(v, remote, path)| {
             let cancel = cancel.clone();
-            async move { (v.clone(), remote.url.clone(), client::run(remote, path, &cancel).await) }
+            async move {
+                let progress = Arc::new(Progress::default());
+                let stop = CancellationToken::new();
+                let label = bars.labelled.then(|| v.clone());
+                let bar = super::progress::wanted().then(|| {
+                    let show = super::progress::show(
+                        Arc::clone(&progress),
+                        stop.clone(),
+                        label,
+                        bars.rate,
+                    );
+                    tokio::spawn(show)
+                });
+                let mut exposure = ExposureCheck::new(&bars.intent, v);
+                let watch = |r: &vantage::observe::Record| count(&progress, &mut exposure, r);
+                let result = client::run_watched(remote, path, &cancel, watch).await;
+                stop.cancel();
+                if let Some(bar) = bar {
+                    let _ = bar.await;
+                }
+                (v.clone(), remote.url.clone(), result)
+            }
         });
         let mut failed = Vec::new();
         for (v, url, result) in futures_util::future::join_all(runs).await {

@@ -146,13 +146,12 @@ fn nmap_file(a: &NmapArgs) -> anyhow::Result<Outcome> {
     };
     write().with_context(|| format!("writing {}", a.out.display()))?;
     let facts = imported.records.len().saturating_sub(2);
-    #[allow(clippy::print_stderr, reason = "the CLI's warnings and one-line summary")]
     {
         for w in &imported.warnings {
-            eprintln!("vantage: warning: {w}");
+            super::log::note(&format!("warning: {w}"));
         }
-        eprintln!(
-            "vantage: imported {} ({} lines of facts) into {}: {}",
+        super::log::note(&format!(
+            "imported {} ({} lines of facts) into {}: {}",
             a.xml.display(),
             facts,
             a.out.display(),
@@ -161,7 +160,7 @@ fn nmap_file(a: &NmapArgs) -> anyhow::Result<Outcome> {
             } else {
                 "NOT complete (verdict will report scan-incomplete)"
             }
-        );
+        ));
     }
     Ok(Outcome::Conforms)
 }

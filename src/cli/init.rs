@@ -90,14 +90,11 @@ pub(crate) fn run(a: &InitArgs) -> anyhow::Result<Outcome> {
         super::write_stdout(|out| out.write_all(text.as_bytes()))?;
     } else {
         write_new(&a.out, &text)?;
-        #[allow(clippy::print_stderr, reason = "the CLI's one-line summary")]
-        {
-            eprintln!(
-                "vantage: wrote {}; check it with: vantage lint {}",
-                a.out.display(),
-                a.out.display()
-            );
-        }
+        super::log::note(&format!(
+            "wrote {}; check it with: vantage lint {}",
+            a.out.display(),
+            a.out.display()
+        ));
     }
     Ok(Outcome::Conforms)
 }
@@ -192,9 +189,19 @@ fn discover(
         super::signals::stop_on_signals(cancel.clone(), super::signals::say_stopping)?;
         let output = Output::Sink(Box::new(buffer.clone()), "discovery");
         let progress = Arc::new(Progress::default());
-        anyhow::Ok(
-            vantage::scan::run(Arc::new(SystemNet), &request, output, progress, cancel).await,
-        )
+        // A discovery of a large range takes a while: the same bar as a
+        // scan's, on a terminal only.
+        let stop = CancellationToken::new();
+        let bar = super::progress::wanted().then(|| {
+            tokio::spawn(super::progress::show(Arc::clone(&progress), stop.clone(), None, a.rate))
+        });
+        let report =
+            vantage::scan::run(Arc::new(SystemNet), &request, output, progress, cancel).await;
+        stop.cancel();
+        if let Some(bar) = bar {
+            let _ = bar.await;
+        }
+        anyhow::Ok(report)
     })?;
     let report = report.context("discovery scan")?;
     let bytes = std::mem::take(&mut *buffer.0.lock().unwrap_or_else(PoisonError::into_inner));
@@ -202,11 +209,10 @@ fn discover(
         vantage::observe::parse(&bytes, "discovery").context("the discovery's observations")?;
     let found = vantage::init::found(&file);
     let t = &report.trailer;
-    #[allow(clippy::print_stderr, reason = "the CLI's one-line summary")]
     {
         let scanned: Vec<String> = cidrs.iter().map(ToString::to_string).collect();
-        eprintln!(
-            "vantage: discovery connect scan of {}: {} of {} probes concluded: {} open on {} host(s), {} closed, {} filtered{}",
+        super::log::note(&format!(
+            "discovery connect scan of {}: {} of {} probes concluded: {} open on {} host(s), {} closed, {} filtered{}",
             scanned.join(" "),
             t.open + t.closed + t.filtered + t.open_filtered,
             report.planned,
@@ -215,13 +221,10 @@ fn discover(
             t.closed,
             t.filtered,
             if t.interrupted { "; interrupted" } else { "" },
-        );
+        ));
     }
     if !file.is_complete() {
-        #[allow(clippy::print_stderr, reason = "the CLI's error line")]
-        {
-            eprintln!("vantage: the discovery did not finish; no spec written");
-        }
+        super::log::note_always("the discovery did not finish; no spec written");
         return Ok(Err(Outcome::Incomplete));
     }
     Ok(Ok(found))

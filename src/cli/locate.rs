@@ -29,17 +29,16 @@ pub(crate) fn resolve_from(intent: &Intent, from: Option<&str>) -> anyhow::Resul
         .filter(|a| intent.zone_of(**a) == Some(vantage.zone))
         .map(ToString::to_string)
         .collect();
-    #[allow(clippy::print_stderr, reason = "the CLI says which vantage it chose")]
     {
-        eprintln!(
-            "vantage: --from not given: this machine's source address{} {} towards the targets {} \
+        super::log::note(&format!(
+            "--from not given: this machine's source address{} {} towards the targets {} \
              in zone `{}`: vantage `{}`",
             if mine.len() == 1 { "" } else { "es" },
             mine.join(", "),
             if mine.len() == 1 { "is" } else { "are" },
             intent.zones[vantage.zone.0].name,
             vantage.name
-        );
+        ));
     }
     Ok(vantage.name.clone())
 }

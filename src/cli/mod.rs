@@ -15,10 +15,12 @@ mod import;
 mod init;
 mod lint;
 mod locate;
+pub(crate) mod log;
 mod plan;
 mod progress;
 mod scan;
 mod signals;
+mod summary;
 pub(crate) mod verdict;
 
 use std::io::{self, Write};
@@ -28,6 +30,7 @@ use exit::Outcome;
 
 /// Runs one command.
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
+    log::init(args.feedback.verbose, args.feedback.quiet, args.feedback.log_format);
     match args.command {
         Command::Agent(a) => agent::run(&a),
         Command::Certs(a) => certs::run(&a),

@@ -13,8 +13,9 @@
 //! conclude, appended to it; a complete FILE has nothing to resume (exit
 //! 0, the file untouched).
 
-use std::io::IsTerminal as _;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
@@ -61,17 +62,27 @@ fn audited(c: &ScanCommand, audit: Option<&mut AuditLog>) -> anyhow::Result<Outc
         probe: c.probe.clone(),
         stop: CancellationToken::new(),
     };
-    scan(&a, shard, intent, &loaded.digest, &exclusions, audit)
+    let shown = Shown { kept: Some(a.output.display().to_string()), label: None };
+    scan(&a, shard, intent, &loaded.digest, &exclusions, audit, shown)
 }
 
 /// Runs the scan `a` describes, from the vantage it names (`check`'s
-/// local vantage: `check` keeps the audit log).
-pub(crate) fn run(a: &ScanArgs) -> anyhow::Result<Outcome> {
+/// local vantage: `check` keeps the audit log), shown as `shown` says.
+pub(crate) fn run(a: &ScanArgs, shown: Shown) -> anyhow::Result<Outcome> {
     let shard = flags(&a.shard, &a.probe)?;
     let exclusions = a.probe.exclusions()?;
     let loaded = spec::load(&a.spec);
     let Some(intent) = &loaded.intent else { return refused(&loaded) };
-    scan(a, shard, intent, &loaded.digest, &exclusions, None)
+    scan(a, shard, intent, &loaded.digest, &exclusions, None, shown)
+}
+
+/// How a scan shows on stderr.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Shown {
+    /// Where the summary says the observations went (`None`: not kept).
+    pub(crate) kept: Option<String>,
+    /// The progress bar's label, when it is one of several.
+    pub(crate) label: Option<String>,
 }
 
 /// The shard, once the flags that need no spec are checked (rates within
@@ -100,7 +111,17 @@ fn scan(
     digest: &str,
     exclusions: &Exclusions,
     audit: Option<&mut AuditLog>,
+    shown: Shown,
 ) -> anyhow::Result<Outcome> {
+    tracing::debug!(
+        spec = %a.spec.display(),
+        digest,
+        zones = intent.zones.len(),
+        hosts = intent.hosts.len(),
+        flows = intent.flows.len(),
+        vantage = %a.from,
+        "spec loaded"
+    );
     // The file to continue, read before anything is probed; its own mode
     // is what `--mode auto` means then (an explicit other mode is refused
     // by `Resume::check`, as another seed or shard is).
@@ -110,7 +131,9 @@ fn scan(
         (Mode::Auto, Some(ScanMode::Connect)) => Mode::Connect,
         (mode, _) => mode,
     };
-    let engine = a.probe.limits().engine(limits::probe_sockets());
+    let sockets = limits::probe_sockets();
+    tracing::info!(sockets, rate = a.probe.rate, "socket budget from the file-descriptor limit");
+    let engine = a.probe.limits().engine(sockets);
     let spec_name = a.spec.display().to_string();
     let options = Options { seed: a.probe.seed, shard, allow_large: a.probe.allow_large };
     // The plan is made here too (it is pure and lazy): a refused one is
@@ -171,14 +194,21 @@ fn scan(
     .context("cannot start the async runtime")?;
     let progress = Arc::new(Progress::default());
     let cancel = a.stop.clone();
+    let started = Instant::now();
     let report = runtime.block_on(async {
         // Before the file is created or cut: from here on SIGINT and
         // SIGTERM stop the scan cleanly, however many arrive.
         super::signals::stop_on_signals(cancel.clone(), super::signals::say_stopping)?;
-        let show = !a.probe.quiet && std::io::stderr().is_terminal();
         let stop = CancellationToken::new();
-        let ticker =
-            show.then(|| tokio::spawn(super::progress::show(Arc::clone(&progress), stop.clone())));
+        let ticker = super::progress::wanted().then(|| {
+            let show = super::progress::show(
+                Arc::clone(&progress),
+                stop.clone(),
+                shown.label.clone(),
+                a.probe.rate,
+            );
+            tokio::spawn(show)
+        });
         let output = match &resume {
             Some(r) => Output::Resume(r),
             None if a.output.as_os_str() == "-" => Output::Sink(Box::new(tokio::io::stdout()), "-"),
@@ -201,6 +231,10 @@ fn scan(
                 }
             },
         };
+        if let Some(why) = &fallback {
+            tracing::info!(why = %why, "no raw sockets: connect scan");
+        }
+        tracing::info!(mode = if net.is_some() { "syn" } else { "connect" }, "scanner started");
         let report = match net {
             Some(net) => {
                 request.mode = ScanMode::Syn;
@@ -223,72 +257,63 @@ fn scan(
         }
         // A complete file: nothing to do, and nothing was touched.
         Err(ScanError::Resume(e @ ResumeError::Complete { .. })) => {
-            #[allow(clippy::print_stderr, reason = "the CLI's one-line summary")]
-            {
-                eprintln!("vantage: {e}");
-            }
+            super::log::note(&e.to_string());
             return Ok(Outcome::Conforms);
         }
         // Another scan than the file's, or the file changed: refused.
         Err(e @ ScanError::Resume(_)) => return Err(anyhow::Error::new(e)),
         // Observations could not be written: the run could not finish.
         Err(e) => {
-            #[allow(clippy::print_stderr, reason = "the CLI's error line")]
-            {
-                eprintln!("vantage: error: scan from vantage `{}`: {e}", a.from);
-            }
+            super::log::note_always(&format!("error: scan from vantage `{}`: {e}", a.from));
             return Ok(Outcome::Incomplete);
         }
     };
     let t = &report.trailer;
-    #[allow(clippy::print_stderr, reason = "the CLI's one-line summary")]
-    {
-        eprintln!(
-            "vantage: {} scan{}{}{}: {} of {} probes concluded: {} open, {} closed, {} filtered, {} open|filtered{}{}{}{}",
-            mode_name(request.mode),
-            if shard.count() > 1 { format!(" of shard {shard}") } else { String::new() },
-            resume.as_ref().map(resumed).unwrap_or_default(),
-            fallback.map(|why| format!(" (no raw sockets: {why})")).unwrap_or_default(),
-            t.open + t.closed + t.filtered + t.open_filtered,
-            report.planned,
-            t.open,
-            t.closed,
-            t.filtered,
-            t.open_filtered,
-            if t.errors > 0 { format!(", {} local errors", t.errors) } else { String::new() },
-            if report.receive_drops > 0 {
-                format!(
-                    " ({} answers dropped in this machine's receive buffers, and retried)",
-                    report.receive_drops
-                )
-            } else {
-                String::new()
-            },
-            if t.interrupted { "; interrupted" } else { "" },
-            excluded_note(&plan, exclusions),
-        );
-    }
+    let took = started.elapsed();
+    let headline = format!(
+        "{} scan{}{}{}: {} of {} probes concluded{}{}",
+        mode_name(request.mode),
+        if shard.count() > 1 { format!(" of shard {shard}") } else { String::new() },
+        resume.as_ref().map(resumed).unwrap_or_default(),
+        fallback.map(|why| format!(" (no raw sockets: {why})")).unwrap_or_default(),
+        t.open + t.closed + t.filtered + t.open_filtered,
+        report.planned,
+        if t.interrupted { "; interrupted" } else { "" },
+        excluded_note(&plan, exclusions),
+    );
+    let earlier = resume.as_ref().map_or(0, Resume::probes_sent);
+    super::log::block(&super::summary::scan(&super::summary::ScanBlock {
+        headline,
+        open: t.open,
+        closed: t.closed,
+        filtered: t.filtered,
+        open_filtered: t.open_filtered,
+        unexpected: progress.unexpected.load(Ordering::Relaxed),
+        sent: t.probes_sent,
+        sent_now: t.probes_sent.saturating_sub(earlier),
+        took,
+        local_errors: t.errors,
+        receive_drops: report.receive_drops,
+        observations: shown.kept,
+    }));
     let dns = &report.dns;
-    #[allow(clippy::print_stderr, reason = "the CLI's notes on the DNS step")]
-    {
-        if !dns.out_of_scope.is_empty() {
-            let list: Vec<String> = dns.out_of_scope.iter().map(ToString::to_string).collect();
-            eprintln!(
-                "vantage: DNS servers outside every probe-able zone{}, not asked: {}",
-                if exclusions.is_empty() { "" } else { " or excluded (--exclude)" },
-                list.join(", ")
-            );
-        }
-        if !dns.discovered.is_empty() {
-            let list: Vec<String> = dns.discovered.iter().map(ToString::to_string).collect();
-            eprintln!("vantage: DNS servers found by the scan and asked: {}", list.join(", "));
-        }
-        if dns.capped {
-            eprintln!(
-                "vantage: DNS: stopped at {} questions; the scan is incomplete",
-                vantage::scan::MAX_QUESTIONS
-            );
-        }
+    if !dns.out_of_scope.is_empty() {
+        let list: Vec<String> = dns.out_of_scope.iter().map(ToString::to_string).collect();
+        super::log::note(&format!(
+            "DNS servers outside every probe-able zone{}, not asked: {}",
+            if exclusions.is_empty() { "" } else { " or excluded (--exclude)" },
+            list.join(", ")
+        ));
+    }
+    if !dns.discovered.is_empty() {
+        let list: Vec<String> = dns.discovered.iter().map(ToString::to_string).collect();
+        super::log::note(&format!("DNS servers found by the scan and asked: {}", list.join(", ")));
+    }
+    if dns.capped {
+        super::log::note(&format!(
+            "DNS: stopped at {} questions; the scan is incomplete",
+            vantage::scan::MAX_QUESTIONS
+        ));
     }
     Ok(if t.complete { Outcome::Conforms } else { Outcome::Incomplete })
 }

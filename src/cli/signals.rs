@@ -45,14 +45,13 @@ pub(crate) fn stop_on_signals(
 
 /// What `scan` and `check` say on stderr when a signal arrives.
 pub(crate) fn say_stopping(name: &'static str, first: bool) {
-    #[allow(clippy::print_stderr, reason = "the CLI's note on a signal")]
-    {
-        if first {
-            eprintln!(
-                "vantage: {name}: stopping; writing what was observed and a trailer saying the scan was interrupted"
-            );
-        } else {
-            eprintln!("vantage: {name}: already stopping; the observation file is being finished");
-        }
+    if first {
+        super::log::note(&format!(
+            "{name}: stopping; writing what was observed and a trailer saying the scan was interrupted"
+        ));
+    } else {
+        super::log::note(&format!(
+            "{name}: already stopping; the observation file is being finished"
+        ));
     }
 }

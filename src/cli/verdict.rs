@@ -69,7 +69,7 @@ pub(crate) struct ReportOpts {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub(crate) format: ReportFormat,
-    /// Write the report to FILE instead of stdout (a one-line summary still goes to stderr).
+    /// Write the report to FILE instead of stdout (a summary still goes to stderr, unless -q).
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
     /// Exit 1 when an unwaived finding is at or above this severity.
@@ -232,6 +232,8 @@ fn emit(doc: &Document, opts: &ReportOpts) -> anyhow::Result<()> {
         ReportFormat::Markdown => markdown::write(doc, out),
         ReportFormat::Html => html::write(doc, out),
     };
+    let report = opts.output.as_ref().map(|p| p.display().to_string());
+    let table_on_stdout = report.is_none() && opts.format == ReportFormat::Table;
     match &opts.output {
         None => super::write_stdout(render)?,
         Some(path) => {
@@ -241,11 +243,10 @@ fn emit(doc: &Document, opts: &ReportOpts) -> anyhow::Result<()> {
             render(&mut out)
                 .and_then(|()| out.flush())
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            #[allow(clippy::print_stderr, reason = "the CLI's one-line summary")]
-            {
-                eprintln!("vantage: {}", vantage::report::summary(doc));
-            }
+            tracing::info!(file = %path.display(), "report written");
         }
     }
+    let summary = vantage::report::summary(doc);
+    super::log::block(&super::summary::verdict(&summary, report.as_deref(), table_on_stdout));
     Ok(())
 }

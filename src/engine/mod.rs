@@ -336,6 +336,16 @@ pub async fn run<N: Net>(
     // 14 s at 20 ms RTT.
     let initial = usize::try_from(config.rate.get() / 10).unwrap_or(usize::MAX).max(64).min(max);
     let mut window = Window::new(initial, 1, max);
+    tracing::info!(
+        rate = config.rate.get(),
+        host_rate = config.host_rate.get(),
+        retries = config.retries,
+        window = initial,
+        max_in_flight = max,
+        min_rtt_ms = u64::try_from(config.bounds.min.as_millis()).unwrap_or(u64::MAX),
+        max_rtt_ms = u64::try_from(config.bounds.max.as_millis()).unwrap_or(u64::MAX),
+        "engine started"
+    );
     let mut timing = Timing::new(config.bounds);
     let mut retries = Retries::new(config.retries);
     let pacer = Arc::new(Pacer::new(config.rate, config.host_rate));
@@ -373,8 +383,13 @@ pub async fn run<N: Net>(
                 let drops = net.receive_drops();
                 if drops > drops_seen {
                     summary.receive_drops += drops - drops_seen;
+                    tracing::debug!(
+                        dropped = drops - drops_seen,
+                        "answers dropped in this machine's receive buffers: window cut"
+                    );
                     drops_seen = drops;
                     window.on_congestion();
+                    tracing::debug!(window = window.size(), "congestion window");
                 }
                 conclusions += 1;
                 if conclusions.is_multiple_of(PRUNE_EVERY) {
@@ -410,6 +425,15 @@ pub async fn run<N: Net>(
             () = sleep_until(resting.unwrap_or_else(Instant::now)), if resting.is_some() => {}
         }
     }
+    tracing::info!(
+        attempts = summary.attempts,
+        concluded = summary.concluded,
+        local_errors = summary.local_errors,
+        min_window = summary.min_window,
+        receive_drops = summary.receive_drops,
+        interrupted = cancel.is_cancelled(),
+        "engine finished"
+    );
     if cancel.is_cancelled() {
         // Dropping the attempts closes their sockets and leaves the
         // pending table; nothing half-done is reported.
@@ -562,7 +586,11 @@ async fn conclude(
             // attempt proves nothing lost, only a timeout too short (the
             // sample above corrects it).
             if answered > 1 && answered == pending.sent {
+                let before = window.size();
                 window.on_loss();
+                if window.size() < before {
+                    tracing::debug!(%host, before, window = window.size(), "loss proven: window cut");
+                }
             } else {
                 window.on_answer();
             }
@@ -578,6 +606,13 @@ async fn conclude(
         Attempt::Silent => {
             timing.on_silence(host, pending.stamp);
             if retries.again(host, pending.sent) {
+                tracing::trace!(
+                    %host,
+                    port = pending.probe.port,
+                    proto = pending.probe.proto.as_str(),
+                    attempt = pending.sent + 1,
+                    "silent: sent again"
+                );
                 if spread {
                     // The network hears late answers, so each attempt
                     // waits one timeout; the pauses between attempts grow
@@ -614,6 +649,10 @@ async fn conclude(
         }
         Attempt::Pressure if pending.pressure < MAX_PRESSURE => {
             window.on_local_pressure();
+            tracing::debug!(
+                window = window.size(),
+                "local pressure (file descriptors, ephemeral ports): window shrunk, probe re-queued"
+            );
             // Not the target's doing: try again (after a pause) without
             // counting the attempt.
             retry.push(Pending {
@@ -628,6 +667,12 @@ async fn conclude(
         // as a local error rather than loop forever.
         Attempt::Pressure | Attempt::Local => {
             summary.local_errors += 1;
+            tracing::warn!(
+                %host,
+                port = pending.probe.port,
+                proto = pending.probe.proto.as_str(),
+                "this machine could not send the probe: local error, not concluded"
+            );
             ProbeResult {
                 probe: pending.probe,
                 state: State::Filtered,

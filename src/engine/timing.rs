@@ -239,6 +239,12 @@ impl Timing {
             h.backoff += 1;
             h.epoch += 1;
             h.end_run();
+            tracing::debug!(
+                %host,
+                backoff = h.backoff,
+                rto_ms = u64::try_from(h.rtt.rto().as_millis()).unwrap_or(u64::MAX),
+                "host fell silent: timeouts doubled"
+            );
         }
     }
 

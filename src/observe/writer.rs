@@ -105,6 +105,7 @@ impl ObservationWriter {
             action: "create",
             source,
         })?;
+        tracing::info!(file = %file, "observation file created");
         Self::start(sink, file, Some(line)).await
     }
 

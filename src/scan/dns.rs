@@ -112,6 +112,7 @@ pub async fn run(
             if scope.admit(s.addr.ip(), None, None).is_some() {
                 servers.push((s.addr, false));
             } else {
+                tracing::info!(server = %s.addr, "DNS server outside the scope: not asked");
                 report.out_of_scope.push(s.addr);
             }
         }
@@ -143,7 +144,11 @@ pub async fn run(
     };
     let all = futures_util::stream::iter(servers.iter().map(|&(addr, discovered)| {
         let step = &step;
-        async move { step.server(addr, discovered).await }
+        async move {
+            tracing::debug!(server = %addr, discovered, "DNS server: asking");
+            step.server(addr, discovered).await;
+            tracing::debug!(server = %addr, "DNS server: done");
+        }
     }))
     .buffer_unordered(SERVERS_PARALLEL)
     .for_each(|()| async {});

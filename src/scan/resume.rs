@@ -216,6 +216,11 @@ impl Resume {
         self.done.len()
     }
 
+    /// Attempts the file's run already sent.
+    pub fn probes_sent(&self) -> u64 {
+        self.probes_sent
+    }
+
     /// What the resumed run cuts from the end of the file.
     pub fn dropped(&self) -> Dropped {
         self.dropped

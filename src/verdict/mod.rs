@@ -53,6 +53,7 @@ use crate::spec::intent::{Action, DefaultPolicy, Endpoint, HostId, Require, Zone
 
 pub use diff::compare;
 pub use merge::VerdictError;
+pub use ports::ExposureCheck;
 pub use severity::{RiskClass, risk_class};
 pub use tls::{TlsPolicies, TlsPolicyError};
 

@@ -169,6 +169,57 @@ impl<'i> Addresses<'i> {
     }
 }
 
+/// Whether an open port, seen from one vantage, is what the port rules
+/// report as an `exposure`: denied by a flow, or allowed by none under
+/// `default: deny`. It is the same decision [`judge`](super::judge) makes, asked one
+/// port at a time as a scan finds it (the CLI's "N unexpected open"), so it
+/// knows nothing of waivers, of `undeclared-host` (which needs every port
+/// of an address) or of the other vantages: it counts what may become a
+/// finding, not the findings.
+pub struct ExposureCheck<'i> {
+    flows: Flows<'i>,
+    addresses: Addresses<'i>,
+    scope: crate::plan::ScopeGuard,
+    zone: ZoneId,
+}
+
+impl std::fmt::Debug for ExposureCheck<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExposureCheck").field("zone", &self.zone).finish_non_exhaustive()
+    }
+}
+
+impl<'i> ExposureCheck<'i> {
+    /// The check for ports seen from `vantage`; `None` if the spec does
+    /// not declare it.
+    pub fn new(intent: &'i Intent, vantage: &str) -> Option<Self> {
+        let zone = intent.vantages[intent.vantage(vantage)?.0].zone;
+        Some(Self {
+            flows: Flows::new(intent),
+            addresses: Addresses::new(intent),
+            scope: crate::plan::ScopeGuard::new(intent),
+            zone,
+        })
+    }
+
+    /// Whether `proto/port` open on `addr` is unexpected: in scope, and
+    /// denied as [`judge`](super::judge) judges an open port.
+    pub fn unexpected(&mut self, addr: IpAddr, proto: Proto, port: u16) -> bool {
+        if self.scope.admit(addr, None, None).is_none() {
+            return false;
+        }
+        let Some(target) = self.addresses.endpoint(addr) else { return false };
+        let (deny, allow) = self.flows.judge(self.zone, target, proto, port);
+        open_is_exposure(self.flows.intent, deny, &allow)
+    }
+}
+
+/// The rule for an open port: an exposure when a flow denies it, or when
+/// none allows it and the spec's default is deny.
+fn open_is_exposure(intent: &Intent, deny: Option<usize>, allow: &[usize]) -> bool {
+    deny.is_some() || (allow.is_empty() && intent.default == DefaultPolicy::Deny)
+}
+
 /// Whether a sighting says something about the target.
 fn conclusive(obs: &PortObs<'_>) -> bool {
     let reason = obs.best.fact.map(|f| f.reason).or(obs.best.summary.map(|s| s.reason));
@@ -273,7 +324,7 @@ fn vantage(
                 let (expected, location) = if let Some(d) = deny {
                     let f = &intent.flows[d];
                     (format!("denied by {}", describe_flow(intent, f)), (&f.at).into())
-                } else if allow.is_empty() && intent.default == DefaultPolicy::Deny {
+                } else if open_is_exposure(intent, deny, &allow) {
                     (
                         format!(
                             "denied: no flow allows {pp} from {zone_name} to {target_name} (default: deny)"

@@ -736,3 +736,62 @@ fn compare_marks_changes_against_the_intent() {
         ]
     );
 }
+
+#[test]
+fn exposure_check_counts_what_the_port_rules_report_as_exposure() {
+    // Open ports from both vantages: allowed, denied by a flow, allowed by
+    // none (default deny), on declared hosts and bare zone addresses, and
+    // one outside every probe-able zone. The running count a scan shows
+    // must be exactly the `exposure` findings the verdict then makes.
+    let ports: [(&str, &[(&str, u16)]); 2] = [
+        (
+            "outside",
+            &[
+                ("198.18.10.10", 443),
+                ("198.18.10.10", 22),
+                ("198.18.10.10", 8080),
+                ("198.18.10.11", 22),
+                ("198.18.30.5", 5432),
+                ("198.19.0.1", 22),
+            ],
+        ),
+        (
+            "inside",
+            &[
+                ("198.18.30.5", 5432),
+                ("198.18.10.11", 22),
+                ("198.18.10.10", 9100),
+                ("198.18.30.5", 22),
+                ("198.18.20.4", 80),
+            ],
+        ),
+    ];
+    for deny_mode in ["any", "drop"] {
+        let intent = intent(deny_mode, false);
+        for (vantage, open) in ports {
+            let body: Vec<String> =
+                open.iter().map(|(a, p)| format!("{a} tcp/{p} open syn-ack")).collect();
+            let body: Vec<&str> = body.iter().map(String::as_str).collect();
+            let verdict = run(&intent, &[whole(vantage, &body)], NOW).expect("judged");
+            let exposures = verdict.findings.iter().filter(|f| f.rule == Rule::Exposure).count();
+            let mut check = ExposureCheck::new(&intent, vantage).expect("declared vantage");
+            let counted = open
+                .iter()
+                .filter(|(a, p)| {
+                    check.unexpected(
+                        a.parse().expect("address"),
+                        crate::spec::intent::Proto::Tcp,
+                        *p,
+                    )
+                })
+                .count();
+            assert_eq!(
+                counted, exposures,
+                "{vantage}, deny_mode {deny_mode}: {:#?}",
+                verdict.findings
+            );
+            assert!(counted > 0, "{vantage}: the case has exposures to count");
+        }
+    }
+    assert!(ExposureCheck::new(&intent("any", false), "nowhere").is_none());
+}

@@ -224,7 +224,6 @@ fn check(lab: &Lab, dir: &Scratch, mode: &str, save: &str) -> (i32, Value, Strin
         mode,
         "--max-rtt",
         "600",
-        "--quiet",
     ];
     let run = lab.exec("inet", &argv).expect("check runs in the lab");
     let code = run.status.code().expect("check exits, not killed");

@@ -261,7 +261,7 @@ fn demo_works_as_an_unprivileged_user_in_connect_mode() {
     }
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
-    let (out, pid) = run(&mut demo_command(&nobody, &["--format", "json", "--quiet"]));
+    let (out, pid) = run(&mut demo_command(&nobody, &["--format", "json"]));
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(stderr.contains("vantage: connect scan (no raw sockets"), "{stderr}");

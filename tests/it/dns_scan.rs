@@ -235,8 +235,7 @@ async fn scan_asks_the_listed_server_what_the_spec_needs_and_never_one_out_of_sc
     let out = dir.join("here.jsonl");
     let (spec_arg, out_arg) = (spec_path.display().to_string(), out.display().to_string());
     let run = tokio::task::spawn_blocking(move || {
-        let args =
-            ["scan", &spec_arg, "--from", "here", "-o", &out_arg, "--mode", "connect", "--quiet"];
+        let args = ["scan", &spec_arg, "--from", "here", "-o", &out_arg, "--mode", "connect"];
         vantage(&args)
     });
     let scanned = run.await.expect("the scan ran");

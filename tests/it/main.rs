@@ -20,6 +20,7 @@ mod dns_bed;
 mod dns_lab;
 mod dns_probe;
 mod dns_scan;
+mod feedback;
 mod hostile;
 mod html_report;
 mod init;

@@ -77,11 +77,11 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-const QUIET: [&str; 4] = ["--mode", "connect", "--quiet", "--max-rtt"];
+const CONNECT: [&str; 3] = ["--mode", "connect", "--max-rtt"];
 
 fn scan(spec: &str, out: &str, extra: &[&str]) -> Output {
     let mut args = vec!["scan", spec, "--from", "here", "-o", out];
-    args.extend(QUIET);
+    args.extend(CONNECT);
     args.push("500");
     args.extend(extra);
     vantage(&args)
@@ -159,7 +159,7 @@ fn excluded_addresses_are_never_probed_and_the_verdict_says_so() {
     // check takes it too, and reports what verdict does.
     let saved = dir.path("check.jsonl");
     let mut args = vec!["check", &spec, "--from", "here", "--exclude", &exclude, "--save", &saved];
-    args.extend(QUIET);
+    args.extend(CONNECT);
     args.push("500");
     let checked = vantage(&args);
     assert_eq!(checked.status.code(), Some(0), "{}", stderr(&checked));
@@ -267,7 +267,7 @@ fn the_audit_log_has_a_start_and_an_end_line_per_run() {
     let first = scan(&spec, &out, &["--exclude", &exclude, "--audit-log", &log]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     let mut args = vec!["check", &spec, "--from", "here", "--audit-log", &log];
-    args.extend(QUIET);
+    args.extend(CONNECT);
     args.push("500");
     let second = vantage(&args);
     assert_eq!(second.status.code(), Some(1), "db is unreachable: {}", stderr(&second));

@@ -149,7 +149,7 @@ sweep:
 }
 
 fn scan_args<'a>(spec: &'a str, out: &'a str, shard: &'a [&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["scan", spec, "--from", "here", "-o", out, "--mode", "connect", "--quiet"];
+    let mut args = vec!["scan", spec, "--from", "here", "-o", out, "--mode", "connect"];
     args.extend_from_slice(shard);
     args
 }
