@@ -88,6 +88,27 @@ struct Slot {
     temporary: bool,
 }
 
+/// Every vantage's slot; the temporary files are removed when it is
+/// dropped, on every way out of `check` (an error, a panic in the agents'
+/// thread, a spec changed while starting), not only the way that reports.
+struct Slots(Vec<Slot>);
+
+impl std::ops::Deref for Slots {
+    type Target = [Slot];
+    fn deref(&self) -> &[Slot] {
+        &self.0
+    }
+}
+
+impl Drop for Slots {
+    fn drop(&mut self) {
+        for s in self.0.iter().filter(|s| s.temporary) {
+            // Best effort: a leftover file in the temporary folder is harmless.
+            let _ = std::fs::remove_file(&s.path);
+        }
+    }
+}
+
 pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<Outcome> {
     run_reporting(a).map(|(outcome, _)| outcome)
 }
@@ -237,7 +258,7 @@ fn audited(
     }
     let mut files = Vec::new();
     let mut read_error = None;
-    for s in &slots {
+    for s in slots.iter() {
         if failed.iter().any(|(v, _)| *v == s.vantage) {
             continue;
         }
@@ -248,10 +269,8 @@ fn audited(
             }
         }
     }
-    for s in slots.iter().filter(|s| s.temporary) {
-        // Best effort: a leftover file in the temporary folder is harmless.
-        let _ = std::fs::remove_file(&s.path);
-    }
+    // The temporary files are read: gone now, whatever follows.
+    drop(slots);
     if let Some(e) = local_error {
         return Err(e);
     }
@@ -426,23 +445,24 @@ fn run_remotes(
 
 /// One observation file per vantage: `--save` (a file for one vantage, a
 /// folder for several) or new temporary files.
-fn slots(names: &[String], save: Option<&Path>) -> anyhow::Result<Vec<Slot>> {
-    let mut out = Vec::new();
+fn slots(names: &[String], save: Option<&Path>) -> anyhow::Result<Slots> {
+    let mut out = Slots(Vec::new());
     match save {
         Some(p) if names.len() == 1 => {
-            out.push(Slot { vantage: names[0].clone(), path: p.to_owned(), temporary: false });
+            out.0.push(Slot { vantage: names[0].clone(), path: p.to_owned(), temporary: false });
         }
         Some(dir) => {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("--save {}: cannot create the folder", dir.display()))?;
             for v in names {
                 let path = dir.join(format!("{v}.jsonl"));
-                out.push(Slot { vantage: v.clone(), path, temporary: false });
+                out.0.push(Slot { vantage: v.clone(), path, temporary: false });
             }
         }
         None => {
             for v in names {
-                out.push(Slot { vantage: v.clone(), path: temporary_file()?, temporary: true });
+                // A failure here drops `out`, removing those made so far.
+                out.0.push(Slot { vantage: v.clone(), path: temporary_file()?, temporary: true });
             }
         }
     }
