@@ -104,6 +104,7 @@ fn nmap_file(a: &NmapArgs) -> anyhow::Result<Outcome> {
     // did not run goes unjudged: say so rather than let it pass silently.
     let mut open = std::collections::HashSet::new();
     let mut tls = std::collections::HashSet::new();
+    let mut partial = Vec::new();
     for r in &imported.records {
         match r {
             Record::Port(p) if p.state == PortState::Open && p.proto == Proto::Tcp => {
@@ -111,6 +112,9 @@ fn nmap_file(a: &NmapArgs) -> anyhow::Result<Outcome> {
             }
             Record::Tls(t) => {
                 tls.insert((t.target, t.port));
+                if let Some(why) = &t.error {
+                    partial.push(format!("{}:{}: {why}", t.target, t.port));
+                }
             }
             _ => {}
         }
@@ -128,6 +132,12 @@ fn nmap_file(a: &NmapArgs) -> anyhow::Result<Outcome> {
              scripts did not run there; rerun nmap with --script ssl-enum-ciphers,ssl-cert, \
              or probe it with `vantage scan`",
             unjudged.join(", ")
+        ));
+    }
+    for p in &partial {
+        imported.warnings.push(format!(
+            "{p}: `verdict` reports that part of its TLS policy unjudged \
+             (scan-incomplete); rerun nmap with --script ssl-enum-ciphers,ssl-cert"
         ));
     }
     let mut text = Vec::new();

@@ -35,14 +35,18 @@
 //!   suites, by IANA name (nmap's TLS 1.3 names, `TLS_AKE_WITH_*`, are
 //!   IANA's `TLS_*`; a name the registry lacks is left out, and a warning
 //!   names it), and `cipher preference: server` is a server order. Every
-//!   version `ssl-enum-ciphers` tries (SSLv3 to TLS 1.3) and did not list
-//!   is refused; SSLv2 (another script) is not probed. `ssl-cert`'s PEM is
+//!   version `ssl-enum-ciphers` tries (SSLv3 to TLS 1.2, and TLS 1.3 from
+//!   nmap 7.90) and did not list is refused; SSLv2 (another script) is not
+//!   probed. A script that failed (`ERROR: ...`) or listed no version says
+//!   nothing: without a version table the line's `error` says no version
+//!   was probed, so the protocol and cipher policy is unjudged. `ssl-cert`'s PEM is
 //!   the chain, marked cut (`chain_truncated`): nmap keeps only the leaf,
 //!   so trust is judged only when the leaf's issuer is an anchor, and a
 //!   missing intermediate is unjudged, not a finding. Without `ssl-cert`,
 //!   the line's `error` says no certificate was read, so the certificate
 //!   policy is unjudged (`scan-incomplete`), never passed. nmap does not
-//!   say whether OCSP was stapled: `ocsp_stapled` is false.
+//!   say whether OCSP was stapled: `ocsp_stapled` is `null`, and a policy
+//!   requiring a staple is unjudged on that point.
 //! - The trailer is complete only when every scanned port of every host up
 //!   is accounted for and nmap's run finished with `exit="success"`.
 //!
@@ -121,7 +125,11 @@ pub fn observations(run: &NmapRun, ctx: &Context) -> Imported {
         set
     };
     let (tcp, udp) = (scanned(Protocol::Tcp), scanned(Protocol::Udp));
-    let mut out = Out { connect: connect && !raw_tcp, ..Out::default() };
+    let mut out = Out {
+        connect: connect && !raw_tcp,
+        enumerates_tls13: at_least(&run.version, (7, 90)),
+        ..Out::default()
+    };
     let mut unaccounted = 0u64;
     let mut down = 0usize;
     let mut ambiguous = false;
@@ -227,6 +235,25 @@ pub fn observations(run: &NmapRun, ctx: &Context) -> Imported {
     Imported { records, complete, warnings }
 }
 
+/// Whether nmap's version (`7.93`, `7.95SVN`) is at least `min`; an
+/// unreadable one is taken as the newest.
+fn at_least(version: &str, min: (u32, u32)) -> bool {
+    let mut parts = version.split('.');
+    let number = |p: Option<&str>| {
+        p.map(|t| t.chars().take_while(char::is_ascii_digit).collect::<String>())
+            .and_then(|d| d.parse::<u32>().ok())
+    };
+    match (number(parts.next()), number(parts.next())) {
+        (Some(major), Some(minor)) => (major, minor) >= min,
+        _ => true,
+    }
+}
+
+/// At most 64 characters of a name, for warnings.
+fn cut(s: &str) -> String {
+    s.chars().take(64).collect()
+}
+
 /// A version as `ssl-enum-ciphers` names its table.
 fn tls_version(name: &str) -> Option<TlsVersion> {
     Some(match name {
@@ -276,6 +303,8 @@ struct Out {
     unknown_states: BTreeSet<String>,
     unknown_suites: BTreeSet<String>,
     bad_certs: Vec<String>,
+    /// Whether this nmap's `ssl-enum-ciphers` tries TLS 1.3 (7.90 and later).
+    enumerates_tls13: bool,
     /// IANA suite names to code points, made when first needed.
     suite_codes: Option<std::collections::HashMap<&'static str, u16>>,
 }
@@ -365,8 +394,6 @@ impl Out {
         HostResult { unaccounted: u64::from(rest.len()), ambiguous }
     }
 
-    /// Writes ports nmap folded into one state and reason; `false` when
-    /// the state is not imported (so the ports stay unaccounted).
     /// The `tls` line of an open TCP port where nmap's TLS scripts ran.
     fn tls(&mut self, target: IpAddr, p: &nmap::Port) {
         if p.ciphers.is_none() && p.cert_pem.is_none() {
@@ -377,7 +404,8 @@ impl Out {
         if let Some(found) = &p.ciphers {
             for v in found {
                 let Some(version) = tls_version(&v.version) else {
-                    self.unknown_suites.insert(format!("{} (an unknown version)", v.version));
+                    let name = printable_banner(v.version.as_bytes());
+                    self.unknown_suites.insert(format!("{} (an unknown version)", cut(&name)));
                     continue;
                 };
                 let suites = v.ciphers.iter().filter_map(|name| self.suite(name)).collect();
@@ -390,23 +418,40 @@ impl Out {
             }
             versions.sort_by_key(|v| v.version);
             versions.dedup_by_key(|v| v.version);
-            // What ssl-enum-ciphers tries; SSLv2 is another script's.
+            // What ssl-enum-ciphers tries: SSLv3 to TLS 1.2, and TLS 1.3
+            // from nmap 7.90 on; SSLv2 is another script's.
+            let tried = |t: TlsVersion| match t {
+                TlsVersion::Ssl2 => false,
+                TlsVersion::Tls13 => self.enumerates_tls13,
+                _ => true,
+            };
             refused = TlsVersion::ALL
                 .into_iter()
-                .filter(|t| *t != TlsVersion::Ssl2 && !versions.iter().any(|v| v.version == *t))
+                .filter(|t| tried(*t) && !versions.iter().any(|v| v.version == *t))
                 .collect();
         }
-        let (chain, error) = match p.cert_pem.as_deref().map(pem_der) {
-            Some(Ok(der)) => (TlsFact::encode_chain(&[der]).0, None),
-            Some(Err(why)) => {
-                self.bad_certs.push(format!("{target}:{}: ssl-cert's PEM {why}", p.port));
-                (Vec::new(), Some(format!("no certificate was read: nmap's ssl-cert PEM {why}")))
+        let mut why = Vec::new();
+        let chain = match p.cert_pem.as_deref().map(pem_der) {
+            Some(Ok(der)) => TlsFact::encode_chain(&[der]).0,
+            Some(Err(bad)) => {
+                self.bad_certs.push(format!("{target}:{}: ssl-cert's PEM {bad}", p.port));
+                why.push(format!("no certificate was read: nmap's ssl-cert PEM {bad}"));
+                Vec::new()
             }
-            None => (
-                Vec::new(),
-                Some("no certificate was read: nmap's ssl-cert script did not run".to_owned()),
-            ),
+            None => {
+                why.push("no certificate was read: nmap's ssl-cert script did not run".to_owned());
+                Vec::new()
+            }
         };
+        if p.ciphers.is_none() {
+            // Neither accepted nor refused: the verdict says the protocol
+            // and cipher policy is unjudged.
+            why.push(
+                "no protocol version was probed: nmap's ssl-enum-ciphers script did not run"
+                    .to_owned(),
+            );
+        }
+        let error = (!why.is_empty()).then(|| why.join("; "));
         self.facts.push(Record::Tls(TlsFact {
             target,
             port: p.port,
@@ -418,7 +463,7 @@ impl Out {
             refused,
             chain_truncated: !chain.is_empty(),
             chain,
-            ocsp_stapled: false,
+            ocsp_stapled: None,
             error,
             at: String::new(),
         }));
@@ -435,12 +480,14 @@ impl Out {
         match codes.get(iana.as_str()) {
             Some(&code) => Some(TlsSuite { code: format!("0x{code:04X}"), name: Some(iana) }),
             None => {
-                self.unknown_suites.insert(name.chars().take(64).collect());
+                self.unknown_suites.insert(cut(&printable_banner(name.as_bytes())));
                 None
             }
         }
     }
 
+    /// Writes ports nmap folded into one state and reason; `false` when
+    /// the state is not imported (so the ports stay unaccounted).
     fn folded(
         &mut self,
         addr: IpAddr,

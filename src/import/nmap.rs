@@ -93,8 +93,9 @@ pub struct Port {
     pub product: Option<String>,
     /// The `banner` script's `output`.
     pub banner: Option<String>,
-    /// The `ssl-enum-ciphers` script's result, when it ran and found TLS:
-    /// each version it found accepted, in file order.
+    /// The `ssl-enum-ciphers` script's result, when it ran and listed a
+    /// version (a script that failed or found no TLS lists none, and says
+    /// nothing): each version it found accepted, in file order.
     pub ciphers: Option<Vec<EnumeratedVersion>>,
     /// The `ssl-cert` script's `pem`: the leaf certificate alone (nmap
     /// records no other certificate of the chain).
@@ -278,18 +279,13 @@ impl<'a> Parser<'a> {
                     return Err(self.error(pos, format!("<{name}> after the end of <nmaprun>")));
                 }
                 Event::Start(e) => {
-                    let (name, key) = self.element(&e, &stack, pos, &mut seen_root)?;
+                    let (name, key, script) = self.element(&e, &stack, pos, &mut seen_root)?;
                     if stack.len() >= MAX_DEPTH {
                         return Err(self
                             .error(pos, format!("elements nest deeper than {MAX_DEPTH} levels")));
                     }
-                    if name == "script" && stack.last().is_some_and(|p| p == "port") {
-                        let script = match script_id(&e) {
-                            Some(id) if id == "ssl-enum-ciphers" => Some(TlsScript::EnumCiphers),
-                            Some(id) if id == "ssl-cert" => Some(TlsScript::Cert),
-                            _ => None,
-                        };
-                        self.script = script.map(|s| (s, stack.len()));
+                    if let Some(script) = script {
+                        self.script = Some((script, stack.len()));
                     }
                     stack.push(name);
                     self.keys.push(key);
@@ -346,7 +342,7 @@ impl<'a> Parser<'a> {
         stack: &[String],
         pos: u64,
         seen_root: &mut bool,
-    ) -> Result<(String, Option<String>), NmapError> {
+    ) -> Result<(String, Option<String>, Option<TlsScript>), NmapError> {
         let name = e.name().as_ref().to_owned();
         let attrs = self.attributes(e, pos)?;
         let get = |key: &str| attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
@@ -354,9 +350,23 @@ impl<'a> Parser<'a> {
         if let Some((script, depth)) = self.script {
             // Inside a TLS script: its tables, by depth below `<script>`.
             self.script_element(script, stack.len() - depth - 1, &name, key.as_deref(), pos)?;
-            return Ok((name, key));
+            return Ok((name, key, None));
         }
         let parent = stack.last().map(String::as_str);
+        // A TLS script of a listed port (`<ports><port><script>`) whose
+        // tables are read; one that failed (`output="ERROR: ..."`) has
+        // none to read and says nothing about the port.
+        let in_ports = stack.len() >= 2 && stack.get(stack.len() - 2).is_some_and(|g| g == "ports");
+        let failed = get("output").is_some_and(|o| o.trim_start().starts_with("ERROR"));
+        let script = match (parent, name.as_str(), get("id")) {
+            (Some("port"), "script", Some("ssl-enum-ciphers")) if in_ports && !failed => {
+                Some(TlsScript::EnumCiphers)
+            }
+            (Some("port"), "script", Some("ssl-cert")) if in_ports && !failed => {
+                Some(TlsScript::Cert)
+            }
+            _ => None,
+        };
         match (parent, name.as_str()) {
             (None, "nmaprun") => {
                 *seen_root = true;
@@ -451,11 +461,6 @@ impl<'a> Parser<'a> {
                 let output = get("output").unwrap_or("").to_owned();
                 self.port(pos)?.banner = Some(output);
             }
-            (Some("port"), "script") if get("id") == Some("ssl-enum-ciphers") => {
-                // Its tables follow; a script that found no TLS writes none.
-                let port = self.port(pos)?;
-                port.ciphers.get_or_insert_with(Vec::new);
-            }
             (Some("ports"), "extraports") => {
                 let state = get("state").unwrap_or("").to_owned();
                 let count = self.count(get("count"), pos)?;
@@ -487,7 +492,7 @@ impl<'a> Parser<'a> {
             }
             _ => {}
         }
-        Ok((name, key))
+        Ok((name, key, script))
     }
 
     /// One element inside `ssl-enum-ciphers` or `ssl-cert`, `below` levels
@@ -636,11 +641,6 @@ impl<'a> Parser<'a> {
         let err = self.error(pos, "expected inside <port>");
         self.run.hosts.last_mut().and_then(|h| h.ports.last_mut()).ok_or(err)
     }
-}
-
-/// A `<script>`'s `id` (read again: `element` has taken its attributes).
-fn script_id(e: &BytesStart<'_>) -> Option<String> {
-    e.attributes().flatten().find(|a| a.key.as_ref() == "id").map(|a| a.value.to_string())
 }
 
 /// Reads an nmap port list (`1-1000,8080`): items in any order, each a

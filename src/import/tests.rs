@@ -334,3 +334,37 @@ fn hostile_tls_script_output_is_refused_with_a_location() {
     let err = nmap::parse(bad.as_bytes()).expect_err("unknown entity");
     assert!(err.to_string().contains("boom"), "{err}");
 }
+
+#[test]
+fn a_failed_or_missing_ssl_enum_ciphers_leaves_versions_unjudged_not_refused() {
+    let failed = |xml: &str| {
+        let start = xml.find("<script id=\"ssl-enum-ciphers\"").expect("the script");
+        let end = start + xml[start..].find("</script>").expect("its end") + "</script>".len();
+        let error = "<script id=\"ssl-enum-ciphers\" output=\"ERROR: Script execution failed (use -d to debug)\"/>";
+        format!("{}{error}{}", &xml[..start], &xml[end..])
+    };
+    let i = tls_fixture(failed);
+    let t = tls(&i)[0];
+    assert!(t.versions.is_empty() && t.refused.is_empty(), "{t:?}");
+    assert_eq!(t.chain.len(), 1, "the certificate still counts");
+    assert_eq!(
+        t.error.as_deref(),
+        Some("no protocol version was probed: nmap's ssl-enum-ciphers script did not run")
+    );
+}
+
+#[test]
+fn an_nmap_before_7_90_does_not_refuse_tls_1_3_it_never_tried() {
+    let old = |xml: &str| {
+        let start = xml.find("<table key=\"TLSv1.3\">").expect("the TLS 1.3 table");
+        // The version table closes after its ciphers table and preference.
+        let rest = &xml[start..];
+        let close = "<elem key=\"cipher preference\">server</elem>\n</table>\n";
+        let end = start + rest.find(close).expect("its end") + close.len();
+        format!("{}{}", &xml[..start], &xml[end..]).replace("version=\"7.93\"", "version=\"7.80\"")
+    };
+    let i = tls_fixture(old);
+    let t = tls(&i)[0];
+    assert_eq!(t.versions.len(), 3, "{t:?}");
+    assert_eq!(t.refused, [TlsVersion::Ssl3], "TLS 1.3 neither accepted nor refused");
+}

@@ -440,7 +440,7 @@ mod tests {
             refused: vec![TlsVersion::Ssl3],
             chain: vec!["MIIB".into()],
             chain_truncated: false,
-            ocsp_stapled: false,
+            ocsp_stapled: Some(false),
             error: None,
             at: "2026-03-01T12:00:00.000Z".into(),
         }

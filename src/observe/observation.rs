@@ -380,8 +380,9 @@ pub struct TlsFact {
     pub chain: Vec<String>,
     /// The chain was longer than the limits and was cut.
     pub chain_truncated: bool,
-    /// An OCSP response was stapled.
-    pub ocsp_stapled: bool,
+    /// An OCSP response was stapled; `null` when not known (a line imported
+    /// from a scanner that does not say, such as nmap).
+    pub ocsp_stapled: Option<bool>,
     /// Why the probe could not finish (a timeout, a reset), or why the
     /// chain of a server that speaks TLS was not read (a Certificate
     /// message over the cap, a handshake cut off); `null` when it did. What

@@ -607,7 +607,7 @@ fn fact(
         refused,
         chain,
         chain_truncated,
-        ocsp_stapled,
+        ocsp_stapled: Some(ocsp_stapled),
         error,
         at,
     }

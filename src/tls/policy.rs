@@ -122,8 +122,9 @@ pub struct Observed {
     pub suites: BTreeMap<ProtocolVersion, Vec<u16>>,
     /// The certificate chain as sent, DER, leaf first.
     pub chain: Vec<Vec<u8>>,
-    /// Whether an OCSP response was stapled.
-    pub ocsp_stapled: bool,
+    /// Whether an OCSP response was stapled; `None` when not known, which
+    /// the policy does not judge (the caller says it is unjudged).
+    pub ocsp_stapled: Option<bool>,
 }
 
 /// The host's declared identity, for the hostname check.
@@ -286,7 +287,7 @@ pub fn evaluate(
             });
         }
     }
-    if policy.require_ocsp_staple && !observed.ocsp_stapled {
+    if policy.require_ocsp_staple && observed.ocsp_stapled == Some(false) {
         out.push(Violation::OcspNotStapled);
     }
     let ctx = CertContext {

@@ -107,7 +107,7 @@ pub(crate) fn findings(
             for (rule, violations) in by_rule {
                 out.push(finding(intent, vantage, e, policy, rule, &violations, fact, file));
             }
-            if let Some(f) = unjudged(intent, vantage, e, fact, file, cut_path) {
+            if let Some(f) = unjudged(intent, vantage, e, policy, fact, file, cut_path) {
                 out.push(f);
             }
         }
@@ -169,49 +169,78 @@ fn judge(
     (by_rule, cut_path)
 }
 
-/// `scan-incomplete` for an endpoint that speaks TLS but whose certificate
-/// rules could not be judged, which is not a pass: its probe was cut short
-/// before any certificate came (a hostile or failing server, or nmap's
-/// `ssl-cert` not run), or (`cut_path`) the chain was cut and the path to
-/// an anchor ran off its end (nmap keeps only the leaf).
+/// `scan-incomplete` for an endpoint that speaks TLS but part of whose
+/// policy could not be judged, which is not a pass; one finding says every
+/// part and why:
+/// - the certificate rules, when its probe was cut short before any
+///   certificate came (a hostile or failing server, or nmap's `ssl-cert`
+///   not run);
+/// - trust, when the chain was cut (`cut_path`) and the path to an anchor
+///   ran off its end (nmap keeps only the leaf);
+/// - the protocol and cipher rules, when no version was probed, accepted
+///   or refused (nmap's `ssl-enum-ciphers` not run);
+/// - a required OCSP staple, when the line does not say (`null`).
 fn unjudged(
     intent: &Intent,
     vantage: &str,
     e: &TlsEndpoint,
+    policy: &Policy,
     fact: &TlsFact,
     file: &str,
     cut_path: bool,
 ) -> Option<Finding> {
+    if !fact.speaks_tls {
+        return None;
+    }
     let host = &intent.hosts[e.host.0];
-    let policy = &intent.tls_policies[e.policy.0].name;
-    let (expected, observed, evidence) = match &fact.error {
-        Some(err) if fact.speaks_tls && fact.chain.is_empty() => {
-            // The prober's own words start so; a line from elsewhere may not.
-            let unread = if err.starts_with("no certificate was read") {
-                err.clone()
-            } else {
-                format!("no certificate was read: {err}")
-            };
-            (
-                format!("the certificate chain read and judged against TLS policy `{policy}`"),
-                format!("{unread}; the certificate policy is unjudged"),
-                format!("the probe was cut short: {err} (probed at {}, {file})", fact.at),
-            )
-        }
-        _ if cut_path => (
-            format!("a path from the leaf to a trust anchor of TLS policy `{policy}`"),
-            format!(
-                "the chain was cut at {} certificate(s) before its path reached an anchor; trust is unjudged",
-                fact.chain.len()
-            ),
-            format!(
-                "the observation kept {} certificate(s) of the chain (`chain_truncated`; nmap's ssl-cert keeps only the leaf) and the issuer is not among them (probed at {}, {file})",
-                fact.chain.len(),
-                fact.at
-            ),
-        ),
-        _ => return None,
+    let name = &intent.tls_policies[e.policy.0].name;
+    let err = fact.error.as_deref().unwrap_or("");
+    // An import's error joins its reasons; the version's is the last.
+    const NO_VERSION: &str = "no protocol version was probed";
+    let (cert_err, version_err) = match err.find(NO_VERSION) {
+        Some(i) => (err[..i].trim_end_matches("; ").trim(), Some(&err[i..])),
+        None => (err, None),
     };
+    let mut expected = Vec::new();
+    let mut observed = Vec::new();
+    let mut evidence = Vec::new();
+    if fact.chain.is_empty() && fact.error.is_some() {
+        // The prober's own words start so; a line from elsewhere may not.
+        let unread = match cert_err {
+            "" => "no certificate was read".to_owned(),
+            e if e.starts_with("no certificate was read") => e.to_owned(),
+            e => format!("no certificate was read: {e}"),
+        };
+        expected.push("the certificate chain read");
+        observed.push(format!("{unread}; the certificate policy is unjudged"));
+        evidence.push(format!("the probe was cut short: {err}"));
+    } else if cut_path {
+        expected.push("a path from the leaf to a trust anchor");
+        observed.push(format!(
+            "the chain was cut at {} certificate(s) before its path reached an anchor; trust is unjudged",
+            fact.chain.len()
+        ));
+        evidence.push(format!(
+            "the observation kept {} certificate(s) of the chain (`chain_truncated`; nmap's ssl-cert keeps only the leaf) and the issuer is not among them",
+            fact.chain.len()
+        ));
+    }
+    if fact.versions.is_empty() && fact.refused.is_empty() {
+        expected.push("the protocol versions and suites probed");
+        observed.push(format!(
+            "{}; the protocol and cipher policy is unjudged",
+            version_err.unwrap_or(NO_VERSION)
+        ));
+        evidence.push("the line lists no version accepted or refused".to_owned());
+    }
+    if policy.require_ocsp_staple && fact.ocsp_stapled.is_none() {
+        expected.push("whether an OCSP response is stapled");
+        observed.push("OCSP stapling not known; the staple requirement is unjudged".to_owned());
+        evidence.push("the line does not say whether an OCSP response was stapled".to_owned());
+    }
+    if observed.is_empty() {
+        return None;
+    }
     Some(Finding {
         rule: Rule::ScanIncomplete,
         severity: Severity::High,
@@ -220,9 +249,9 @@ fn unjudged(
         host: Some(host.name.clone()),
         port: Some(e.port),
         proto: Some(DocProto::Tcp),
-        expected,
-        observed,
-        evidence,
+        expected: format!("{}, to judge TLS policy `{name}`", expected.join(", ")),
+        observed: observed.join("; "),
+        evidence: format!("{} (probed at {}, {file})", evidence.join("; "), fact.at),
         waived: None,
         location: SpecLocation::from(&intent.services[e.service.0].at),
     })

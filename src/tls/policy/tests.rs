@@ -35,7 +35,7 @@ fn observed(chain: Vec<u8>, suites: &[(ProtocolVersion, &[u16])]) -> Observed {
         plaintext: false,
         suites: suites.iter().map(|(v, s)| (*v, s.to_vec())).collect(),
         chain: vec![chain],
-        ocsp_stapled: true,
+        ocsp_stapled: Some(true),
     }
 }
 
@@ -148,12 +148,15 @@ fn plaintext_and_ocsp() {
     let mut p = intermediate();
     let leaf = pinned(&mut p, (2026, 12, 1));
     let mut obs = observed(leaf, &[(ProtocolVersion::TLS13, &[AES128_GCM_SHA256])]);
-    obs.ocsp_stapled = false;
+    obs.ocsp_stapled = Some(false);
     assert_eq!(judge(&p, &obs), []);
     p.require_ocsp_staple = true;
     let v = judge(&p, &obs);
     assert_eq!(v, [Violation::OcspNotStapled]);
     assert_eq!((v[0].rule(), v[0].severity()), (Rule::TlsProtocol, Severity::Low));
+    // Not known (an nmap import): not judged here; the verdict says so.
+    obs.ocsp_stapled = None;
+    assert_eq!(judge(&p, &obs), []);
     obs.plaintext = true;
     let v = judge(&p, &obs);
     assert_eq!(v, [Violation::Missing]);

@@ -120,7 +120,7 @@ fn fact(target: &str, versions: &[(TlsVersion, &[u16])], chain: &[Vec<u8>]) -> T
         refused: Vec::new(),
         chain,
         chain_truncated,
-        ocsp_stapled: false,
+        ocsp_stapled: Some(false),
         error: None,
         at: "2026-03-01T12:00:02.000Z".to_owned(),
     }
@@ -305,6 +305,25 @@ fn a_cut_chain_leaves_trust_unjudged_where_its_path_runs_off_the_end() {
         vec![cut]
     });
     assert_eq!(got, Vec::<String>::new());
+}
+
+#[test]
+fn a_line_without_versions_leaves_the_protocol_and_cipher_policy_unjudged() {
+    // nmap's ssl-cert alone: the leaf, and no version accepted or refused.
+    let got = verdict("no-versions", |p| {
+        let mut cert_only = fact("198.18.10.10", &[], std::slice::from_ref(&p.good));
+        cert_only.error = Some(
+            "no protocol version was probed: nmap's ssl-enum-ciphers script did not run".to_owned(),
+        );
+        cert_only.ocsp_stapled = None;
+        vec![cert_only]
+    });
+    assert_eq!(
+        got,
+        [
+            "scan-incomplete high 198.18.10.10:443 no protocol version was probed: nmap's ssl-enum-ciphers script did not run; the protocol and cipher policy is unjudged"
+        ]
+    );
 }
 
 #[test]
