@@ -8,11 +8,14 @@
 //! `undeclared-host`, then `unreachable`, then `deny-mode`), counting only
 //! unwaived ones; a cell whose findings are all waived is `waived`; one
 //! the verdict did not check (a vantage without observations, a group the
-//! scan excluded) is `not checked`, never `conforms`. TLS, DNS, waiver and
+//! scan excluded, a group without findings from a vantage whose scan left
+//! probes unconcluded) is `not checked`, never `conforms`. TLS, DNS, waiver and
 //! completeness findings belong to no cell: the findings list has them.
 //!
 //! Pure: it reads the document's `checks` (`CheckKind::Target`, each with
 //! its `CheckTarget`) and `vantage_zones`, nothing else.
+
+use std::collections::{HashMap, HashSet};
 
 use super::document::{Check, CheckKind, CheckTarget, Document, Rule};
 
@@ -148,6 +151,11 @@ pub struct Matrix<'d> {
 /// Why a cell of a vantage with no target checks is not checked.
 const NO_OBSERVATIONS: &str = "no observations from this vantage";
 
+/// Why a group without findings is not checked when the vantage's scan is
+/// incomplete.
+const UNREACHED: &str =
+    "the scan from this vantage is incomplete: these addresses may not have been probed";
+
 fn is_exposure(rule: Rule) -> bool {
     matches!(rule, Rule::Exposure | Rule::UndeclaredHost)
 }
@@ -197,19 +205,25 @@ pub fn derive(doc: &Document) -> Matrix<'_> {
         }
     }
     let mut columns: Vec<Column> = Vec::new();
+    let mut seen: HashSet<(&str, Option<&str>)> = HashSet::new();
     for zone in &zones {
         let in_zone = targets.iter().filter(|(_, t)| t.zone == *zone);
         let (hosts, others): (Vec<_>, Vec<_>) = in_zone.partition(|(_, t)| t.host.is_some());
         for (_, t) in hosts.into_iter().chain(others) {
-            let column = Column {
-                zone: t.zone.clone(),
-                host: t.host.clone(),
-                addresses: t.addresses.clone(),
-            };
-            if !columns.contains(&column) {
-                columns.push(column);
+            if seen.insert((t.zone.as_str(), t.host.as_deref())) {
+                columns.push(Column {
+                    zone: t.zone.clone(),
+                    host: t.host.clone(),
+                    addresses: t.addresses.clone(),
+                });
             }
         }
+    }
+    // Each (vantage, zone, host) check once, the first as before: the
+    // matrix is built in time linear in the checks, however large the spec.
+    let mut by_cell: HashMap<(&str, &str, Option<&str>), (&Check, &CheckTarget)> = HashMap::new();
+    for &(c, t) in &targets {
+        by_cell.entry((c.vantage.as_str(), t.zone.as_str(), t.host.as_deref())).or_insert((c, t));
     }
     let rows = doc
         .coverage
@@ -222,12 +236,20 @@ pub fn derive(doc: &Document) -> Matrix<'_> {
                 .findings
                 .iter()
                 .any(|f| f.rule == Rule::ScanIncomplete && f.vantage.as_ref() == Some(vantage));
+            // Probes of this vantage went unconcluded (its own
+            // `scan-incomplete`, not an endpoint's): a group without a
+            // finding may be one it never reached, so it is not shown as
+            // conforming.
+            let unreached = doc.findings.iter().any(|f| {
+                f.rule == Rule::ScanIncomplete
+                    && f.target.is_none()
+                    && f.vantage.as_ref() == Some(vantage)
+            });
             let cells = columns
                 .iter()
                 .map(|col| {
-                    let found = targets.iter().find(|(c, t)| {
-                        &c.vantage == vantage && t.zone == col.zone && t.host == col.host
-                    });
+                    let found =
+                        by_cell.get(&(vantage.as_str(), col.zone.as_str(), col.host.as_deref()));
                     match found {
                         None => Cell {
                             state: State::NotChecked,
@@ -235,17 +257,20 @@ pub fn derive(doc: &Document) -> Matrix<'_> {
                             findings: Vec::new(),
                             why: Some(NO_OBSERVATIONS.to_owned()),
                         },
-                        Some((check, target)) => {
-                            let state = state_of(doc, check);
+                        Some(&(check, target)) => {
+                            let mut state = state_of(doc, check);
+                            let mut why = None;
+                            if state == State::NotChecked {
+                                why.clone_from(&check.skipped);
+                            } else if state == State::Conforms && unreached {
+                                state = State::NotChecked;
+                                why = Some(UNREACHED.to_owned());
+                            }
                             Cell {
                                 state,
                                 intent: Some(target),
                                 findings: check.findings.clone(),
-                                why: if state == State::NotChecked {
-                                    check.skipped.clone()
-                                } else {
-                                    None
-                                },
+                                why,
                             }
                         }
                     }
@@ -426,5 +451,27 @@ mod tests {
         let m = derive(&d);
         assert!(m.columns.is_empty());
         assert_eq!(m.rows.len(), 1);
+    }
+
+    #[test]
+    fn an_incomplete_scan_leaves_its_finding_less_groups_not_checked() {
+        let checks =
+            vec![target("out", "dmz", Some("a"), &[0]), target("out", "dmz", Some("b"), &[])];
+        let exposed = finding(Rule::Exposure, "out", "198.18.10.10", None);
+        // An endpoint's scan-incomplete (a TLS chain unread) leaves a
+        // group without findings conforming.
+        let mut endpoint = finding(Rule::ScanIncomplete, "out", "198.18.10.11", None);
+        endpoint.port = Some(443);
+        let d = doc(&["out"], vec![exposed.clone(), endpoint], checks.clone());
+        check(&derive(&d), &[("out", "dmz/a", State::Exposure), ("out", "dmz/b", State::Conforms)]);
+        // The vantage's own (probes unconcluded) does not; what was seen stays.
+        let mut unconcluded = finding(Rule::ScanIncomplete, "out", "-", None);
+        unconcluded.target = None;
+        unconcluded.port = None;
+        let d = doc(&["out"], vec![exposed, unconcluded], checks);
+        let m = derive(&d);
+        check(&m, &[("out", "dmz/a", State::Exposure), ("out", "dmz/b", State::NotChecked)]);
+        assert_eq!(m.rows[0].cells[1].why.as_deref(), Some(UNREACHED));
+        assert!(m.rows[0].incomplete);
     }
 }
