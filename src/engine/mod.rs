@@ -667,12 +667,25 @@ async fn conclude(
         // as a local error rather than loop forever.
         Attempt::Pressure | Attempt::Local => {
             summary.local_errors += 1;
-            tracing::warn!(
-                %host,
-                port = pending.probe.port,
-                proto = pending.probe.proto.as_str(),
-                "this machine could not send the probe: local error, not concluded"
-            );
+            // One warning a run (a firewall refusing a whole zone would
+            // otherwise print a line per probe); the summary counts them
+            // all, and -vv lists each.
+            if summary.local_errors == 1 {
+                tracing::warn!(
+                    %host,
+                    port = pending.probe.port,
+                    proto = pending.probe.proto.as_str(),
+                    "this machine could not send a probe: local error, not concluded \
+                     (the first; the summary counts them all, -vv lists each)"
+                );
+            } else {
+                tracing::debug!(
+                    %host,
+                    port = pending.probe.port,
+                    proto = pending.probe.proto.as_str(),
+                    "this machine could not send the probe: local error, not concluded"
+                );
+            }
             ProbeResult {
                 probe: pending.probe,
                 state: State::Filtered,
