@@ -144,7 +144,7 @@ fn say_stopping(name: &'static str, first: bool) {
 }
 
 /// Where the narration and the lessons go: stdout beside a table there,
-/// stderr otherwise.
+/// stderr otherwise, nowhere with `-q`.
 struct Narrator {
     out: Box<dyn Write>,
 }
@@ -152,8 +152,14 @@ struct Narrator {
 impl Narrator {
     fn for_report(r: &ReportOpts) -> Self {
         let on_stdout = r.format == ReportFormat::Table && r.output.is_none();
-        let out: Box<dyn Write> =
-            if on_stdout { Box::new(io::stdout()) } else { Box::new(io::stderr()) };
+        // `-q`: the report alone, as every command gives.
+        let out: Box<dyn Write> = if super::log::quiet() {
+            Box::new(io::sink())
+        } else if on_stdout {
+            Box::new(io::stdout())
+        } else {
+            Box::new(io::stderr())
+        };
         Self { out }
     }
 

@@ -136,7 +136,7 @@ fn text(bytes: &[u8]) -> String {
 #[test]
 fn demo_reports_the_planted_findings_explains_them_and_leaves_nothing_behind() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let (out, pid) = run(&mut demo_command(&[], &["--quiet"]));
+    let (out, pid) = run(&mut demo_command(&[], &[]));
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     // The table, between the narration and the lessons, all on stdout.
@@ -185,12 +185,25 @@ fn demo_reports_the_planted_findings_explains_them_and_leaves_nothing_behind() {
 #[test]
 fn demo_json_is_the_report_alone_and_the_lessons_go_to_stderr() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let (out, pid) = run(&mut demo_command(&[], &["--format", "json", "--quiet"]));
+    let (out, pid) = run(&mut demo_command(&[], &["--format", "json"]));
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     assert_eq!(found(&stdout), planted(), "{stdout}");
     assert!(stderr.contains("What the findings mean") && stderr.contains("Next steps"), "{stderr}");
     assert_nothing_left(&announced_folder(&stderr), pid);
+}
+
+#[test]
+fn demo_quiet_prints_the_report_alone() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (out, pid) = run(&mut demo_command(&[], &["-q", "--format", "json"]));
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert_eq!(found(&stdout), planted(), "{stdout}");
+    assert_eq!(stderr, "", "-q: no narration, lessons, progress or notes");
+    // It announced nothing; its folder is named by its pid.
+    let folder = std::env::temp_dir().join(format!("vantage-demo-{pid}-0"));
+    assert_nothing_left(&folder, pid);
 }
 
 #[test]
@@ -205,7 +218,7 @@ fn demo_prints_its_spec_which_is_specs_demo_yaml() {
 fn demo_stopped_by_sigterm_mid_scan_exits_3_and_leaves_nothing_behind() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     // One probe a second: the scan is surely running when the signal comes.
-    let mut child = demo_command(&[], &["--rate", "1", "--quiet"])
+    let mut child = demo_command(&[], &["--rate", "1"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -237,7 +250,7 @@ fn demo_refuses_a_taken_port_naming_it_and_leaves_nothing_behind() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     for taken in ["127.0.0.3:16379", "127.0.0.3:15432"] {
         let held = TcpListener::bind(taken).expect("the test takes the port");
-        let (out, pid) = run(&mut demo_command(&[], &["--quiet"]));
+        let (out, pid) = run(&mut demo_command(&[], &[]));
         drop(held);
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
