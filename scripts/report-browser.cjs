@@ -34,12 +34,13 @@ async function main() {
     headless: true,
     // As the machine notes say: nothing of Chromium's own may reach out.
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--disable-dev-shm-usage"],
   });
   try {
     const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
     const seen = { console: [], pageErrors: [], requests: [] };
-    const url = "file://" + report;
+    const url = require("url").pathToFileURL(report).href;
     page.on("console", (m) => {
       if (m.type() === "error" || m.type() === "warning") { seen.console.push(m.type() + ": " + m.text()); }
     });
