@@ -473,15 +473,7 @@ fn slots(names: &[String], save: Option<&Path>) -> anyhow::Result<Slots> {
 /// `create_new` (O_EXCL), so a name someone else made there in advance (a
 /// symlink planted in a shared /tmp) is never written through.
 fn temporary_file() -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir();
-    let pid = std::process::id();
-    let mut last = None;
-    for n in 0..1000u32 {
-        let path = dir.join(format!("vantage-check-{pid}-{n}.jsonl"));
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(_) => return Ok(path),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(anyhow::anyhow!("cannot create a temporary file in {}: {last:?}", dir.display()))
+    super::temporary("check", ".jsonl", |p| {
+        std::fs::OpenOptions::new().write(true).create_new(true).open(p).map(drop)
+    })
 }

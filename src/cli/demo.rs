@@ -195,17 +195,9 @@ impl Folder {
     /// that already exists).
     fn new() -> anyhow::Result<Self> {
         use std::os::unix::fs::DirBuilderExt as _;
-        let dir = std::env::temp_dir();
-        let pid = std::process::id();
-        let mut last = None;
-        for n in 0..1000u32 {
-            let path = dir.join(format!("vantage-demo-{pid}-{n}"));
-            match std::fs::DirBuilder::new().mode(0o700).create(&path) {
-                Ok(()) => return Ok(Self { path, removed: false }),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(anyhow::anyhow!("cannot create a folder in {}: {last:?}", dir.display()))
+        let path =
+            super::temporary("demo", "", |p| std::fs::DirBuilder::new().mode(0o700).create(p))?;
+        Ok(Self { path, removed: false })
     }
 
     fn remove(mut self) -> anyhow::Result<()> {

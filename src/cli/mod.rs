@@ -58,6 +58,28 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
 
 /// Writes to stdout through a buffer, treating a closed pipe (`| head`) as
 /// the reader's choice rather than an error.
+/// A new path of our own in the temporary folder, `vantage-WHAT-PID-N`
+/// with `suffix`, made by `create`, which must refuse one that exists
+/// (`create_new`, a `mkdir`): so a name someone planted in a shared /tmp
+/// (a symlink) is never used. The first N from 0 that `create` accepts.
+pub(crate) fn temporary(
+    what: &str,
+    suffix: &str,
+    create: impl Fn(&std::path::Path) -> io::Result<()>,
+) -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir();
+    let pid = std::process::id();
+    let mut last = None;
+    for n in 0..1000u32 {
+        let path = dir.join(format!("vantage-{what}-{pid}-{n}{suffix}"));
+        match create(&path) {
+            Ok(()) => return Ok(path),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(anyhow::anyhow!("cannot create vantage-{what}-{pid}-N in {}: {last:?}", dir.display()))
+}
+
 pub(crate) fn write_stdout(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> anyhow::Result<()> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
