@@ -218,9 +218,13 @@ pub(crate) struct ScanArgs {
     pub(crate) shard: ShardOpts,
     /// How to probe.
     pub(crate) probe: ProbeOpts,
-    /// Stops the scan as SIGINT does when cancelled: how `demo`, which
-    /// takes the signals before the scan starts, passes one on.
-    pub(crate) stop: CancellationToken,
+    /// The spec's text when the binary carries it (`demo`; `cli::load_spec`).
+    pub(crate) built_in: Option<&'static str>,
+    /// The caller's stop, when the caller handles SIGINT and SIGTERM
+    /// (`demo`, which takes them before the scan starts): cancelling it
+    /// stops the scan as a signal does, and the scan installs no handler
+    /// of its own. `None`: the scan handles the signals.
+    pub(crate) stop: Option<CancellationToken>,
 }
 
 /// How a scan probes: shared by `scan` and `check`, so both take the same

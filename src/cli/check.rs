@@ -61,10 +61,17 @@ pub(crate) struct CheckArgs {
     /// spec and digest, each vantage with its shard and scope, exclusions, rates, mode, exit code.
     #[arg(long, value_name = "FILE")]
     pub(crate) audit_log: Option<PathBuf>,
-    /// Stops this machine's scan when cancelled, as SIGINT does (`demo`'s
-    /// signal handling; never cancelled for `vantage check` itself).
+    /// The spec's text when the binary carries it (`demo`), read under
+    /// `spec`'s name (`cli::load_spec`); `vantage check` reads the file.
     #[arg(skip)]
-    pub(crate) stop: CancellationToken,
+    pub(crate) built_in: Option<&'static str>,
+    /// The caller's stop, when the caller handles SIGINT and SIGTERM
+    /// (`demo`, which takes them before the check starts): cancelling it
+    /// stops every scan as a signal does, and the check installs no
+    /// handler of its own, so a signal is told once. `None` for `vantage
+    /// check` itself, which handles the signals.
+    #[arg(skip)]
+    pub(crate) stop: Option<CancellationToken>,
 }
 
 /// The controller's credentials for the spec's `agent:` vantages.
@@ -80,6 +87,9 @@ pub(crate) struct AgentOpts {
     #[arg(long, value_name = "FILE")]
     pub(crate) agent_key: Option<PathBuf>,
 }
+
+/// How evidence names observations that were not kept (no `--save`).
+const TEMPORARY_SOURCE: &str = "this check's scan";
 
 /// Where one vantage's observations go.
 struct Slot {
@@ -136,7 +146,9 @@ fn audited(
     // Checked here too: remote vantages never pass through `scan`'s flags.
     a.probe.check_rates()?;
     let exclusions = a.probe.exclusions()?;
-    let Some(loaded) = verdict::load(&a.spec) else { return Ok((Outcome::Refused, None)) };
+    let Some(loaded) = verdict::load(&a.spec, a.built_in) else {
+        return Ok((Outcome::Refused, None));
+    };
     let Some(intent) = &loaded.intent else { return Ok((Outcome::Refused, None)) };
     let names: Vec<String> = if a.all_vantages {
         intent.vantages.iter().map(|v| v.name.clone()).collect()
@@ -198,7 +210,7 @@ fn audited(
     let remote_thread = match tls {
         None => None,
         Some(tls) => {
-            let bundle = bundle(&a.spec, &loaded.digest)?;
+            let bundle = bundle(&a.spec, a.built_in, &loaded.digest)?;
             let limits = a.probe.limits();
             let jobs: Vec<(String, Remote, PathBuf)> = remotes
                 .iter()
@@ -227,7 +239,8 @@ fn audited(
             let tell = local.is_empty();
             let shown =
                 Bars { intent: intent.clone(), labelled: names.len() > 1, rate: limits.rate };
-            Some(std::thread::spawn(move || run_remotes(jobs, tell, &shown)))
+            let stop = a.stop.clone();
+            Some(std::thread::spawn(move || run_remotes(jobs, tell, stop, &shown)))
         }
     };
     let mut failed: Vec<(String, String)> = Vec::new();
@@ -240,6 +253,7 @@ fn audited(
             resume: false,
             shard: ShardOpts::whole(),
             probe: a.probe.clone(),
+            built_in: a.built_in,
             stop: a.stop.clone(),
         };
         let shown = super::scan::Shown {
@@ -263,6 +277,9 @@ fn audited(
             continue;
         }
         match vantage::observe::read(&s.path) {
+            // Evidence names the file it came from; a temporary one is
+            // removed below, so it is named for what it was.
+            Ok(f) if s.temporary => files.push((TEMPORARY_SOURCE.to_owned(), f)),
             Ok(f) => files.push((s.path.display().to_string(), f)),
             Err(e) => {
                 read_error.get_or_insert(e);
@@ -281,7 +298,8 @@ fn audited(
         say(&format!("vantage `{v}`: no observations: {why}"));
     }
     let absent: Vec<(String, String)> = failed;
-    verdict::judge_and_report(intent, &loaded.digest, &a.spec, &files, &absent, now, &a.report)
+    let spec = verdict::Judged { path: &a.spec, built_in: a.built_in, digest: &loaded.digest };
+    verdict::judge_and_report(intent, &spec, &files, &absent, now, &a.report)
         .map(|(outcome, doc)| (outcome, Some(doc)))
 }
 
@@ -351,10 +369,13 @@ fn controller_tls(o: &AgentOpts) -> anyhow::Result<Arc<rustls::ClientConfig>> {
 
 /// The spec and its includes as agents receive them, read again the way
 /// `spec::load` reads them; refused if they changed since they were loaded.
-fn bundle(spec: &Path, digest: &str) -> anyhow::Result<SpecBundle> {
+fn bundle(spec: &Path, built_in: Option<&'static str>, digest: &str) -> anyhow::Result<SpecBundle> {
     let mut files = Vec::new();
     let loaded = vantage::spec::load_with(spec, &mut |p: &Path| {
-        let bytes = vantage::spec::read_bounded(p)?;
+        let bytes = match built_in {
+            None => vantage::spec::read_bounded(p)?,
+            Some(text) => super::read_built_in(spec, text, p)?,
+        };
         files.push(SpecFile::new(p.display().to_string(), &bytes));
         Ok(bytes)
     });
@@ -366,10 +387,13 @@ fn bundle(spec: &Path, digest: &str) -> anyhow::Result<SpecBundle> {
 
 /// Runs every remote vantage at once; returns those that gave nothing,
 /// each with why. SIGINT or SIGTERM closes the connections, which stops
-/// the agents; `tell` says so on stderr (when no local scan does).
+/// the agents; `tell` says so on stderr (when no local scan does). With
+/// the caller's `stop` (`demo`), that stops them instead, and the caller
+/// handles the signals.
 fn run_remotes(
     jobs: Vec<(String, Remote, PathBuf)>,
     tell: bool,
+    stop: Option<CancellationToken>,
     bars: &Bars,
 ) -> Vec<(String, String)> {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -379,12 +403,18 @@ fn run_remotes(
         }
     };
     runtime.block_on(async {
-        let cancel = CancellationToken::new();
         // This machine's scan, if there is one, says what the signal did.
-        let handled = if tell {
-            super::signals::stop_on_signals(cancel.clone(), super::signals::say_stopping)
-        } else {
-            super::signals::stop_on_signals(cancel.clone(), |_, _| {})
+        let (cancel, handled) = match stop {
+            Some(stop) => (stop, Ok(())),
+            None => {
+                let cancel = CancellationToken::new();
+                let handled = if tell {
+                    super::signals::stop_on_signals(cancel.clone(), super::signals::say_stopping)
+                } else {
+                    super::signals::stop_on_signals(cancel.clone(), |_, _| {})
+                };
+                (cancel, handled)
+            }
         };
         if let Err(e) = handled {
             return jobs.iter().map(|(v, ..)| (v.clone(), format!("{e:#}"))).collect();

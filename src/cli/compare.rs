@@ -39,7 +39,7 @@ pub(crate) struct CompareArgs {
 pub(crate) fn run(a: &CompareArgs) -> anyhow::Result<Outcome> {
     let loaded = match &a.spec {
         None => None,
-        Some(path) => match super::verdict::load(path) {
+        Some(path) => match super::verdict::load(path, None) {
             Some(l) => Some(l),
             None => return Ok(Outcome::Refused),
         },

@@ -2,18 +2,19 @@
 //! on loopback (`demo::targets`: TCP services, a weak TLS endpoint and a
 //! DNS server on 127.0.0.2 to 127.0.0.5, unprivileged ports, no root and
 //! no setup), runs the real `vantage check` (`check::run_reporting`, the
-//! same code and flags) against the spec the binary carries
-//! (`specs/demo.yaml`, written to a folder of its own), shows the report,
-//! stops the shop and removes the folder, then explains each rule that
-//! found something (`demo::lessons`) and says what to run next.
+//! same code and flags) against the spec the binary carries, read under
+//! its name in the source tree (`specs/demo.yaml`, so each finding points
+//! at a line the user can open, or print with `--print-spec`), shows the
+//! report, stops the shop, then explains each rule that found something
+//! (`demo::lessons`) and says what to run next.
 //!
 //! Nothing outlives it: the shop is tasks of a runtime of the demo's own,
-//! ended before the lessons are printed, and the folder is removed on
-//! every path, an error included. SIGINT and SIGTERM are taken from the
-//! start (`cli::signals`) and passed on to the scan, so one that comes
-//! before the scan begins stops it as soon as it starts: the report says
-//! the run is incomplete, the shop is stopped, the folder removed, and the
-//! demo exits 3.
+//! ended before the lessons are printed, and `check`'s temporary
+//! observation file is removed on every path, an error included. SIGINT
+//! and SIGTERM are taken from the start (`cli::signals`), told once, and
+//! passed on to the scan, so one that comes before the scan begins stops
+//! it as soon as it starts: the report says the run is incomplete, the
+//! shop is stopped, and the demo exits 3.
 //!
 //! Exit codes are `check`'s: 1 with the planted findings, 3 when the run
 //! could not finish, 2 when it was refused (a port already taken: the
@@ -27,7 +28,7 @@ mod lessons;
 mod targets;
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
@@ -67,7 +68,7 @@ pub(crate) fn run(a: &DemoArgs) -> anyhow::Result<Outcome> {
     let now = super::verdict::now(a.report.now.as_deref())?;
     let mut say = Narrator::for_report(&a.report);
     // Signals first: from here on SIGINT and SIGTERM only cancel, so the
-    // folder and the shop are always cleaned up.
+    // shop and the temporary file are always cleaned up.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("vantage-demo")
@@ -76,9 +77,6 @@ pub(crate) fn run(a: &DemoArgs) -> anyhow::Result<Outcome> {
         .context("cannot start the demo's runtime")?;
     let cancel = CancellationToken::new();
     runtime.block_on(async { super::signals::stop_on_signals(cancel.clone(), say_stopping) })?;
-    let folder = Folder::new()?;
-    let spec = folder.path.join("demo.yaml");
-    std::fs::write(&spec, SPEC).with_context(|| format!("cannot write {}", spec.display()))?;
     let targets = targets::Targets::start(runtime, now)?;
 
     say.line(
@@ -93,10 +91,9 @@ pub(crate) fn run(a: &DemoArgs) -> anyhow::Result<Outcome> {
         "  nothing on {ip}:{port}, where the spec requires PostgreSQL (db: the database is down)"
     ))?;
     say.line(&format!(
-        "The intent: {SPEC_NAME} (`vantage demo --print-spec`), written for this run to {}",
-        folder.path.display()
+        "The intent: {SPEC_NAME}, built into vantage (`vantage demo --print-spec` prints it)"
     ))?;
-    say.line(&format!("Running: vantage check {} --from {VANTAGE}", spec.display()))?;
+    say.line(&format!("Running: vantage check {SPEC_NAME} --from {VANTAGE}"))?;
     say.line("")?;
     say.flush()?;
 
@@ -104,7 +101,7 @@ pub(crate) fn run(a: &DemoArgs) -> anyhow::Result<Outcome> {
     // the scan took the signals itself: it then stops at once, and the
     // report says the run is incomplete.
     let result = super::check::run_reporting(&CheckArgs {
-        spec: spec.clone(),
+        spec: Path::new(SPEC_NAME).to_path_buf(),
         from: vec![VANTAGE.to_owned()],
         all_vantages: false,
         report: a.report.clone(),
@@ -112,34 +109,33 @@ pub(crate) fn run(a: &DemoArgs) -> anyhow::Result<Outcome> {
         agents: AgentOpts { agent_ca: None, agent_cert: None, agent_key: None },
         probe: a.probe.clone(),
         audit_log: None,
-        stop: cancel.clone(),
+        built_in: Some(SPEC),
+        stop: Some(cancel.clone()),
     });
     let listeners = targets.listeners.len();
     targets.stop();
-    let folder_path = folder.path.clone();
-    let removed = folder.remove();
     let (outcome, doc) = result?;
     if let Some(doc) = &doc {
         say.write(|out| lessons::write(&doc.findings, SPEC, SPEC_NAME, out))?;
         say.write(lessons::next_steps)?;
     }
     say.line("")?;
-    match removed {
-        Ok(()) => say.line(&format!(
-            "Cleaned up: the shop's {listeners} sockets are closed and {} is removed.",
-            folder_path.display()
-        ))?,
-        Err(e) => say.line(&format!("vantage demo: {e:#}"))?,
-    }
+    say.line(&format!(
+        "Cleaned up: the shop's {listeners} sockets are closed and the scan's temporary file is removed."
+    ))?;
     say.flush()?;
     Ok(outcome)
 }
 
-/// What the demo says on stderr when a signal arrives.
+/// What the demo says on stderr when a signal arrives (the only line:
+/// the scan it passes the signal on to installs no handler of its own).
 fn say_stopping(name: &'static str, first: bool) {
-    #[allow(clippy::print_stderr, reason = "the demo's note on a signal")]
     if first {
-        eprintln!("vantage: demo: {name}: stopping; the shop is stopped and its folder removed");
+        super::log::note(&format!(
+            "demo: {name}: stopping; the report shows what was checked until now, then the shop is stopped"
+        ));
+    } else {
+        super::log::note(&format!("demo: {name}: already stopping"));
     }
 }
 
@@ -179,38 +175,6 @@ impl Narrator {
         match self.out.flush() {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
             other => Ok(other?),
-        }
-    }
-}
-
-/// The demo's folder in the temporary directory, removed when dropped
-/// (best effort) or by `remove` (saying why it could not be).
-struct Folder {
-    path: PathBuf,
-    removed: bool,
-}
-
-impl Folder {
-    /// A new folder of our own (`vantage-demo-PID-N`, mode 0700, never one
-    /// that already exists).
-    fn new() -> anyhow::Result<Self> {
-        use std::os::unix::fs::DirBuilderExt as _;
-        let path =
-            super::temporary("demo", "", |p| std::fs::DirBuilder::new().mode(0o700).create(p))?;
-        Ok(Self { path, removed: false })
-    }
-
-    fn remove(mut self) -> anyhow::Result<()> {
-        self.removed = true;
-        std::fs::remove_dir_all(&self.path)
-            .with_context(|| format!("cannot remove {}", self.path.display()))
-    }
-}
-
-impl Drop for Folder {
-    fn drop(&mut self) {
-        if !self.removed {
-            let _ = std::fs::remove_dir_all(&self.path);
         }
     }
 }

@@ -56,8 +56,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     }
 }
 
-/// Writes to stdout through a buffer, treating a closed pipe (`| head`) as
-/// the reader's choice rather than an error.
 /// A new path of our own in the temporary folder, `vantage-WHAT-PID-N`
 /// with `suffix`, made by `create`, which must refuse one that exists
 /// (`create_new`, a `mkdir`): so a name someone planted in a shared /tmp
@@ -80,12 +78,46 @@ pub(crate) fn temporary(
     Err(anyhow::anyhow!("cannot create vantage-{what}-{pid}-N in {}: {last:?}", dir.display()))
 }
 
+/// Writes to stdout through a buffer, treating a closed pipe (`| head`) as
+/// the reader's choice rather than an error.
 pub(crate) fn write_stdout(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> anyhow::Result<()> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     match f(&mut out).and_then(|()| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
+    }
+}
+
+/// Loads the spec at `path`, or, when the binary carries it (`demo`), the
+/// text `built_in` read under that name: findings then point at
+/// `specs/demo.yaml:42`, a file the user can open (or print with
+/// `demo --print-spec`), not at a copy in the temporary folder that is
+/// gone when they read the report. A built-in spec includes nothing.
+pub(crate) fn load_spec(
+    path: &std::path::Path,
+    built_in: Option<&'static str>,
+) -> vantage::spec::Loaded {
+    match built_in {
+        None => vantage::spec::load(path),
+        Some(text) => vantage::spec::load_with(path, &mut |p| read_built_in(path, text, p)),
+    }
+}
+
+/// `p` as a built-in spec's reader gives it: the text for the spec itself,
+/// nothing else (no includes, no `trusted_ca` files).
+pub(crate) fn read_built_in(
+    spec: &std::path::Path,
+    text: &'static str,
+    p: &std::path::Path,
+) -> io::Result<Vec<u8>> {
+    if p == spec {
+        Ok(text.as_bytes().to_vec())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} is built in and reads no other file", spec.display()),
+        ))
     }
 }
 

@@ -60,7 +60,8 @@ fn audited(c: &ScanCommand, audit: Option<&mut AuditLog>) -> anyhow::Result<Outc
         resume,
         shard: c.shard.clone(),
         probe: c.probe.clone(),
-        stop: CancellationToken::new(),
+        built_in: None,
+        stop: None,
     };
     let shown = Shown { kept: Some(a.output.display().to_string()), label: None };
     scan(&a, shard, intent, &loaded.digest, &exclusions, audit, shown)
@@ -71,7 +72,7 @@ fn audited(c: &ScanCommand, audit: Option<&mut AuditLog>) -> anyhow::Result<Outc
 pub(crate) fn run(a: &ScanArgs, shown: Shown) -> anyhow::Result<Outcome> {
     let shard = flags(&a.shard, &a.probe)?;
     let exclusions = a.probe.exclusions()?;
-    let loaded = spec::load(&a.spec);
+    let loaded = super::load_spec(&a.spec, a.built_in);
     let Some(intent) = &loaded.intent else { return refused(&loaded) };
     scan(a, shard, intent, &loaded.digest, &exclusions, None, shown)
 }
@@ -193,12 +194,15 @@ fn scan(
     .build()
     .context("cannot start the async runtime")?;
     let progress = Arc::new(Progress::default());
-    let cancel = a.stop.clone();
+    let cancel = a.stop.clone().unwrap_or_default();
     let started = Instant::now();
     let report = runtime.block_on(async {
         // Before the file is created or cut: from here on SIGINT and
-        // SIGTERM stop the scan cleanly, however many arrive.
-        super::signals::stop_on_signals(cancel.clone(), super::signals::say_stopping)?;
+        // SIGTERM stop the scan cleanly, however many arrive. A caller
+        // that passed its own stop handles them already.
+        if a.stop.is_none() {
+            super::signals::stop_on_signals(cancel.clone(), super::signals::say_stopping)?;
+        }
         let stop = CancellationToken::new();
         let ticker = super::progress::wanted().then(|| {
             let show = super::progress::show(

@@ -123,9 +123,10 @@ pub(crate) fn now(text: Option<&str>) -> anyhow::Result<jiff::Timestamp> {
     }
 }
 
-/// Loads the spec, or prints its errors (to stderr: stdout is the report's).
-pub(crate) fn load(path: &Path) -> Option<spec::Loaded> {
-    let loaded = spec::load(path);
+/// Loads the spec (`cli::load_spec`), or prints its errors (to stderr:
+/// stdout is the report's).
+pub(crate) fn load(path: &Path, built_in: Option<&'static str>) -> Option<spec::Loaded> {
+    let loaded = super::load_spec(path, built_in);
     if loaded.intent.is_some() {
         return Some(loaded);
     }
@@ -138,7 +139,7 @@ pub(crate) fn load(path: &Path) -> Option<spec::Loaded> {
 
 pub(crate) fn run(a: &VerdictArgs) -> anyhow::Result<Outcome> {
     let now = now(a.report.now.as_deref())?;
-    let Some(loaded) = load(&a.spec) else { return Ok(Outcome::Refused) };
+    let Some(loaded) = load(&a.spec, None) else { return Ok(Outcome::Refused) };
     let Some(intent) = &loaded.intent else { return Ok(Outcome::Refused) };
     let mut files = Vec::with_capacity(a.observations.len());
     for path in &a.observations {
@@ -154,8 +155,28 @@ pub(crate) fn run(a: &VerdictArgs) -> anyhow::Result<Outcome> {
         .filter(|name| !files.iter().any(|(_, f)| f.header.vantage == *name))
         .map(|name| (name.to_owned(), NO_FILE.to_owned()))
         .collect();
-    judge_and_report(intent, &loaded.digest, &a.spec, &files, &absent, now, &a.report)
-        .map(|(outcome, _)| outcome)
+    let spec = Judged { path: &a.spec, built_in: None, digest: &loaded.digest };
+    judge_and_report(intent, &spec, &files, &absent, now, &a.report).map(|(outcome, _)| outcome)
+}
+
+/// The spec a verdict is judged against: its path, its text when the
+/// binary carries it (`cli::load_spec`), and its digest.
+pub(crate) struct Judged<'a> {
+    pub(crate) path: &'a Path,
+    pub(crate) built_in: Option<&'static str>,
+    pub(crate) digest: &'a str,
+}
+
+impl Judged<'_> {
+    /// A file the spec names (`trusted_ca`), or the spec itself (quoted
+    /// by the HTML report): from disk, or the built-in text.
+    fn read(&self, p: &Path) -> std::io::Result<Vec<u8>> {
+        match self.built_in {
+            None if p == self.path => spec::read_bounded(p),
+            None => std::fs::read(p),
+            Some(text) => super::read_built_in(self.path, text, p),
+        }
+    }
 }
 
 /// Judges `files` with the vantages in `absent` (name, why) expected but
@@ -164,8 +185,7 @@ pub(crate) fn run(a: &VerdictArgs) -> anyhow::Result<Outcome> {
 /// explains).
 pub(crate) fn judge_and_report(
     intent: &spec::Intent,
-    digest: &str,
-    spec_path: &Path,
+    spec: &Judged<'_>,
     files: &[(String, vantage::observe::ObservationFile)],
     absent: &[(String, String)],
     now: jiff::Timestamp,
@@ -174,12 +194,12 @@ pub(crate) fn judge_and_report(
     let absent: Vec<Absent<'_>> =
         absent.iter().map(|(vantage, why)| Absent { vantage, why }).collect();
     let sources: Vec<Source<'_>> = files.iter().map(|(name, file)| Source { name, file }).collect();
-    let tls = verdict::TlsPolicies::load(intent, |path| std::fs::read(path))?;
-    let verdict = verdict::judge(intent, &tls, &sources, &absent, Some(digest), now)?;
+    let tls = verdict::TlsPolicies::load(intent, |path| spec.read(path))?;
+    let verdict = verdict::judge(intent, &tls, &sources, &absent, Some(spec.digest), now)?;
     let complete = verdict.complete;
-    let mut doc = verdict.document(&spec_path.display().to_string(), now);
+    let mut doc = verdict.document(&spec.path.display().to_string(), now);
     if opts.format == ReportFormat::Html {
-        doc.spec_lines = spec_lines(&doc);
+        doc.spec_lines = spec_lines(&doc, spec);
     }
     emit(&doc, opts)?;
     let fails = verdict::fails(&doc.findings, opts.fail_on.into());
@@ -197,12 +217,17 @@ pub(crate) fn judge_and_report(
 /// each file read again (bounded as the spec loader reads it) after the
 /// verdict. A file that cannot be read now, or a line past its end, is
 /// simply not quoted; its `file:line` is still shown.
-fn spec_lines(doc: &Document) -> std::collections::BTreeMap<(String, u32), String> {
+fn spec_lines(
+    doc: &Document,
+    spec: &Judged<'_>,
+) -> std::collections::BTreeMap<(String, u32), String> {
     let mut out = std::collections::BTreeMap::new();
     let files: std::collections::BTreeSet<&str> =
         doc.findings.iter().map(|f| f.location.file.as_str()).collect();
     for file in files {
-        let Ok(bytes) = spec::read_bounded(Path::new(file)) else { continue };
+        let path = Path::new(file);
+        let bytes = if path == spec.path { spec.read(path) } else { spec::read_bounded(path) };
+        let Ok(bytes) = bytes else { continue };
         let text = String::from_utf8_lossy(&bytes);
         let lines: Vec<&str> = text.lines().collect();
         for f in doc.findings.iter().filter(|f| f.location.file == file) {
