@@ -230,8 +230,12 @@ fn observed_short(doc: &Document, cell: &Cell<'_>) -> String {
     }
     let findings: Vec<&Finding> =
         cell.findings.iter().filter_map(|&i| doc.findings.get(i)).collect();
+    let services = services_short(doc, cell);
     if findings.is_empty() {
-        return "as intended".to_owned();
+        return match services {
+            Some(s) => format!("ports as intended; {s}"),
+            None => "as intended".to_owned(),
+        };
     }
     let mut items: Vec<String> = findings
         .iter()
@@ -259,7 +263,24 @@ fn observed_short(doc: &Document, cell: &Cell<'_>) -> String {
     if findings.len() > CELL_ITEMS {
         items.push(format!("+{} more", findings.len() - CELL_ITEMS));
     }
+    items.extend(services);
     items.join("; ")
+}
+
+/// A host cell's TLS and DNS findings, by rule: `tls-protocol, tls-cert-untrusted
+/// (waived: CHG-2)`.
+fn services_short(doc: &Document, cell: &Cell<'_>) -> Option<String> {
+    let mut rules: Vec<String> = Vec::new();
+    for f in cell.services.iter().filter_map(|&i| doc.findings.get(i)) {
+        let rule = match &f.waived {
+            Some(w) => format!("{} (waived: {w})", f.rule.as_str()),
+            None => f.rule.as_str().to_owned(),
+        };
+        if !rules.contains(&rule) {
+            rules.push(rule);
+        }
+    }
+    (!rules.is_empty()).then(|| rules.join(", "))
 }
 
 fn column_key(c: &matrix::Column) -> String {
@@ -271,7 +292,7 @@ fn matrix_section(doc: &Document, m: &Matrix<'_>, out: &mut dyn Write) -> io::Re
     writeln!(out, "<h2>Zone-to-zone matrix</h2>")?;
     writeln!(
         out,
-        "<p>A row per vantage (the zone it probes from), a column per target: each declared host and each zone's other addresses. A cell says what the intent allows from the row's zone, what was observed, and the state.</p>"
+        "<p>A row per vantage (the zone it probes from), a column per target: each declared host and each zone's other addresses (when it has some). A cell says what the intent allows from the row's zone, what was observed, and the state; a host's cell also counts its TLS and DNS findings.</p>"
     )?;
     writeln!(out, r#"<ul class="legend" id="legend">"#)?;
     for s in State::LEGEND {
@@ -359,7 +380,8 @@ fn matrix_section(doc: &Document, m: &Matrix<'_>, out: &mut dyn Write) -> io::Re
                 r#"<span class="seen"><span class="k">observed:</span> {}</span>"#,
                 escape(&observed_short(doc, cell))
             )?;
-            if !cell.findings.is_empty() {
+            let count = cell.findings.len() + cell.services.len();
+            if count > 0 {
                 let label = format!(
                     "{} \u{2192} {}",
                     r.vantage,
@@ -369,8 +391,8 @@ fn matrix_section(doc: &Document, m: &Matrix<'_>, out: &mut dyn Write) -> io::Re
                     out,
                     r#"<button type="button" data-cell="{ri}:{ci}" data-label="{}">show {} finding{}</button>"#,
                     escape(&label),
-                    cell.findings.len(),
-                    if cell.findings.len() == 1 { "" } else { "s" }
+                    count,
+                    if count == 1 { "" } else { "s" }
                 )?;
             }
             writeln!(out, "</td>")?;
@@ -387,7 +409,7 @@ fn cell_of(doc: &Document, m: &Matrix<'_>) -> Vec<Option<String>> {
     let mut out = vec![None; doc.findings.len()];
     for (ri, r) in m.rows.iter().enumerate() {
         for (ci, cell) in r.cells.iter().enumerate() {
-            for &i in &cell.findings {
+            for &i in cell.findings.iter().chain(&cell.services) {
                 if let Some(slot) = out.get_mut(i) {
                     *slot = Some(format!("{ri}:{ci}"));
                 }

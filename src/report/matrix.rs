@@ -6,21 +6,27 @@
 //!
 //! A cell's state is the worst of its port findings (`exposure` and
 //! `undeclared-host`, then `unreachable`, then `deny-mode`), counting only
-//! unwaived ones; a cell whose findings are all waived is `waived`; one
-//! the verdict did not check (a vantage without observations, a group the
-//! scan excluded, a group without findings from a vantage whose scan left
-//! probes unconcluded) is `not checked`, never `conforms`. TLS, DNS, waiver and
-//! completeness findings belong to no cell: the findings list has them.
+//! unwaived ones. A host reachable as intended whose TLS or DNS findings
+//! from that vantage (`tls-*`, `dns-*`, or its endpoint left unjudged, a
+//! `scan-incomplete` naming it) are not all waived is `service`: a green
+//! tick there would hide a TLS 1.0 endpoint or an open resolver. A cell
+//! whose findings are all waived is `waived`; one the verdict did not
+//! check (a vantage without observations, a group the scan excluded, a
+//! group without findings from a vantage whose scan left probes
+//! unconcluded) is `not checked`, never `conforms`. Waiver findings, a
+//! vantage's own completeness, and TLS or DNS findings on an address no
+//! host is declared at belong to no cell: the findings list has them.
 //!
 //! Pure: it reads the document's `checks` (`CheckKind::Target`, each with
-//! its `CheckTarget`) and `vantage_zones`, nothing else.
+//! its `CheckTarget`), `vantage_zones` and the findings' rule, vantage and
+//! host, nothing else.
 
 use std::collections::{HashMap, HashSet};
 
-use super::document::{Check, CheckKind, CheckTarget, Document, Rule};
+use super::document::{Check, CheckKind, CheckTarget, Document, Finding, Rule};
 
-/// The state of a cell. Declared in alphabetical order; `rank` orders
-/// them by how bad they are.
+/// The state of a cell. Declared in alphabetical order; `LEGEND` is the
+/// legend's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum State {
     /// Every port observed as the intent says.
@@ -34,6 +40,9 @@ pub enum State {
     /// Not judged: no observations from the vantage, or the group was
     /// excluded from the scan.
     NotChecked,
+    /// Ports as intended, but the host's TLS or DNS is not as the policy
+    /// says, or could not be judged.
+    Service,
     /// An intended flow failed (`unreachable`).
     Unreachable,
     /// Every finding here is covered by a waiver.
@@ -42,11 +51,12 @@ pub enum State {
 
 impl State {
     /// Every state, in the legend's order.
-    pub const LEGEND: [Self; 6] = [
+    pub const LEGEND: [Self; 7] = [
         Self::Conforms,
         Self::Exposure,
         Self::Unreachable,
         Self::DenyMode,
+        Self::Service,
         Self::Waived,
         Self::NotChecked,
     ];
@@ -58,6 +68,7 @@ impl State {
             Self::DenyMode => "deny-mode",
             Self::Exposure => "exposure",
             Self::NotChecked => "not-checked",
+            Self::Service => "service",
             Self::Unreachable => "unreachable",
             Self::Waived => "waived",
         }
@@ -70,6 +81,7 @@ impl State {
             Self::DenyMode => "wrong deny mode",
             Self::Exposure => "exposure",
             Self::NotChecked => "not checked",
+            Self::Service => "TLS/DNS policy",
             Self::Unreachable => "unreachable",
             Self::Waived => "waived",
         }
@@ -78,10 +90,11 @@ impl State {
     /// The symbol that tells the state without colour.
     pub fn symbol(self) -> &'static str {
         match self {
-            Self::Conforms => "\u{2713}",    // ✓
-            Self::DenyMode => "\u{2260}",    // ≠
-            Self::Exposure => "\u{2717}",    // ✗
-            Self::NotChecked => "\u{2013}",  // –
+            Self::Conforms => "\u{2713}",   // ✓
+            Self::DenyMode => "\u{2260}",   // ≠
+            Self::Exposure => "\u{2717}",   // ✗
+            Self::NotChecked => "\u{2013}", // –
+            Self::Service => "!",
             Self::Unreachable => "\u{26a0}", // ⚠
             Self::Waived => "~",
         }
@@ -94,6 +107,9 @@ impl State {
             Self::DenyMode => "blocked, but not the way deny_mode says (drop or reject)",
             Self::Exposure => "reachable where the intent denies it",
             Self::NotChecked => "no observations, or excluded from the scan",
+            Self::Service => {
+                "ports as intended, but its TLS or DNS is not as the policy says, or was not judged"
+            }
             Self::Unreachable => "an intended flow failed",
             Self::Waived => "deviations, each covered by an unexpired waiver",
         }
@@ -132,8 +148,10 @@ pub struct Cell<'d> {
     /// The intent towards the group, from the vantage's zone (`None` when
     /// the verdict made no check here).
     pub intent: Option<&'d CheckTarget>,
-    /// Indices into `Document::findings` of the findings that place here.
+    /// Indices into `Document::findings` of the port findings that place here.
     pub findings: Vec<usize>,
+    /// Indices of the host's TLS and DNS findings from the row's vantage.
+    pub services: Vec<usize>,
     /// Why it was not checked, for `State::NotChecked`.
     pub why: Option<String>,
 }
@@ -183,6 +201,22 @@ fn state_of(doc: &Document, check: &Check) -> State {
     }
 }
 
+/// Whether a finding is about a host's TLS or DNS service.
+fn is_service(f: &Finding) -> bool {
+    f.rule.is_tls() || f.rule.is_dns() || (f.rule == Rule::ScanIncomplete && f.target.is_some())
+}
+
+/// The state of a host cell whose port state is `state`, once its TLS and
+/// DNS findings are counted: they can only turn `conforms` (or `waived`)
+/// into `service` (or `waived`); a worse port state stays.
+fn with_services(doc: &Document, state: State, services: &[usize]) -> State {
+    if services.is_empty() || !matches!(state, State::Conforms | State::Waived) {
+        return state;
+    }
+    let unwaived = services.iter().filter_map(|&i| doc.findings.get(i)).any(|f| f.waived.is_none());
+    if unwaived { State::Service } else { State::Waived }
+}
+
 /// Derives the matrix from `doc`.
 pub fn derive(doc: &Document) -> Matrix<'_> {
     let targets: Vec<(&Check, &CheckTarget)> = doc
@@ -221,6 +255,13 @@ pub fn derive(doc: &Document) -> Matrix<'_> {
     }
     // Each (vantage, zone, host) check once, the first as before: the
     // matrix is built in time linear in the checks, however large the spec.
+    // Each host's TLS and DNS findings, by (vantage, host).
+    let mut services: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    for (i, f) in doc.findings.iter().enumerate() {
+        if let (true, Some(v), Some(h)) = (is_service(f), f.vantage.as_deref(), f.host.as_deref()) {
+            services.entry((v, h)).or_default().push(i);
+        }
+    }
     let mut by_cell: HashMap<(&str, &str, Option<&str>), (&Check, &CheckTarget)> = HashMap::new();
     for &(c, t) in &targets {
         by_cell.entry((c.vantage.as_str(), t.zone.as_str(), t.host.as_deref())).or_insert((c, t));
@@ -255,10 +296,17 @@ pub fn derive(doc: &Document) -> Matrix<'_> {
                             state: State::NotChecked,
                             intent: None,
                             findings: Vec::new(),
+                            services: Vec::new(),
                             why: Some(NO_OBSERVATIONS.to_owned()),
                         },
                         Some(&(check, target)) => {
-                            let mut state = state_of(doc, check);
+                            let services = col
+                                .host
+                                .as_deref()
+                                .and_then(|h| services.get(&(vantage.as_str(), h)))
+                                .cloned()
+                                .unwrap_or_default();
+                            let mut state = with_services(doc, state_of(doc, check), &services);
                             let mut why = None;
                             if state == State::NotChecked {
                                 why.clone_from(&check.skipped);
@@ -270,6 +318,7 @@ pub fn derive(doc: &Document) -> Matrix<'_> {
                                 state,
                                 intent: Some(target),
                                 findings: check.findings.clone(),
+                                services,
                                 why,
                             }
                         }
@@ -473,5 +522,50 @@ mod tests {
         check(&m, &[("out", "dmz/a", State::Exposure), ("out", "dmz/b", State::NotChecked)]);
         assert_eq!(m.rows[0].cells[1].why.as_deref(), Some(UNREACHED));
         assert!(m.rows[0].incomplete);
+    }
+
+    #[test]
+    fn a_host_reachable_as_intended_with_tls_or_dns_findings_is_service() {
+        let service = |rule: Rule, host: &str, waived: Option<&str>| {
+            let mut f = finding(rule, "out", "198.18.10.10", waived);
+            f.host = Some(host.to_owned());
+            f
+        };
+        let findings = vec![
+            service(Rule::TlsProtocol, "a", None),
+            service(Rule::DnsOpenRecursion, "b", Some("CHG-2")),
+            finding(Rule::Exposure, "out", "198.18.10.12", None),
+            service(Rule::TlsCertExpired, "c", None),
+            service(Rule::ScanIncomplete, "d", None),
+            // Another vantage's finding on a: not this row's.
+            {
+                let mut f = service(Rule::DnsMismatch, "a", None);
+                f.vantage = Some("in".into());
+                f
+            },
+        ];
+        let checks = vec![
+            target("out", "dmz", Some("a"), &[]),
+            target("out", "dmz", Some("b"), &[]),
+            target("out", "dmz", Some("c"), &[2]),
+            target("out", "dmz", Some("d"), &[]),
+            target("out", "dmz", Some("e"), &[]),
+        ];
+        let d = doc(&["out"], findings, checks);
+        let m = derive(&d);
+        check(
+            &m,
+            &[
+                ("out", "dmz/a", State::Service),
+                ("out", "dmz/b", State::Waived),
+                ("out", "dmz/c", State::Exposure),
+                ("out", "dmz/d", State::Service),
+                ("out", "dmz/e", State::Conforms),
+            ],
+        );
+        let services: Vec<&[usize]> =
+            m.rows[0].cells.iter().map(|c| c.services.as_slice()).collect();
+        assert_eq!(services, [&[0][..], &[1], &[3], &[4], &[]]);
+        assert_eq!(m.rows[0].cells[2].findings, vec![2], "port findings stay apart");
     }
 }

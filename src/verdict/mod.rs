@@ -155,6 +155,30 @@ pub fn judge<'a>(
     Ok(Verdict { findings, coverage, checks, complete, vantage_zones })
 }
 
+/// For each zone, whether the scope holds an address of it that is no
+/// declared host's: the zone's own target group (its "other addresses")
+/// exists only then. Source-only zones have none.
+fn zones_with_other_targets(intent: &Intent) -> Vec<bool> {
+    use crate::plan::ranges::AddrRanges;
+    let scope = crate::plan::scope::ScopeGuard::new(intent);
+    intent
+        .zones
+        .iter()
+        .enumerate()
+        .map(|(i, z)| {
+            if !z.probe {
+                return false;
+            }
+            let zone = AddrRanges::from_parts(z.cidrs.iter().copied(), []);
+            let hosts = AddrRanges::from_parts(
+                [],
+                intent.hosts.iter().filter(|h| h.zone == Some(ZoneId(i))).map(|h| h.address),
+            );
+            !zone.intersection(scope.ranges()).difference(&hosts).is_empty()
+        })
+        .collect()
+}
+
 /// Why a check of excluded addresses is skipped.
 const NOT_PROBED: &str = "excluded from the scan (--exclude): never probed, not judged";
 
@@ -188,6 +212,7 @@ fn checks(
 ) -> Vec<Check> {
     let mut out = Vec::new();
     let tls_endpoints = intent.tls_endpoints();
+    let others = zones_with_other_targets(intent);
     for v in &merged.vantages {
         let vantage = &intent.vantages[v.id.0];
         // With exclusions (`--exclude`), a host or zone of which nothing
@@ -258,7 +283,9 @@ fn checks(
             });
         }
         for (i, z) in intent.zones.iter().enumerate() {
-            if !z.probe {
+            // A zone its hosts fill (a /32 zone for one host) has no
+            // other address to check: no group, no matrix column.
+            if !z.probe || !others[i] {
                 continue;
             }
             let in_zone = |x: &Finding| {

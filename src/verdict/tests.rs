@@ -795,3 +795,52 @@ fn exposure_check_counts_what_the_port_rules_report_as_exposure() {
     }
     assert!(ExposureCheck::new(&intent("any", false), "nowhere").is_none());
 }
+
+#[test]
+fn a_zone_its_hosts_fill_has_no_other_addresses_group() {
+    let text = r#"version: 1
+zones:
+  internet: { cidrs: ["0.0.0.0/0"], probe: false }
+  web-zone: { cidrs: [198.18.10.10/32] }
+  pair: { cidrs: [198.18.20.0/31] }
+  half: { cidrs: [198.18.30.0/31] }
+  corp: { cidrs: [198.18.40.0/30] }
+  office: { cidrs: [198.18.40.2/31], probe: false }
+hosts:
+  web: { address: 198.18.10.10 }
+  a: { address: 198.18.20.0 }
+  b: { address: 198.18.20.1 }
+  c: { address: 198.18.30.1 }
+  d: { address: 198.18.40.0 }
+  e: { address: 198.18.40.1 }
+vantages:
+  outside: { zone: internet }
+sweep:
+  tcp: [22]
+"#;
+    let loaded = crate::spec::load_bytes(
+        std::path::Path::new("t.yaml"),
+        &std::sync::Arc::from("t.yaml"),
+        text.as_bytes(),
+    );
+    let intent = loaded.intent.unwrap_or_else(|| panic!("{:?}", loaded.diagnostics));
+    let others: Vec<(&str, bool)> = intent
+        .zones
+        .iter()
+        .map(|z| z.name.as_str())
+        .zip(super::zones_with_other_targets(&intent))
+        .collect();
+    // web and pair are all hosts; half has 198.18.30.0 left; corp's other
+    // two addresses are office's, which is never a target.
+    assert_eq!(
+        others,
+        [
+            ("internet", false),
+            ("web-zone", false),
+            ("pair", false),
+            ("half", true),
+            ("corp", false),
+            ("office", false)
+        ]
+    );
+}

@@ -197,6 +197,42 @@ fn demo_quiet_prints_the_report_alone() {
 }
 
 #[test]
+fn demo_html_matrix_counts_tls_and_dns_findings_on_their_hosts() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let page = std::env::temp_dir().join(format!("vantage-it-{}-demo.html", std::process::id()));
+    let page_arg = page.display().to_string();
+    let (out, pid) = run(&mut demo_command(&[], &["-q", "--format", "html", "-o", &page_arg]));
+    let html = std::fs::read_to_string(&page);
+    let _ = std::fs::remove_file(&page);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let html = html.expect("the page was written");
+    // web: ports as intended but for a waived exporter, TLS off policy;
+    // ns: ports as intended, DNS off policy; db and the undeclared host:
+    // exposures, whatever else.
+    let cells: Vec<(&str, &str)> = html
+        .split(r#"<td class="cell "#)
+        .skip(1)
+        .map(|td| {
+            let state = td.split('"').next().unwrap_or_default();
+            let column = td.split(r#"data-column=""#).nth(1).and_then(|c| c.split('"').next());
+            (column.unwrap_or_default(), state)
+        })
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            ("shop/web", "service"),
+            ("shop/db", "exposure"),
+            ("shop/ns", "service"),
+            ("shop/*", "exposure")
+        ]
+    );
+    assert!(html.contains("show 4 findings"), "web: its exposure and its three TLS findings");
+    assert!(html.contains("ports as intended; dns-open-recursion, dns-mismatch"));
+    assert_nothing_left(pid);
+}
+
+#[test]
 fn demo_prints_its_spec_which_is_specs_demo_yaml() {
     let (out, _) = run(&mut demo_command(&[], &["--print-spec"]));
     assert_eq!(out.status.code(), Some(0));

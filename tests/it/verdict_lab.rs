@@ -252,16 +252,15 @@ fn check(lab: &Lab, zone: &str, from: &str, spec: &str, saved: &str, mode: &str)
 }
 
 /// The HTML report's matrix cells (`data-state`, `data-vantage`,
-/// `data-column`) for the two saved files, in row order.
+/// `data-column`) for the two saved files, in row order. Zone app is db's
+/// /32: it has no other addresses, so no `app/*` column.
 const MATRIX: &[(&str, &str, &str)] = &[
     ("conforms", "inside", "dmz/web"),
     ("exposure", "inside", "dmz/*"),
     ("exposure", "inside", "app/db"),
-    ("conforms", "inside", "app/*"),
     ("exposure", "outside", "dmz/web"),
     ("exposure", "outside", "dmz/*"),
     ("conforms", "outside", "app/db"),
-    ("conforms", "outside", "app/*"),
 ];
 
 /// `verdict --format html` over both saved files places every planted
