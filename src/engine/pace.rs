@@ -39,6 +39,28 @@ impl Clock for TokioClock {
 type Global = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Duration>>;
 type PerHost = RateLimiter<IpAddr, DashMapStateStore<IpAddr>, TokioClock, NoOpMiddleware<Duration>>;
 
+/// How long a bucket's burst lasts at its rate.
+const BURST: Duration = Duration::from_millis(4);
+
+/// The cells a bucket of `rate` holds: `BURST`'s worth, and at least two.
+///
+/// A waiting probe sleeps on tokio's timer, which ticks in milliseconds
+/// and wakes late (by up to a tick, more on a loaded machine). A bucket of
+/// one cell loses that lateness at every wait: at `--rate 600`, each
+/// 1.7 ms gap became about 2.8 ms, and a scan sent 358 probes a second
+/// (and 1,245 at `--rate 2000`). A bucket of a few milliseconds' worth
+/// keeps the credit a late wake-up earned for the next cells, so over any
+/// second the scan sends what `--rate` says, never more than the bucket
+/// at once: a few milliseconds' worth (at `--rate 10000`, 40 probes),
+/// which no network or host notices. The same holds per host, where a
+/// finer spacing than the timer's tick cannot be kept anyway (asking for
+/// one made each attempt at a high `--host-rate` sleep a whole tick).
+fn burst(rate: NonZeroU32) -> NonZeroU32 {
+    let ms = u32::try_from(BURST.as_millis()).unwrap_or(u32::MAX);
+    let cells = rate.get().saturating_mul(ms).div_ceil(1_000).max(2);
+    NonZeroU32::new(cells).unwrap_or(NonZeroU32::MIN)
+}
+
 /// The global and per-host limiters.
 #[derive(Debug)]
 pub struct Pacer {
@@ -48,17 +70,11 @@ pub struct Pacer {
 }
 
 impl Pacer {
-    /// `rate` attempts per second in all, `host_rate` to any one host.
-    /// The global bucket allows a burst of 10 ms worth of `rate` (enough to
-    /// fill the pipe, never a flood). A host's allows one millisecond's
-    /// worth (one attempt below 1,000 a second): tokio's timer ticks in
-    /// milliseconds, so a finer spacing cannot be kept anyway, and asking
-    /// for it made every attempt at a high `--host-rate` sleep a whole tick
-    /// (a 65,535-port sweep of one host took twice as long).
+    /// `rate` attempts per second in all, `host_rate` to any one host,
+    /// each bucket holding `burst` of its rate.
     pub fn new(rate: NonZeroU32, host_rate: NonZeroU32) -> Self {
         let clock = TokioClock { start: Instant::now() };
-        let burst = NonZeroU32::new(rate.get() / 1_000).unwrap_or(NonZeroU32::MIN);
-        let host_burst = NonZeroU32::new(host_rate.get() / 1_000).unwrap_or(NonZeroU32::MIN);
+        let (burst, host_burst) = (burst(rate), burst(host_rate));
         Self {
             clock,
             global: RateLimiter::direct_with_clock(
@@ -119,11 +135,11 @@ mod tests {
         let pacer = Pacer::new(rate, rate);
         let start = Instant::now();
         let host: IpAddr = "198.18.0.1".parse().expect("ip");
-        for _ in 0..101 {
+        for _ in 0..102 {
             pacer.global().await;
             pacer.host(host).await;
         }
-        // 101 cells at 100 a second, the first free: one second of
+        // 102 cells at 100 a second, the bucket's two free: one second of
         // (paused, virtual) time, exactly.
         assert_eq!(start.elapsed(), Duration::from_secs(1));
         // Another host is not held back by the first one's bucket, only by
@@ -133,5 +149,36 @@ mod tests {
         pacer.host(other).await;
         assert_eq!(t.elapsed(), Duration::ZERO);
         pacer.prune();
+    }
+
+    #[test]
+    fn a_bucket_holds_four_milliseconds_and_at_least_two_cells() {
+        let cells = |rate: u32| burst(NonZeroU32::new(rate).expect("nonzero")).get();
+        assert_eq!([1, 100, 600, 2_000, 10_000, 100_000].map(cells), [2, 2, 3, 8, 40, 400]);
+        assert!(cells(u32::MAX) > 1_000_000, "saturates, never wraps");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_late_wake_up_is_made_up_not_lost() {
+        // 600 a second: a cell every 1.67 ms. Each wait here wakes a whole
+        // millisecond late, as tokio's timer can; over one second the
+        // pacer still lets 600 through (the bucket's three, then one per
+        // cell), where a bucket of one sent 358.
+        let rate = NonZeroU32::new(600).expect("nonzero");
+        let pacer = Pacer::new(rate, NonZeroU32::new(100_000).expect("nonzero"));
+        let start = Instant::now();
+        let mut sent = 0u32;
+        loop {
+            // The wait the pacer asks for, and a tick more.
+            while let Err(later) = pacer.global.check() {
+                let wait = later.wait_time_from(pacer.clock.now());
+                tokio::time::sleep(wait + Duration::from_millis(1)).await;
+            }
+            if start.elapsed() > Duration::from_secs(1) {
+                break;
+            }
+            sent += 1;
+        }
+        assert!((600..=603).contains(&sent), "{sent} cells in one second at 600 a second");
     }
 }
