@@ -25,13 +25,24 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// A scratch copy of a fixture with `from` replaced by `to`.
-fn altered(name: &str, fixture: &str, from: &str, to: &str) -> String {
+/// A scratch copy of a fixture with `from` replaced by `to`, removed when
+/// dropped (so also when the test fails).
+fn altered(name: &str, fixture: &str, from: &str, to: &str) -> Scratch {
     let text = std::fs::read_to_string(root().join(fixture)).expect("fixture");
     assert!(text.contains(from), "{fixture} has no {from:?}");
     let path = std::env::temp_dir().join(format!("vantage-it-{}-{name}", std::process::id()));
     std::fs::write(&path, text.replace(from, to)).expect("write scratch file");
-    path.display().to_string()
+    Scratch(path.display().to_string())
+}
+
+/// A scratch file's path; the file is removed on drop.
+struct Scratch(String);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // Best effort: a panic here could abort a test already failing.
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 #[test]
@@ -57,8 +68,8 @@ fn verdict_exit_codes() {
         (vec![SPEC, INSIDE[0], INSIDE[1], "--fail-on", "critical"], 0, "4 high"),
         (vec![SPEC, OUTSIDE, INSIDE[0], interrupted], 3, "was interrupted"),
         (vec![SPEC, INSIDE[0]], 3, "shard is 1/2 missing"),
-        (vec![SPEC, INSIDE[0], &reseeded], 2, "disagree on seed (7 vs 8)"),
-        (vec![SPEC, INSIDE[0], INSIDE[1], &rerun], 2, "are both shard 1/2 of vantage `inside`"),
+        (vec![SPEC, INSIDE[0], &reseeded.0], 2, "disagree on seed (7 vs 8)"),
+        (vec![SPEC, INSIDE[0], INSIDE[1], &rerun.0], 2, "are both shard 1/2 of vantage `inside`"),
         (
             vec![SPEC, OUTSIDE, OUTSIDE],
             2,
@@ -78,9 +89,6 @@ fn verdict_exit_codes() {
         let both = format!("{}{}", stdout(&out), stderr(&out));
         assert_eq!(out.status.code(), Some(code), "{args:?}: {both}");
         assert!(both.contains(text), "{args:?}: {text:?} not in {both}");
-    }
-    for scratch in [&reseeded, &rerun] {
-        let _ = std::fs::remove_file(scratch);
     }
 }
 
