@@ -237,8 +237,8 @@ pub(crate) struct ProbeOpts {
     /// Probe attempts per second, all targets together (at most 50,000 without --unsafe-rate).
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) rate: u32,
-    /// Probe attempts per second to any one host, paced to the millisecond (default: --rate,
-    /// at most 10,000 without --unsafe-rate).
+    /// Probe attempts per second to any one host, never more than 4 ms worth (or two) at once
+    /// (default: --rate, at most 10,000 without --unsafe-rate).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) host_rate: Option<u32>,
     /// Lift the maximum rates (50,000 probes/s in all, 10,000 to one host): only for networks

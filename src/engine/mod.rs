@@ -7,8 +7,8 @@
 //!   socket budget derived from the file-descriptor limit (`limits`); the
 //!   dispatcher's `FuturesUnordered` of attempts *is* the in-flight set;
 //! - rate: a global token bucket (`--rate`) and one per host
-//!   (`--host-rate`, to the millisecond), with governor on tokio's clock
-//!   (`pace`); an attempt held back by its host's bucket takes a fresh
+//!   (`--host-rate`), each holding 4 ms of its rate and at least two
+//!   cells, with governor on tokio's clock (`pace`); an attempt held back by its host's bucket takes a fresh
 //!   global cell before it leaves;
 //! - time: each attempt waits a timeout derived from measured RTTs
 //!   (`timing`), so a run finishes on timers, never on a packet's arrival.
@@ -516,8 +516,9 @@ fn attempt<N: Net>(
         // The dispatcher took a global cell when it started this attempt;
         // if the host's bucket then held it back, that cell is spent and
         // the packet leaves later, so it takes a fresh one: sends in any
-        // second never exceed --rate (found in review: with a low
-        // --host-rate, held-back attempts left together with fresh ones).
+        // second stay within --rate and the global bucket's one extra cell
+        // (found in review: with a low --host-rate, held-back attempts left
+        // together with fresh ones).
         if pacer.host(host).await {
             pacer.global().await;
         }

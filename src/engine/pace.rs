@@ -1,7 +1,6 @@
 //! Pacing: a global token bucket (`--rate`) and one per host
-//! (`--host-rate`, paced to the millisecond: a host gets at most one
-//! millisecond's share of its rate at once), both governor GCRA limiters,
-//! read on tokio's clock.
+//! (`--host-rate`), both governor GCRA limiters read on tokio's clock,
+//! each holding 4 ms of its rate and at least two cells (`burst`).
 //!
 //! Why tokio's clock and not governor's default: governor's default clock
 //! reads the CPU's time-stamp counter through `quanta`, calibrated against
@@ -48,13 +47,15 @@ const BURST: Duration = Duration::from_millis(4);
 /// and wakes late (by up to a tick, more on a loaded machine). A bucket of
 /// one cell loses that lateness at every wait: at `--rate 600`, each
 /// 1.7 ms gap became about 2.8 ms, and a scan sent 358 probes a second
-/// (and 1,245 at `--rate 2000`). A bucket of a few milliseconds' worth
-/// keeps the credit a late wake-up earned for the next cells, so over any
-/// second the scan sends what `--rate` says, never more than the bucket
-/// at once: a few milliseconds' worth (at `--rate 10000`, 40 probes),
-/// which no network or host notices. The same holds per host, where a
-/// finer spacing than the timer's tick cannot be kept anyway (asking for
-/// one made each attempt at a high `--host-rate` sleep a whole tick).
+/// (and 1,245 at `--rate 2000`). A bucket of a few cells keeps the credit
+/// a late wake-up earned for the next cells, so a scan sends at the rate
+/// asked. The price: at most the bucket leaves at once (4 ms worth above
+/// 500 a second, 40 probes at `--rate 10000`; two probes below), and any
+/// one second holds at most the rate plus the bucket less one (41 at
+/// `--rate 40`, 10,039 at 10,000), which no network or host notices. The
+/// same holds per host, where a finer spacing than the timer's tick
+/// cannot be kept anyway (asking for one made each attempt at a high
+/// `--host-rate` sleep a whole tick).
 fn burst(rate: NonZeroU32) -> NonZeroU32 {
     let ms = u32::try_from(BURST.as_millis()).unwrap_or(u32::MAX);
     let cells = rate.get().saturating_mul(ms).div_ceil(1_000).max(2);

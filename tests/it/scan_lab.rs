@@ -441,8 +441,9 @@ struct Sample {
 /// at most a second apart, counting from the first read's start to the
 /// second's end (the SYNs between them crossed the router within that
 /// span, however slowly the reads themselves ran on a loaded machine),
-/// the count is within the cap, plus the bucket's burst of one and a
-/// tenth's slack. Only an upper bound is asserted: a slow machine can only
+/// the count is within the cap, plus the one cell more than a second's
+/// worth that the bucket holds (two cells at this rate, `engine::pace`)
+/// and a tenth's slack. Only an upper bound is asserted: a slow machine can only
 /// send less. (Found flaky when reads slowed under the full suite's load
 /// and ten of them spanned more than a second.)
 fn assert_within_rate(samples: &[Sample], mode: &str) {

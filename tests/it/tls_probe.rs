@@ -388,9 +388,18 @@ async fn tls_connections_keep_to_the_scans_host_rate() {
     assert!(!fact.speaks_tls, "{fact:?}");
     let seen = seen.lock().expect("log").clone();
     assert!(seen.len() >= 6, "a connection per version at least: {}", seen.len());
-    // No second holds more than the rate plus the one-cell burst.
-    for (i, t) in seen.iter().enumerate() {
-        let within = seen[i..].iter().take_while(|u| u.duration_since(*t).as_millis() < 1000);
-        assert!(within.count() <= 6, "more than 5 connections a second: {seen:?}");
+    // The host's bucket holds two cells (`engine::pace`): after the first
+    // two, at most one connection per 200 ms. Only a lower bound on the
+    // spacing is asserted (a slow machine can only space them more), with
+    // 50 ms of slack for an accept noted late.
+    let first = seen[0];
+    for (k, t) in seen.iter().enumerate().skip(2) {
+        let k = u64::try_from(k).expect("few");
+        let least = std::time::Duration::from_millis(200 * (k - 1) - 50);
+        assert!(
+            t.duration_since(first) >= least,
+            "connection {k} came {:?} after the first, under {least:?}: {seen:?}",
+            t.duration_since(first)
+        );
     }
 }
