@@ -78,6 +78,9 @@ pub struct Check {
 pub struct CheckTarget {
     /// The zone the group is in.
     pub zone: String,
+    /// The zone's position in the spec (`usize::MAX` for a host in no
+    /// zone): the matrix's column order.
+    pub zone_order: usize,
     /// The declared host, or `None` for the zone's other addresses.
     pub host: Option<String>,
     /// The host's address, or the zone's CIDRs.

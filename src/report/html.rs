@@ -232,9 +232,11 @@ fn observed_short(doc: &Document, cell: &Cell<'_>) -> String {
         cell.findings.iter().filter_map(|&i| doc.findings.get(i)).collect();
     let services = services_short(doc, cell);
     if findings.is_empty() {
-        return match services {
-            Some(s) => format!("ports as intended; {s}"),
-            None => "as intended".to_owned(),
+        return match (services, &cell.why) {
+            // A scan that left probes unconcluded: say so before the rules.
+            (Some(s), Some(why)) => format!("{why}; {s}"),
+            (Some(s), None) => format!("ports as intended; {s}"),
+            (None, _) => "as intended".to_owned(),
         };
     }
     let mut items: Vec<String> = findings

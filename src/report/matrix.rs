@@ -6,16 +6,19 @@
 //!
 //! A cell's state is the worst of its port findings (`exposure` and
 //! `undeclared-host`, then `unreachable`, then `deny-mode`), counting only
-//! unwaived ones. A host reachable as intended whose TLS or DNS findings
-//! from that vantage (`tls-*`, `dns-*`, or its endpoint left unjudged, a
-//! `scan-incomplete` naming it) are not all waived is `service`: a green
-//! tick there would hide a TLS 1.0 endpoint or an open resolver. A cell
-//! whose findings are all waived is `waived`; one the verdict did not
-//! check (a vantage without observations, a group the scan excluded, a
-//! group without findings from a vantage whose scan left probes
-//! unconcluded) is `not checked`, never `conforms`. Waiver findings, a
-//! vantage's own completeness, and TLS or DNS findings on an address no
-//! host is declared at belong to no cell: the findings list has them.
+//! unwaived ones. A host with no unwaived port deviation whose TLS or DNS
+//! findings from that vantage (`tls-*`, `dns-*`, or its endpoint left
+//! unjudged, a `scan-incomplete` naming it) are not all waived is
+//! `service`: a green tick there would hide a TLS 1.0 endpoint or an open
+//! resolver. A cell whose findings are all waived is `waived`; one the
+//! verdict did not check (a vantage without observations, a group the
+//! scan excluded, a group without findings from a vantage whose scan left
+//! probes unconcluded) is `not checked`, never `conforms`, unless the
+//! host's TLS or DNS is off policy (`service`, saying its ports were not
+//! all probed). Waiver findings, a vantage's own completeness, and TLS or
+//! DNS findings on an address that has no column (no declared host, or a
+//! host in a source-only zone or in none) belong to no cell: the findings
+//! list has them.
 //!
 //! Pure: it reads the document's `checks` (`CheckKind::Target`, each with
 //! its `CheckTarget`), `vantage_zones` and the findings' rule, vantage and
@@ -40,8 +43,8 @@ pub enum State {
     /// Not judged: no observations from the vantage, or the group was
     /// excluded from the scan.
     NotChecked,
-    /// Ports as intended, but the host's TLS or DNS is not as the policy
-    /// says, or could not be judged.
+    /// No unwaived port deviation, but the host's TLS or DNS is not as
+    /// the policy says, or could not be judged.
     Service,
     /// An intended flow failed (`unreachable`).
     Unreachable,
@@ -108,7 +111,7 @@ impl State {
             Self::Exposure => "reachable where the intent denies it",
             Self::NotChecked => "no observations, or excluded from the scan",
             Self::Service => {
-                "ports as intended, but its TLS or DNS is not as the policy says, or was not judged"
+                "no unwaived port deviation, but its TLS or DNS is not as the policy says, or was not judged"
             }
             Self::Unreachable => "an intended flow failed",
             Self::Waived => "deviations, each covered by an unexpired waiver",
@@ -207,14 +210,21 @@ fn is_service(f: &Finding) -> bool {
 }
 
 /// The state of a host cell whose port state is `state`, once its TLS and
-/// DNS findings are counted: they can only turn `conforms` (or `waived`)
-/// into `service` (or `waived`); a worse port state stays.
+/// DNS findings are counted: unwaived ones turn `conforms`, `waived` and
+/// `not checked` (a scan that left probes unconcluded, its `why` kept)
+/// into `service`; waived ones turn `conforms` into `waived`. A port
+/// deviation stays what it is.
 fn with_services(doc: &Document, state: State, services: &[usize]) -> State {
-    if services.is_empty() || !matches!(state, State::Conforms | State::Waived) {
+    let found: Vec<_> = services.iter().filter_map(|&i| doc.findings.get(i)).collect();
+    if found.is_empty() {
         return state;
     }
-    let unwaived = services.iter().filter_map(|&i| doc.findings.get(i)).any(|f| f.waived.is_none());
-    if unwaived { State::Service } else { State::Waived }
+    let unwaived = found.iter().any(|f| f.waived.is_none());
+    match state {
+        State::Conforms | State::Waived | State::NotChecked if unwaived => State::Service,
+        State::Conforms => State::Waived,
+        state => state,
+    }
 }
 
 /// Derives the matrix from `doc`.
@@ -225,19 +235,17 @@ pub fn derive(doc: &Document) -> Matrix<'_> {
         .filter(|c| c.kind == CheckKind::Target)
         .filter_map(|c| c.target.as_ref().map(|t| (c, t)))
         .collect();
-    // Zones in the order their own (other addresses) check comes, then any
-    // zone only a host names; hosts in the order they come.
-    let mut zones: Vec<&str> = Vec::new();
-    for (_, t) in targets.iter().filter(|(_, t)| t.host.is_none()) {
-        if !zones.contains(&t.zone.as_str()) {
-            zones.push(&t.zone);
-        }
-    }
+    // Zones in the spec's order (a zone its hosts fill has no check of its
+    // own, only its hosts'); hosts in the order they come.
+    let mut zones: Vec<(usize, &str)> = Vec::new();
+    let mut named: HashSet<&str> = HashSet::new();
     for (_, t) in &targets {
-        if !zones.contains(&t.zone.as_str()) {
-            zones.push(&t.zone);
+        if named.insert(t.zone.as_str()) {
+            zones.push((t.zone_order, &t.zone));
         }
     }
+    zones.sort_by_key(|&(order, _)| order);
+    let zones: Vec<&str> = zones.into_iter().map(|(_, z)| z).collect();
     let mut columns: Vec<Column> = Vec::new();
     let mut seen: HashSet<(&str, Option<&str>)> = HashSet::new();
     for zone in &zones {
@@ -306,14 +314,14 @@ pub fn derive(doc: &Document) -> Matrix<'_> {
                                 .and_then(|h| services.get(&(vantage.as_str(), h)))
                                 .cloned()
                                 .unwrap_or_default();
-                            let mut state = with_services(doc, state_of(doc, check), &services);
-                            let mut why = None;
-                            if state == State::NotChecked {
-                                why.clone_from(&check.skipped);
-                            } else if state == State::Conforms && unreached {
-                                state = State::NotChecked;
-                                why = Some(UNREACHED.to_owned());
-                            }
+                            let (state, why) = match state_of(doc, check) {
+                                State::NotChecked => (State::NotChecked, check.skipped.clone()),
+                                State::Conforms if unreached => {
+                                    (State::NotChecked, Some(UNREACHED.to_owned()))
+                                }
+                                state => (state, None),
+                            };
+                            let state = with_services(doc, state, &services);
                             Cell {
                                 state,
                                 intent: Some(target),
@@ -364,6 +372,11 @@ mod tests {
             skipped: None,
             target: Some(CheckTarget {
                 zone: zone.to_owned(),
+                zone_order: match zone {
+                    "dmz" => 0,
+                    "app" => 1,
+                    _ => 2,
+                },
                 host: host.map(str::to_owned),
                 addresses: "198.18.10.10".into(),
                 intended: vec![Intended {
@@ -567,5 +580,27 @@ mod tests {
             m.rows[0].cells.iter().map(|c| c.services.as_slice()).collect();
         assert_eq!(services, [&[0][..], &[1], &[3], &[4], &[]]);
         assert_eq!(m.rows[0].cells[2].findings, vec![2], "port findings stay apart");
+
+        // A scan that left probes unconcluded: a host with only waived TLS
+        // or DNS findings is not checked, as one with none; one with an
+        // unwaived one is `service`, still saying why its ports may not
+        // all have been probed.
+        let mut unconcluded = finding(Rule::ScanIncomplete, "out", "-", None);
+        unconcluded.target = None;
+        unconcluded.port = None;
+        let mut d = d;
+        d.findings.push(unconcluded);
+        let m = derive(&d);
+        check(
+            &m,
+            &[
+                ("out", "dmz/a", State::Service),
+                ("out", "dmz/b", State::NotChecked),
+                ("out", "dmz/c", State::Exposure),
+                ("out", "dmz/d", State::Service),
+                ("out", "dmz/e", State::NotChecked),
+            ],
+        );
+        assert_eq!(m.rows[0].cells[0].why.as_deref(), Some(UNREACHED));
     }
 }

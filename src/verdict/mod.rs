@@ -161,19 +161,22 @@ pub fn judge<'a>(
 fn zones_with_other_targets(intent: &Intent) -> Vec<bool> {
     use crate::plan::ranges::AddrRanges;
     let scope = crate::plan::scope::ScopeGuard::new(intent);
+    let mut hosts: Vec<Vec<IpAddr>> = vec![Vec::new(); intent.zones.len()];
+    for h in &intent.hosts {
+        if let Some(list) = h.zone.and_then(|z| hosts.get_mut(z.0)) {
+            list.push(h.address);
+        }
+    }
     intent
         .zones
         .iter()
-        .enumerate()
-        .map(|(i, z)| {
+        .zip(hosts)
+        .map(|(z, hosts)| {
             if !z.probe {
                 return false;
             }
             let zone = AddrRanges::from_parts(z.cidrs.iter().copied(), []);
-            let hosts = AddrRanges::from_parts(
-                [],
-                intent.hosts.iter().filter(|h| h.zone == Some(ZoneId(i))).map(|h| h.address),
-            );
+            let hosts = AddrRanges::from_parts([], hosts);
             !zone.intersection(scope.ranges()).difference(&hosts).is_empty()
         })
         .collect()
@@ -396,18 +399,19 @@ fn checks(
 /// Where a target group is and every flow from `zone` to it: what the
 /// HTML report's matrix shows as intended.
 fn check_target(intent: &Intent, zone: ZoneId, target: Endpoint) -> CheckTarget {
-    let (zone_name, host, addresses) = match target {
+    let (zone_id, host, addresses) = match target {
         Endpoint::Host(h) => {
             let host = &intent.hosts[h.0];
-            let zone = host.zone.map_or("", |z| intent.zones[z.0].name.as_str());
-            (zone.to_owned(), Some(host.name.clone()), host.address.to_string())
+            (host.zone, Some(host.name.clone()), host.address.to_string())
         }
         Endpoint::Zone(z) => {
             let cidrs: Vec<String> =
                 intent.zones[z.0].cidrs.iter().map(ToString::to_string).collect();
-            (intent.zones[z.0].name.clone(), None, cidrs.join(", "))
+            (Some(z), None, cidrs.join(", "))
         }
     };
+    let zone_name = zone_id.map_or(String::new(), |z| intent.zones[z.0].name.clone());
+    let zone_order = zone_id.map_or(usize::MAX, |z| z.0);
     let intended = intent
         .flows
         .iter()
@@ -437,6 +441,7 @@ fn check_target(intent: &Intent, zone: ZoneId, target: Endpoint) -> CheckTarget 
         .collect();
     CheckTarget {
         zone: zone_name,
+        zone_order,
         host,
         addresses,
         intended,
