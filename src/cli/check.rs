@@ -113,8 +113,15 @@ impl std::ops::Deref for Slots {
 impl Drop for Slots {
     fn drop(&mut self) {
         for s in self.0.iter().filter(|s| s.temporary) {
-            // Best effort: a leftover file in the temporary folder is harmless.
-            let _ = std::fs::remove_file(&s.path);
+            // Said, never fatal: a leftover file in the temporary folder
+            // is harmless, but the user (and the demo's "cleaned up")
+            // should know of it.
+            match std::fs::remove_file(&s.path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    super::log::note(&format!("cannot remove {}: {e}", s.path.display()));
+                }
+                _ => {}
+            }
         }
     }
 }

@@ -93,7 +93,9 @@ pub(crate) fn run(a: &DemoArgs) -> anyhow::Result<Outcome> {
     say.line(&format!(
         "The intent: {SPEC_NAME}, built into vantage (`vantage demo --print-spec` prints it)"
     ))?;
-    say.line(&format!("Running: vantage check {SPEC_NAME} --from {VANTAGE}"))?;
+    say.line(&format!(
+        "Running vantage check on it from vantage {VANTAGE} (as `vantage demo --print-spec > demo.yaml; vantage check demo.yaml --from {VANTAGE}` would)"
+    ))?;
     say.line("")?;
     say.flush()?;
 
@@ -121,7 +123,7 @@ pub(crate) fn run(a: &DemoArgs) -> anyhow::Result<Outcome> {
     }
     say.line("")?;
     say.line(&format!(
-        "Cleaned up: the shop's {listeners} sockets are closed and the scan's temporary file is removed."
+        "Cleaned up: the shop's {listeners} sockets are closed and check's temporary file is removed."
     ))?;
     say.flush()?;
     Ok(outcome)

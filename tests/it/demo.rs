@@ -170,7 +170,7 @@ fn demo_reports_the_planted_findings_explains_them_and_leaves_nothing_behind() {
     assert!(stdout.contains("\n                        at specs/demo.yaml:42; "), "{stdout}");
     assert!(stdout.contains("(this check's scan)"), "{stdout}");
     assert!(!stdout.contains("/tmp/"), "{stdout}");
-    assert!(stdout.contains("the scan's temporary file is removed."), "{stdout}");
+    assert!(stdout.contains("check's temporary file is removed."), "{stdout}");
     assert_nothing_left(pid);
 }
 
@@ -252,7 +252,7 @@ fn demo_stopped_by_sigterm_mid_scan_exits_3_and_leaves_nothing_behind() {
     let pid = child.id();
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
     let mut seen = String::new();
-    while !seen.contains("Running: vantage check") {
+    while !seen.contains("Running vantage check") {
         let mut line = String::new();
         if stdout.read_line(&mut line).expect("reads") == 0 {
             break;

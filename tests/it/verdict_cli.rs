@@ -117,15 +117,14 @@ fn verdict_formats_match_the_library_renderers() {
 #[test]
 fn verdict_writes_to_a_file_and_summarises_on_stderr() {
     let path = std::env::temp_dir().join(format!("vantage-it-{}-report.sarif", std::process::id()));
-    let p = path.display().to_string();
-    let out = verdict(&["--format", "sarif", "-o", &p]);
+    let report = Scratch(path.display().to_string());
+    let out = verdict(&["--format", "sarif", "-o", &report.0]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).is_empty());
     assert!(stderr(&out).starts_with("vantage: 10 findings"), "{}", stderr(&out));
     let sarif: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("written")).expect("JSON");
     assert_eq!(sarif["version"], "2.1.0");
-    let _ = std::fs::remove_file(&path);
 }
 
 #[test]
