@@ -489,9 +489,9 @@ fn pieces<'a>(bytes: &'a [u8], sizes: &'a [u8]) -> impl Iterator<Item = &'a [u8]
 }
 
 /// Reads arbitrary bytes as each of the agent protocol's messages (a plan
-/// request as the agent reads it, a reply as the controller reads it) and
-/// as an agent scope file. An accepted message must encode and decode to
-/// itself.
+/// request as the agent reads it, a reply as the controller reads it, a
+/// dialling agent's hello as the controller reads it) and as an agent
+/// scope file. An accepted message must encode and decode to itself.
 pub fn agent_messages(data: &[u8]) {
     use crate::agent::proto::{PlanRequest, Reply};
 
@@ -502,6 +502,10 @@ pub fn agent_messages(data: &[u8]) {
     if let Ok(reply) = Reply::decode(data) {
         let line = reply.encode();
         assert_eq!(Reply::decode(&line[..line.len() - 1]).as_ref(), Ok(&reply));
+    }
+    if let Some(vantage) = crate::agent::parse_hello(data) {
+        let line = crate::agent::hello(vantage);
+        assert_eq!(crate::agent::parse_hello(&line[..line.len() - 1]), Some(vantage));
     }
     let _ = crate::agent::scope::parse("fuzz-scope.txt", data);
 }

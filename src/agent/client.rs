@@ -8,15 +8,22 @@
 //! must be the header of the scan that was asked for (vantage, spec digest,
 //! shard), so an agent cannot pass off another scan as this one. The rest
 //! is checked by the observation reader when the verdict reads the file.
+//!
+//! An agent that dials out (`vantage agent --dial`) is met instead of
+//! connected to: [`Rendezvous`] accepts its connection, reads its one
+//! plaintext hello, and hands the connection to that vantage's run, which
+//! then does the same handshake as with a connection it opened.
 
-use std::net::IpAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustls::pki_types::ServerName;
-use tokio::io::{AsyncWriteExt as _, BufReader, BufWriter};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, BufReader, BufWriter};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
 use tokio_rustls::TlsConnector;
 use tokio_util::sync::CancellationToken;
 
@@ -36,6 +43,126 @@ pub struct Remote {
     pub tls: Arc<rustls::ClientConfig>,
     /// The plan.
     pub request: PlanRequest,
+    /// Where the agent dials in (`check --agent-listen`); `None`: the
+    /// controller connects to `url`.
+    pub meet: Option<Arc<Rendezvous>>,
+}
+
+/// Where dialling agents are met: a listener that takes each connection's
+/// hello line (within the handshake timeout, at most
+/// [`super::MAX_HELLO_BYTES`]) and hands the connection to the run of the
+/// vantage it names, once; a connection naming no awaited vantage, or one
+/// already met, is closed. The runs then check the agents' certificates.
+#[derive(Debug)]
+pub struct Rendezvous {
+    addr: SocketAddr,
+    wait: Duration,
+    awaited: Mutex<HashMap<String, oneshot::Receiver<TcpStream>>>,
+    accepting: tokio::task::JoinHandle<()>,
+}
+
+impl Rendezvous {
+    /// Accepts on `listener` (inside a tokio runtime) the agents of
+    /// `vantages`, each awaited for at most `wait`.
+    pub fn start(
+        listener: TcpListener,
+        vantages: impl IntoIterator<Item = String>,
+        wait: Duration,
+    ) -> std::io::Result<Self> {
+        let addr = listener.local_addr()?;
+        let mut senders = HashMap::new();
+        let mut awaited = HashMap::new();
+        for v in vantages {
+            let (tx, rx) = oneshot::channel();
+            senders.insert(v.clone(), tx);
+            awaited.insert(v, rx);
+        }
+        let senders = Arc::new(Mutex::new(senders));
+        let accepting = tokio::spawn(async move {
+            loop {
+                let Ok((stream, peer)) = listener.accept().await else {
+                    // Out of descriptors, or a connection reset before
+                    // accept: the listener is fine; a moment, then on.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                };
+                let senders = Arc::clone(&senders);
+                tokio::spawn(async move {
+                    let mut stream = stream;
+                    let hello =
+                        tokio::time::timeout(HANDSHAKE_TIMEOUT, read_hello(&mut stream)).await;
+                    let Ok(Some(vantage)) = hello else {
+                        tracing::info!(%peer, "a dialling peer sent no hello line; closed");
+                        return;
+                    };
+                    let sender = senders.lock().ok().and_then(|mut s| s.remove(&vantage));
+                    match sender {
+                        Some(tx) => {
+                            tracing::info!(%peer, %vantage, "an agent dialled in");
+                            // The run may have given up waiting: then
+                            // the connection is dropped (closed).
+                            let _ = tx.send(stream);
+                        }
+                        None => tracing::info!(
+                            %peer,
+                            %vantage,
+                            "a dialling agent named no vantage awaited (or one already met); closed"
+                        ),
+                    }
+                });
+            }
+        });
+        Ok(Self { addr, wait, awaited: Mutex::new(awaited), accepting })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The connection of `vantage`'s agent, once it dials in.
+    async fn meet(&self, vantage: &str, cancel: &CancellationToken) -> Result<TcpStream, String> {
+        let rx = self.awaited.lock().ok().and_then(|mut a| a.remove(vantage));
+        let Some(rx) = rx else {
+            return Err(format!("vantage `{vantage}` is not awaited on {}", self.addr));
+        };
+        let gave_up = || {
+            format!(
+                "no agent dialled in as vantage `{vantage}` on {} within {} s",
+                self.addr,
+                self.wait.as_secs()
+            )
+        };
+        tokio::select! {
+            () = cancel.cancelled() => Err("interrupted while waiting for the agent to dial in".to_owned()),
+            met = tokio::time::timeout(self.wait, rx) => match met {
+                Ok(Ok(stream)) => Ok(stream),
+                Ok(Err(_)) | Err(_) => Err(gave_up()),
+            },
+        }
+    }
+}
+
+impl Drop for Rendezvous {
+    fn drop(&mut self) {
+        self.accepting.abort();
+    }
+}
+
+/// A dialling agent's hello, read a byte at a time (nothing of the TLS
+/// handshake that follows is consumed): the vantage it names, if any.
+async fn read_hello(stream: &mut TcpStream) -> Option<String> {
+    let mut line = Vec::with_capacity(64);
+    loop {
+        let byte = stream.read_u8().await.ok()?;
+        if byte == b'\n' {
+            return super::parse_hello(&line).map(str::to_owned);
+        }
+        if line.len() >= super::MAX_HELLO_BYTES {
+            return None;
+        }
+        line.push(byte);
+    }
 }
 
 /// What a remote scan delivered.
@@ -146,14 +273,19 @@ pub async fn run_watched(
     let (host, port) = parse_url(&url).ok_or_else(|| RemoteError::Url(url.clone()))?;
     let connect_error = |why: String| RemoteError::Connect { url: url.clone(), why };
     let name = ServerName::try_from(host.clone()).map_err(|e| connect_error(e.to_string()))?;
-    let tcp = tokio::select! {
-        () = cancel.cancelled() => return Err(connect_error("interrupted".to_owned())),
-        t = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect((host.as_str(), port))) => t,
-    };
-    let tcp = match tcp {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Err(connect_error(e.to_string())),
-        Err(_) => return Err(connect_error("no answer within 10 s".to_owned())),
+    let tcp = if let Some(meet) = &remote.meet {
+        // It dials in; its certificate must still be for `host`.
+        meet.meet(&remote.request.vantage, cancel).await.map_err(connect_error)?
+    } else {
+        let tcp = tokio::select! {
+            () = cancel.cancelled() => return Err(connect_error("interrupted".to_owned())),
+            t = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect((host.as_str(), port))) => t,
+        };
+        match tcp {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(connect_error(e.to_string())),
+            Err(_) => return Err(connect_error("no answer within 10 s".to_owned())),
+        }
     };
     keepalive(&tcp);
     let connector = TlsConnector::from(Arc::clone(&remote.tls));

@@ -12,6 +12,16 @@
 //! - `client`: the controller's side of one remote vantage: sends the plan,
 //!   writes the streamed lines to a local observation file as they arrive.
 //!
+//! Where inbound connections to a segment are blocked, the agent dials
+//! out instead (`server::dial`, `vantage agent --dial`) and the controller
+//! meets it (`client::Rendezvous`, `check --agent-listen`). Only who opens
+//! the TCP connection changes: the agent announces its vantage in one
+//! plaintext line ([`hello`]), then the same handshake follows with the
+//! same roles (the controller the TLS client, checking the agent's
+//! certificate against its `agent:` URL's host; the agent the TLS server,
+//! requiring the controller's client certificate), so a dialling peer
+//! that lies about its vantage fails the handshake.
+//!
 //! Invariant: an agent never probes an address outside its own scope file:
 //! a plan whose scope (every probe-able zone of the spec) is not inside it
 //! is refused before the scan starts, whatever the controller asked.
@@ -28,6 +38,25 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt as _};
 
 /// How long a peer has for the TLS handshake, and for sending its request.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The start of a dialling agent's one plaintext line, before TLS.
+const HELLO: &str = "vantage-agent-dial 1 ";
+
+/// The longest hello line (a vantage name is far shorter).
+pub const MAX_HELLO_BYTES: usize = 256;
+
+/// The line a dialling agent sends first: which vantage it is.
+pub fn hello(vantage: &str) -> Vec<u8> {
+    format!("{HELLO}{vantage}\n").into_bytes()
+}
+
+/// The vantage a hello line (without its newline) names, if it is one.
+pub fn parse_hello(line: &[u8]) -> Option<&str> {
+    let name = std::str::from_utf8(line).ok()?.strip_prefix(HELLO)?;
+    let ok = !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    ok.then_some(name)
+}
 
 /// Reads one line (without its newline) of at most `limit` bytes; `None`
 /// at a clean end of stream before any byte. A longer line is an error,
@@ -83,6 +112,23 @@ pub fn keepalive(stream: &tokio::net::TcpStream) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hello_lines_name_a_vantage_or_nothing() {
+        let line = hello("app-runner");
+        assert_eq!(line.last(), Some(&b'\n'));
+        assert_eq!(parse_hello(&line[..line.len() - 1]), Some("app-runner"));
+        for bad in [
+            &b"vantage-agent-dial 1 "[..],
+            b"vantage-agent-dial 2 app",
+            b"vantage-agent-dial 1 app runner",
+            b"vantage-agent-dial 1 app\r",
+            b"\x16\x03\x01\x02\x00",
+            b"vantage-agent-dial 1 \xff",
+        ] {
+            assert_eq!(parse_hello(bad), None, "{bad:?}");
+        }
+    }
 
     #[tokio::test]
     async fn lines_are_bounded_and_cut_lines_are_errors() {

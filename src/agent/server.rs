@@ -44,6 +44,14 @@ const WRITE_STALL: Duration = Duration::from_secs(60);
 /// How long a stopping agent waits for its scan to write its trailer.
 const DRAIN: Duration = Duration::from_secs(10);
 
+/// A dialling agent's first wait after a failed attempt, doubled after
+/// each failure up to `DIAL_MAX`; also its pause after each session.
+const DIAL_FIRST: Duration = Duration::from_secs(1);
+
+/// Its longest wait between attempts: a controller that starts listening
+/// (`check --agent-listen`) is reached within this.
+const DIAL_MAX: Duration = Duration::from_secs(5);
+
 /// What the agent is allowed to do, set by its operator.
 #[derive(Debug)]
 pub struct Agent {
@@ -95,6 +103,19 @@ pub enum Event {
         peer: SocketAddr,
         /// How it ended, in words.
         how: String,
+    },
+    /// A dialling agent reached its controller: the session follows.
+    Dialled {
+        /// The controller's address.
+        peer: SocketAddr,
+    },
+    /// A dialling agent could not reach its controller (said once per run
+    /// of failures; it keeps trying).
+    Unreachable {
+        /// The address dialled.
+        controller: String,
+        /// Why.
+        why: String,
     },
 }
 
@@ -157,6 +178,67 @@ pub async fn serve(
     // Stopped: the scans see the cancellation, and each ends its stream
     // with an interrupted trailer.
     let _ = tokio::time::timeout(DRAIN, async { while tasks.join_next().await.is_some() {} }).await;
+}
+
+/// Dials the controller at `controller` (`HOST:PORT`) until `shutdown`,
+/// for agents whose segment takes no inbound connection: each time the
+/// connection opens, it says which vantage it is ([`super::hello`]: the
+/// agent must be pinned to one), then serves that one session exactly as
+/// an accepted connection (the same TLS handshake and roles, the same
+/// checks), then dials again. A controller that is not listening (no
+/// `check` running) is tried again after 1 s, then up to every 5 s.
+pub async fn dial(
+    controller: String,
+    agent: Arc<Agent>,
+    events: Events,
+    shutdown: CancellationToken,
+) {
+    let busy = Arc::new(Semaphore::new(1));
+    let hello = super::hello(agent.vantage.as_deref().unwrap_or_default());
+    let mut wait = DIAL_FIRST;
+    let mut told = false;
+    loop {
+        let attempt = tokio::select! {
+            () = shutdown.cancelled() => break,
+            t = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(controller.as_str())) => t,
+        };
+        let failed = match attempt {
+            Ok(Ok(mut stream)) => match (stream.peer_addr(), stream.write_all(&hello).await) {
+                (Ok(peer), Ok(())) => {
+                    told = false;
+                    wait = DIAL_FIRST;
+                    tracing::info!(%peer, "dialled the controller");
+                    (events)(Event::Dialled { peer });
+                    let conn = Connection {
+                        agent: Arc::clone(&agent),
+                        busy: Arc::clone(&busy),
+                        events: Arc::clone(&events),
+                        stop: shutdown.child_token(),
+                        peer,
+                    };
+                    conn.serve(stream).await;
+                    None
+                }
+                (Err(e), _) | (_, Err(e)) => Some(e.to_string()),
+            },
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some("no answer within 10 s".to_owned()),
+        };
+        if let Some(why) = failed {
+            tracing::debug!(%controller, %why, "cannot dial the controller");
+            if !told {
+                told = true;
+                (events)(Event::Unreachable { controller: controller.clone(), why });
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(wait) => {}
+        }
+        if told {
+            wait = (wait * 2).min(DIAL_MAX);
+        }
+    }
 }
 
 struct Connection {

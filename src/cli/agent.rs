@@ -4,6 +4,11 @@
 //! the observations back. Its `--scope` file and rate ceilings are its
 //! operator's: no controller can widen them. Runs until SIGINT or SIGTERM,
 //! then stops any scan (its controller gets an interrupted trailer).
+//!
+//! With `--dial HOST:PORT` instead of `--listen`, for a segment that takes
+//! no inbound connection, it dials the controller (`check --agent-listen`)
+//! and keeps dialling: the same mutual TLS, the same checks, as the
+//! vantage `--vantage` names.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
-use vantage::agent::server::{AcceptedPlan, Agent, Event, serve};
+use vantage::agent::server::{AcceptedPlan, Agent, Event, dial, serve};
 use vantage::agent::tls::{Pem, server_config};
 
 use super::audit::{self, AuditFile};
@@ -20,8 +25,13 @@ use super::exit::Outcome;
 #[derive(Debug, clap::Args)]
 pub(crate) struct AgentArgs {
     /// Address and port to listen on.
-    #[arg(long, value_name = "ADDR:PORT")]
-    pub(crate) listen: SocketAddr,
+    #[arg(long, value_name = "ADDR:PORT", required_unless_present = "dial")]
+    pub(crate) listen: Option<SocketAddr>,
+    /// Dial the controller at HOST:PORT instead (`check --agent-listen`), again after each
+    /// session and until stopped, for a segment that takes no inbound connection. Needs
+    /// --vantage.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "listen", requires = "vantage")]
+    pub(crate) dial: Option<String>,
     /// This agent's certificate (PEM; `vantage certs agent` makes one).
     #[arg(long, value_name = "FILE")]
     pub(crate) cert: PathBuf,
@@ -107,9 +117,14 @@ pub(crate) fn run(a: &AgentArgs) -> anyhow::Result<Outcome> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(a.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", a.listen))?;
+        let listener = match a.listen {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr}"))?,
+            ),
+            None => None,
+        };
         let shutdown = CancellationToken::new();
         super::signals::stop_on_signals(shutdown.clone(), |name, first| {
             say(&if first {
@@ -118,9 +133,19 @@ pub(crate) fn run(a: &AgentArgs) -> anyhow::Result<Outcome> {
                 format!("{name}: already stopping")
             });
         })?;
+        let how = match (&listener, &a.dial) {
+            (Some(l), _) => match l.local_addr() {
+                Ok(addr) => format!("listening on {addr}"),
+                Err(_) => "listening".to_owned(),
+            },
+            (None, Some(controller)) => format!(
+                "dialling {controller} as vantage `{}`",
+                a.vantage.as_deref().unwrap_or_default()
+            ),
+            (None, None) => anyhow::bail!("give --listen ADDR:PORT or --dial HOST:PORT"),
+        };
         say(&format!(
-            "listening on {} (mutual TLS; scope {}; at most {} probes/s, {} per host; {} mode)",
-            listener.local_addr().unwrap_or(a.listen),
+            "{how} (mutual TLS; scope {}; at most {} probes/s, {} per host; {} mode)",
             a.scope.display(),
             agent.max_rate,
             agent.max_host_rate,
@@ -133,7 +158,13 @@ pub(crate) fn run(a: &AgentArgs) -> anyhow::Result<Outcome> {
             }
             log(event);
         };
-        serve(listener, agent, Arc::new(events), shutdown).await;
+        match (listener, &a.dial) {
+            (Some(listener), _) => serve(listener, agent, Arc::new(events), shutdown).await,
+            (None, Some(controller)) => {
+                dial(controller.clone(), agent, Arc::new(events), shutdown).await;
+            }
+            (None, None) => {}
+        }
         say("stopped");
         anyhow::Ok(())
     })?;
@@ -176,6 +207,10 @@ fn log(event: Event) {
             say(&format!("scanning for {peer} ({controller}): {what}"));
         }
         Event::Finished { peer, how } => say(&format!("done for {peer}: {how}")),
+        Event::Dialled { peer } => say(&format!("dialled the controller at {peer}")),
+        Event::Unreachable { controller, why } => {
+            say(&format!("cannot reach the controller at {controller} ({why}); dialling again"));
+        }
         _ => {}
     }
 }

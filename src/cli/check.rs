@@ -18,6 +18,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use super::args::{Mode, ProbeOpts, ScanArgs, ShardOpts};
 use super::audit::{AuditLog, Run};
@@ -86,6 +87,14 @@ pub(crate) struct AgentOpts {
     /// Its private key (PEM).
     #[arg(long, value_name = "FILE")]
     pub(crate) agent_key: Option<PathBuf>,
+    /// Meet the agents here instead of connecting to their URLs: each dials in
+    /// (`vantage agent --dial`), for segments that take no inbound connection. Their
+    /// certificates must still be for their URLs' hosts.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub(crate) agent_listen: Option<std::net::SocketAddr>,
+    /// How long to wait for each agent to dial in (with --agent-listen).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, requires = "agent_listen", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(crate) agent_wait: u64,
 }
 
 /// How evidence names observations that were not kept (no `--save`).
@@ -218,6 +227,26 @@ fn audited(
         None => None,
         Some(tls) => {
             let bundle = bundle(&a.spec, a.built_in, &loaded.digest)?;
+            // Bound now, so a taken address is refused before any scan.
+            let meet = match a.agents.agent_listen {
+                Some(addr) => {
+                    let l = std::net::TcpListener::bind(addr)
+                        .with_context(|| format!("--agent-listen {addr}"))?;
+                    l.set_nonblocking(true).with_context(|| format!("--agent-listen {addr}"))?;
+                    say(&format!(
+                        "waiting up to {} s on {addr} for the agents of {} to dial in",
+                        a.agents.agent_wait,
+                        remotes
+                            .iter()
+                            .map(|(v, _)| format!("`{v}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                    Some(l)
+                }
+                None => None,
+            };
+            let wait = Duration::from_secs(a.agents.agent_wait);
             let limits = a.probe.limits();
             let jobs: Vec<(String, Remote, PathBuf)> = remotes
                 .iter()
@@ -239,7 +268,8 @@ fn audited(
                         // The agent's scope guard leaves them out too.
                         exclude: exclusions.networks().iter().map(ToString::to_string).collect(),
                     };
-                    let remote = Remote { url: url.clone(), tls: Arc::clone(&tls), request };
+                    let remote =
+                        Remote { url: url.clone(), tls: Arc::clone(&tls), request, meet: None };
                     Some((v.clone(), remote, path_of(v)?))
                 })
                 .collect();
@@ -247,7 +277,8 @@ fn audited(
             let shown =
                 Bars { intent: intent.clone(), labelled: names.len() > 1, rate: limits.rate };
             let stop = a.stop.clone();
-            Some(std::thread::spawn(move || run_remotes(jobs, tell, stop, &shown)))
+            let meet = meet.map(|l| (l, wait));
+            Some(std::thread::spawn(move || run_remotes(jobs, meet, tell, stop, &shown)))
         }
     };
     let mut failed: Vec<(String, String)> = Vec::new();
@@ -398,7 +429,8 @@ fn bundle(spec: &Path, built_in: Option<&'static str>, digest: &str) -> anyhow::
 /// the caller's `stop` (`demo`), that stops them instead, and the caller
 /// handles the signals.
 fn run_remotes(
-    jobs: Vec<(String, Remote, PathBuf)>,
+    mut jobs: Vec<(String, Remote, PathBuf)>,
+    meet: Option<(std::net::TcpListener, Duration)>,
     tell: bool,
     stop: Option<CancellationToken>,
     bars: &Bars,
@@ -425,6 +457,27 @@ fn run_remotes(
         };
         if let Err(e) = handled {
             return jobs.iter().map(|(v, ..)| (v.clone(), format!("{e:#}"))).collect();
+        }
+        // Dialling agents are met on the listener `check` bound.
+        if let Some((listener, wait)) = meet {
+            let started = tokio::net::TcpListener::from_std(listener).and_then(|l| {
+                let vantages = jobs.iter().map(|(v, ..)| v.clone());
+                client::Rendezvous::start(l, vantages, wait)
+            });
+            match started {
+                Ok(r) => {
+                    let r = Arc::new(r);
+                    for (_, remote, _) in &mut jobs {
+                        remote.meet = Some(Arc::clone(&r));
+                    }
+                }
+                Err(e) => {
+                    return jobs
+                        .iter()
+                        .map(|(v, ..)| (v.clone(), format!("--agent-listen: {e}")))
+                        .collect();
+                }
+            }
         }
         let runs = jobs.iter().map(|(v, remote, path)| {
             let cancel = cancel.clone();

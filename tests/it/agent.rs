@@ -89,25 +89,30 @@ struct Running {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// An agent for 127.0.0.1 with a certificate from `ca`, connect mode.
+fn agent(ca: &Ca, scope: &str, max_rate: u32, vantage: Option<&str>) -> Agent {
+    let me = ca.leaf("agent", &["127.0.0.1"], ExtendedKeyUsagePurpose::ServerAuth, false);
+    let tls = server_config(
+        pem("agent.pem", &me.cert),
+        pem("agent.key", &me.key),
+        pem("ca.pem", &ca.pem),
+    )
+    .expect("server config");
+    Agent {
+        tls,
+        scope: vantage::agent::scope::parse("scope.txt", scope.as_bytes()).expect("scope"),
+        scope_name: "scope.txt".to_owned(),
+        max_rate,
+        max_host_rate: max_rate,
+        vantage: vantage.map(str::to_owned),
+        syn: false,
+        max_parallel: 64,
+    }
+}
+
 impl Running {
     async fn start(ca: &Ca, scope: &str, max_rate: u32, vantage: Option<&str>) -> Self {
-        let me = ca.leaf("agent", &["127.0.0.1"], ExtendedKeyUsagePurpose::ServerAuth, false);
-        let tls = server_config(
-            pem("agent.pem", &me.cert),
-            pem("agent.key", &me.key),
-            pem("ca.pem", &ca.pem),
-        )
-        .expect("server config");
-        let agent = Agent {
-            tls,
-            scope: vantage::agent::scope::parse("scope.txt", scope.as_bytes()).expect("scope"),
-            scope_name: "scope.txt".to_owned(),
-            max_rate,
-            max_host_rate: max_rate,
-            vantage: vantage.map(str::to_owned),
-            syn: false,
-            max_parallel: 64,
-        };
+        let agent = agent(ca, scope, max_rate, vantage);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -239,7 +244,7 @@ async fn drive(
     request: PlanRequest,
     out: &Path,
 ) -> Result<Delivered, RemoteError> {
-    let remote = Remote { url: url.to_owned(), tls, request };
+    let remote = Remote { url: url.to_owned(), tls, request, meet: None };
     client::run(&remote, out, &CancellationToken::new()).await
 }
 
@@ -430,8 +435,12 @@ async fn one_scan_at_a_time_and_a_controller_that_leaves_stops_its_scan() {
 
     let first = dir.file("first.jsonl");
     let leave = CancellationToken::new();
-    let remote =
-        Remote { url: agent.url(), tls: Arc::clone(&tls), request: request(&path, "remote", 100) };
+    let remote = Remote {
+        url: agent.url(),
+        tls: Arc::clone(&tls),
+        request: request(&path, "remote", 100),
+        meet: None,
+    };
     let running = {
         let (remote, first, leave) = (remote.clone(), first.clone(), leave.clone());
         tokio::spawn(async move { client::run(&remote, &first, &leave).await })
@@ -465,6 +474,81 @@ async fn one_scan_at_a_time_and_a_controller_that_leaves_stops_its_scan() {
     assert!(delivered.whole, "{delivered:?}");
     agent.stop().await;
     drop(listener);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dialling_agent_is_met_past_hostile_peers_at_the_rendezvous() {
+    // `check --agent-listen`'s rendezvous, then `agent --dial`: peers that
+    // send a line without end, a hello for a vantage nobody awaits, a TLS
+    // record instead of a hello, or nothing at all are closed (the silent
+    // one after the handshake timeout) without holding up the agent, which
+    // is then met and handshakes as when the controller connects to it.
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let ca = Ca::new("vantage test CA");
+    let tls = controller(&ca, &ca.leaf("ci", &[], ExtendedKeyUsagePurpose::ClientAuth, false));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let wait = Duration::from_secs(30);
+    let meet =
+        Arc::new(client::Rendezvous::start(listener, ["remote".to_owned()], wait).expect("start"));
+    assert_eq!(meet.addr(), addr);
+    let silent = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let hostile: [&[u8]; 3] =
+        [&[b'x'; 4096], b"vantage-agent-dial 1 other\n", b"\x16\x03\x01\x00\x05hello\n"];
+    for bytes in hostile {
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        // The peer may be closed before all is written: that is the point.
+        let _ = s.write_all(bytes).await;
+        let mut buf = [0u8; 1];
+        let read = tokio::time::timeout(Duration::from_secs(20), s.read(&mut buf))
+            .await
+            .expect("closed, not left open");
+        assert!(matches!(read, Ok(0) | Err(_)), "{:?}: {read:?}", &bytes[..bytes.len().min(20)]);
+    }
+    // The agent dials in as `remote`.
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&log);
+    let stop = CancellationToken::new();
+    let dialling = tokio::spawn(vantage::agent::server::dial(
+        addr.to_string(),
+        Arc::new(agent(&ca, "127.77.0.0/29", 1000, Some("remote"))),
+        Arc::new(move |e| sink.lock().expect("log").push(e)),
+        stop.clone(),
+    ));
+    let dir = Scratch::new("dial");
+    let web = StdListener::bind("127.77.0.2:0").expect("listener");
+    let port = web.local_addr().expect("addr").port();
+    let path = dir.file("spec.yaml");
+    // The URL names the host the agent's certificate is for; its port is
+    // not used, as the agent dials in.
+    std::fs::write(&path, spec("https://127.0.0.1:1", port, "1-2", "")).expect("spec");
+    let out = dir.file("obs.jsonl");
+    let remote = Remote {
+        url: "https://127.0.0.1:1".to_owned(),
+        tls,
+        request: request(&path, "remote", 1000),
+        meet: Some(Arc::clone(&meet)),
+    };
+    let delivered = client::run(&remote, &out, &CancellationToken::new()).await.expect("met");
+    assert!(delivered.whole, "{delivered:?}");
+    let file = vantage::observe::read(&out).expect("a valid observation file");
+    assert!(file.is_complete());
+    assert!(file.facts.iter().any(|f| f.port == port), "web's port was probed");
+    // A vantage met once is not met again: a second run waits in vain.
+    let again = client::run(&remote, &dir.file("again.jsonl"), &CancellationToken::new()).await;
+    assert!(
+        matches!(&again, Err(RemoteError::Connect { why, .. }) if why.contains("not awaited")),
+        "{again:?}"
+    );
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(20), dialling)
+        .await
+        .expect("the dialling agent stops")
+        .expect("no panic");
+    let events = log.lock().expect("log").clone();
+    assert!(events.iter().any(|e| matches!(e, Event::Dialled { .. })), "{events:?}");
+    assert!(events.iter().any(|e| matches!(e, Event::Started { .. })), "{events:?}");
+    drop((silent, web));
 }
 
 #[test]

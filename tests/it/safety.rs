@@ -380,14 +380,10 @@ impl Drop for Child {
     }
 }
 
-#[test]
-fn an_agent_logs_each_plan_it_accepts_and_check_logs_its_agents() {
-    // A `vantage agent` on 127.0.0.1 with `vantage certs` certificates,
-    // driven by `check --exclude`: the agent's audit log has one `plan`
-    // line naming the controller, with the scope it scanned (the
-    // controller's exclusions taken out); check's has the agent's URL.
-    let dir = Dir::new("agent");
-    let (_listener, _, exclude) = setup(&dir);
+/// `vantage certs` in DIR/pki: a CA, an agent certificate for 127.0.0.1
+/// (`lo`) and a controller's (`ci`); DIR/scope.txt, the agent's scope.
+/// Returns the CA's path.
+fn pki(dir: &Dir) -> String {
     let pki = dir.path("pki");
     let (ca, ca_key) = (dir.path("pki/ca.pem"), dir.path("pki/ca.key"));
     let agent_cert = [
@@ -410,19 +406,34 @@ fn an_agent_logs_each_plan_it_accepts_and_check_logs_its_agents() {
         let o = vantage(args);
         assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
     }
+    std::fs::write(dir.0.join("scope.txt"), "127.88.8.0/29\n").expect("scope");
+    ca
+}
+
+/// DIR/lab.yaml with the vantage `here` reached through the agent at
+/// `url`, written as DIR/NAME; returns its path.
+fn agent_spec(dir: &Dir, name: &str, url: &str) -> String {
+    let spec = dir.path(name);
+    let text = std::fs::read_to_string(dir.path("lab.yaml")).expect("spec");
+    let with_agent = text
+        .replace("here: { zone: local }", &format!("here: {{ zone: local, agent: \"{url}\" }}"));
+    assert_ne!(with_agent, text, "lab.yaml declares `here`");
+    std::fs::write(&spec, with_agent).expect("spec");
+    spec
+}
+
+#[test]
+fn an_agent_logs_each_plan_it_accepts_and_check_logs_its_agents() {
+    // A `vantage agent` on 127.0.0.1 with `vantage certs` certificates,
+    // driven by `check --exclude`: the agent's audit log has one `plan`
+    // line naming the controller, with the scope it scanned (the
+    // controller's exclusions taken out); check's has the agent's URL.
+    let dir = Dir::new("agent");
+    let (_listener, _, exclude) = setup(&dir);
+    let ca = pki(&dir);
     let port = TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr");
     let url = format!("https://127.0.0.1:{}", port.port());
-    let spec = dir.path("agent.yaml");
-    let text = std::fs::read_to_string(dir.path("lab.yaml")).expect("spec");
-    std::fs::write(
-        &spec,
-        text.replace(
-            "here: { zone: local }",
-            &format!("here: {{ zone: local, agent: \"{url}\" }}"),
-        ),
-    )
-    .expect("spec");
-    std::fs::write(dir.0.join("scope.txt"), "127.88.8.0/29\n").expect("scope");
+    let spec = agent_spec(&dir, "agent.yaml", &url);
     let agent_log = dir.path("agent-audit.jsonl");
     let mut agent = Child(
         Command::new(env!("CARGO_BIN_EXE_vantage"))
@@ -478,5 +489,86 @@ fn an_agent_logs_each_plan_it_accepts_and_check_logs_its_agents() {
     assert_eq!(events, ["start", "end"]);
     assert_eq!(lines[1]["vantages"][0]["agent"], url.as_str());
     assert_eq!(lines[1]["spec_digest"], plan["spec_digest"]);
+    drop(agent);
+}
+
+#[test]
+fn a_dialling_agent_is_met_by_check_agent_listen_and_must_hold_the_urls_name() {
+    // An agent that dials out (`--dial`, for a segment that takes no
+    // inbound connection) is met by `check --agent-listen`: the plan is
+    // accepted and logged as from a listening agent. The controller still
+    // checks the agent's certificate against the URL's host: with the URL
+    // naming `localhost` (the certificate is for 127.0.0.1) the handshake
+    // fails, no plan reaches the agent, and the vantage is incomplete.
+    let dir = Dir::new("dial");
+    let (_listener, _, _) = setup(&dir);
+    let ca = pki(&dir);
+    let port = TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr");
+    let good = agent_spec(&dir, "dial.yaml", &format!("https://127.0.0.1:{}", port.port()));
+    let liar = agent_spec(&dir, "liar.yaml", &format!("https://localhost:{}", port.port()));
+    let agent_log = dir.path("agent-audit.jsonl");
+    // Started first: it dials until a check listens.
+    let agent = Child(
+        Command::new(env!("CARGO_BIN_EXE_vantage"))
+            .args(["agent", "--dial", &port.to_string(), "--vantage", "here"])
+            .args(["--cert", &dir.path("pki/lo.pem"), "--key", &dir.path("pki/lo.key")])
+            .args(["--client-ca", &ca, "--scope", &dir.path("scope.txt"), "--connect-only"])
+            .args(["--audit-log", &agent_log])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the agent starts"),
+    );
+    let listen = port.to_string();
+    let check = |spec: &str| {
+        vantage(&[
+            "check",
+            spec,
+            "--from",
+            "here",
+            "--agent-ca",
+            &ca,
+            "--agent-cert",
+            &dir.path("pki/ci.pem"),
+            "--agent-key",
+            &dir.path("pki/ci.key"),
+            "--agent-listen",
+            &listen,
+            "--agent-wait",
+            "30",
+            "--mode",
+            "connect",
+            "--max-rtt",
+            "500",
+        ])
+    };
+    let checked = check(&good);
+    // The planted finding: db (127.88.8.2) is required and closed.
+    assert_eq!(checked.status.code(), Some(1), "{}", stderr(&checked));
+    assert!(
+        stderr(&checked).contains(&format!(
+            "waiting up to 30 s on {listen} for the agents of `here` to dial in"
+        )),
+        "{}",
+        stderr(&checked)
+    );
+    let report = String::from_utf8_lossy(&checked.stdout).into_owned();
+    assert!(report.contains("unreachable") && report.contains("127.88.8.2"), "{report}");
+    let lines = audit_lines(&agent_log);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0]["controller"].as_str().is_some_and(|c| c.starts_with("ci (127.0.0.1:")),
+        "{}",
+        lines[0]
+    );
+    // The agent dials again for the next check, which expects another name.
+    let refused = check(&liar);
+    assert_eq!(refused.status.code(), Some(3), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("TLS with the agent at https://localhost:"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(audit_lines(&agent_log).len(), 1, "no plan reached the agent");
     drop(agent);
 }
