@@ -23,7 +23,8 @@ use std::time::Duration;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
 use tokio_rustls::TlsConnector;
 use tokio_util::sync::CancellationToken;
 
@@ -50,16 +51,26 @@ pub struct Remote {
 
 /// Where dialling agents are met: a listener that takes each connection's
 /// hello line (within the handshake timeout, at most
-/// [`super::MAX_HELLO_BYTES`]) and hands the connection to the run of the
-/// vantage it names, once; a connection naming no awaited vantage, or one
-/// already met, is closed. The runs then check the agents' certificates.
+/// [`super::MAX_HELLO_BYTES`], at most `HELLOS_AT_ONCE` read at a time:
+/// more are closed at once) and queues the connection for the run of the
+/// vantage it names; one naming no awaited vantage is closed. The hello is
+/// only a routing hint: the run handshakes with each queued connection in
+/// turn, checking the certificate against its URL's host, and takes the
+/// first that passes. So a peer that sends another vantage's hello costs
+/// that vantage one failed handshake, never its agent's place.
 #[derive(Debug)]
 pub struct Rendezvous {
     addr: SocketAddr,
     wait: Duration,
-    awaited: Mutex<HashMap<String, oneshot::Receiver<TcpStream>>>,
+    awaited: Mutex<HashMap<String, mpsc::Receiver<TcpStream>>>,
     accepting: tokio::task::JoinHandle<()>,
 }
+
+/// Hello lines read at once; a peer beyond them is closed unread.
+const HELLOS_AT_ONCE: usize = 64;
+
+/// Connections queued for one vantage; more are closed.
+const QUEUED: usize = 4;
 
 impl Rendezvous {
     /// Accepts on `listener` (inside a tokio runtime) the agents of
@@ -73,40 +84,47 @@ impl Rendezvous {
         let mut senders = HashMap::new();
         let mut awaited = HashMap::new();
         for v in vantages {
-            let (tx, rx) = oneshot::channel();
+            let (tx, rx) = mpsc::channel(QUEUED);
             senders.insert(v.clone(), tx);
             awaited.insert(v, rx);
         }
-        let senders = Arc::new(Mutex::new(senders));
+        let senders = Arc::new(senders);
+        let reading = Arc::new(Semaphore::new(HELLOS_AT_ONCE));
         let accepting = tokio::spawn(async move {
+            let mut hellos = JoinSet::new();
             loop {
+                while hellos.try_join_next().is_some() {}
                 let Ok((stream, peer)) = listener.accept().await else {
                     // Out of descriptors, or a connection reset before
                     // accept: the listener is fine; a moment, then on.
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 };
+                let Ok(permit) = Arc::clone(&reading).try_acquire_owned() else {
+                    tracing::info!(%peer, "too many dialling peers at once; closed");
+                    continue;
+                };
                 let senders = Arc::clone(&senders);
-                tokio::spawn(async move {
+                // Aborted with the accept loop (the JoinSet is dropped).
+                hellos.spawn(async move {
                     let mut stream = stream;
-                    let hello =
-                        tokio::time::timeout(HANDSHAKE_TIMEOUT, read_hello(&mut stream)).await;
+                    let hello = tokio::time::timeout(HANDSHAKE_TIMEOUT, read_hello(&mut stream)).await;
+                    drop(permit);
                     let Ok(Some(vantage)) = hello else {
                         tracing::info!(%peer, "a dialling peer sent no hello line; closed");
                         return;
                     };
-                    let sender = senders.lock().ok().and_then(|mut s| s.remove(&vantage));
-                    match sender {
-                        Some(tx) => {
-                            tracing::info!(%peer, %vantage, "an agent dialled in");
-                            // The run may have given up waiting: then
-                            // the connection is dropped (closed).
-                            let _ = tx.send(stream);
-                        }
+                    match senders.get(&vantage).map(|tx| tx.try_send(stream)) {
+                        Some(Ok(())) => tracing::info!(%peer, %vantage, "an agent dialled in"),
+                        Some(Err(_)) => tracing::info!(
+                            %peer,
+                            %vantage,
+                            "a dialling agent came for a vantage already met or with connections queued; closed"
+                        ),
                         None => tracing::info!(
                             %peer,
                             %vantage,
-                            "a dialling agent named no vantage awaited (or one already met); closed"
+                            "a dialling peer named no vantage awaited; closed"
                         ),
                     }
                 });
@@ -120,24 +138,39 @@ impl Rendezvous {
         self.addr
     }
 
-    /// The connection of `vantage`'s agent, once it dials in.
-    async fn meet(&self, vantage: &str, cancel: &CancellationToken) -> Result<TcpStream, String> {
+    /// `vantage`'s queue of dialled-in connections, taken once.
+    fn waiter(&self, vantage: &str) -> Result<Waiter, String> {
         let rx = self.awaited.lock().ok().and_then(|mut a| a.remove(vantage));
         let Some(rx) = rx else {
             return Err(format!("vantage `{vantage}` is not awaited on {}", self.addr));
         };
-        let gave_up = || {
-            format!(
+        Ok(Waiter {
+            rx,
+            until: tokio::time::Instant::now() + self.wait,
+            what: format!(
                 "no agent dialled in as vantage `{vantage}` on {} within {} s",
                 self.addr,
                 self.wait.as_secs()
-            )
-        };
+            ),
+        })
+    }
+}
+
+/// One vantage's dialled-in connections, until its deadline.
+struct Waiter {
+    rx: mpsc::Receiver<TcpStream>,
+    until: tokio::time::Instant,
+    what: String,
+}
+
+impl Waiter {
+    /// The next connection that dialled in, or why there is none.
+    async fn next(&mut self, cancel: &CancellationToken) -> Result<TcpStream, String> {
         tokio::select! {
             () = cancel.cancelled() => Err("interrupted while waiting for the agent to dial in".to_owned()),
-            met = tokio::time::timeout(self.wait, rx) => match met {
-                Ok(Ok(stream)) => Ok(stream),
-                Ok(Err(_)) | Err(_) => Err(gave_up()),
+            met = tokio::time::timeout_at(self.until, self.rx.recv()) => match met {
+                Ok(Some(stream)) => Ok(stream),
+                Ok(None) | Err(_) => Err(self.what.clone()),
             },
         }
     }
@@ -273,28 +306,49 @@ pub async fn run_watched(
     let (host, port) = parse_url(&url).ok_or_else(|| RemoteError::Url(url.clone()))?;
     let connect_error = |why: String| RemoteError::Connect { url: url.clone(), why };
     let name = ServerName::try_from(host.clone()).map_err(|e| connect_error(e.to_string()))?;
-    let tcp = if let Some(meet) = &remote.meet {
-        // It dials in; its certificate must still be for `host`.
-        meet.meet(&remote.request.vantage, cancel).await.map_err(connect_error)?
-    } else {
-        let tcp = tokio::select! {
-            () = cancel.cancelled() => return Err(connect_error("interrupted".to_owned())),
-            t = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect((host.as_str(), port))) => t,
-        };
-        match tcp {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => return Err(connect_error(e.to_string())),
-            Err(_) => return Err(connect_error("no answer within 10 s".to_owned())),
-        }
-    };
-    keepalive(&tcp);
-    let connector = TlsConnector::from(Arc::clone(&remote.tls));
-    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, connector.connect(name, tcp)).await;
     let handshake_error = |why: String| RemoteError::Handshake { url: url.clone(), why };
-    let mut tls = match handshake {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Err(handshake_error(e.to_string())),
-        Err(_) => return Err(handshake_error("no handshake within 10 s".to_owned())),
+    let connector = TlsConnector::from(Arc::clone(&remote.tls));
+    // A dialling agent is met: each connection that named this vantage is
+    // tried in turn until one proves a certificate for `host`.
+    let mut waiter = match &remote.meet {
+        Some(meet) => Some(meet.waiter(&remote.request.vantage).map_err(connect_error)?),
+        None => None,
+    };
+    let mut failed: Option<String> = None;
+    let mut tls = loop {
+        let tcp = if let Some(w) = &mut waiter {
+            match w.next(cancel).await {
+                Ok(tcp) => tcp,
+                // The last failed handshake says more than the deadline.
+                Err(why) => match failed {
+                    Some(last) => return Err(handshake_error(format!("{last} ({why})"))),
+                    None => return Err(connect_error(why)),
+                },
+            }
+        } else {
+            let tcp = tokio::select! {
+                () = cancel.cancelled() => return Err(connect_error("interrupted".to_owned())),
+                t = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect((host.as_str(), port))) => t,
+            };
+            match tcp {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => return Err(connect_error(e.to_string())),
+                Err(_) => return Err(connect_error("no answer within 10 s".to_owned())),
+            }
+        };
+        keepalive(&tcp);
+        let handshake =
+            tokio::time::timeout(HANDSHAKE_TIMEOUT, connector.connect(name.clone(), tcp)).await;
+        let why = match handshake {
+            Ok(Ok(s)) => break s,
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "no handshake within 10 s".to_owned(),
+        };
+        if waiter.is_none() {
+            return Err(handshake_error(why));
+        }
+        tracing::info!(agent = %url, why = %why, "a peer that dialled in failed the handshake");
+        failed = Some(why);
     };
     let protocol = |why: String| RemoteError::Protocol { url: url.clone(), why };
     // TLS 1.3: the agent checks our certificate after our first flight, so

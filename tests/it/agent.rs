@@ -481,8 +481,10 @@ async fn a_dialling_agent_is_met_past_hostile_peers_at_the_rendezvous() {
     // `check --agent-listen`'s rendezvous, then `agent --dial`: peers that
     // send a line without end, a hello for a vantage nobody awaits, a TLS
     // record instead of a hello, or nothing at all are closed (the silent
-    // one after the handshake timeout) without holding up the agent, which
-    // is then met and handshakes as when the controller connects to it.
+    // one after the handshake timeout) without holding up the agent, and
+    // one that claims the agent's vantage without its certificate does
+    // not take its place: the agent is met and handshakes as when the
+    // controller connects to it.
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let ca = Ca::new("vantage test CA");
     let tls = controller(&ca, &ca.leaf("ci", &[], ExtendedKeyUsagePurpose::ClientAuth, false));
@@ -505,6 +507,11 @@ async fn a_dialling_agent_is_met_past_hostile_peers_at_the_rendezvous() {
             .expect("closed, not left open");
         assert!(matches!(read, Ok(0) | Err(_)), "{:?}: {read:?}", &bytes[..bytes.len().min(20)]);
     }
+    // A peer that claims to be `remote` but cannot prove it (it leaves
+    // after its hello) costs one failed handshake, not the agent's place.
+    let mut impostor = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    impostor.write_all(&vantage::agent::hello("remote")).await.expect("hello");
+    drop(impostor);
     // The agent dials in as `remote`.
     let log = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&log);

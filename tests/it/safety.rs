@@ -520,7 +520,7 @@ fn a_dialling_agent_is_met_by_check_agent_listen_and_must_hold_the_urls_name() {
             .expect("the agent starts"),
     );
     let listen = port.to_string();
-    let check = |spec: &str| {
+    let check = |spec: &str, wait: &str| {
         vantage(&[
             "check",
             spec,
@@ -535,14 +535,14 @@ fn a_dialling_agent_is_met_by_check_agent_listen_and_must_hold_the_urls_name() {
             "--agent-listen",
             &listen,
             "--agent-wait",
-            "30",
+            wait,
             "--mode",
             "connect",
             "--max-rtt",
             "500",
         ])
     };
-    let checked = check(&good);
+    let checked = check(&good, "30");
     // The planted finding: db (127.88.8.2) is required and closed.
     assert_eq!(checked.status.code(), Some(1), "{}", stderr(&checked));
     assert!(
@@ -561,8 +561,10 @@ fn a_dialling_agent_is_met_by_check_agent_listen_and_must_hold_the_urls_name() {
         "{}",
         lines[0]
     );
-    // The agent dials again for the next check, which expects another name.
-    let refused = check(&liar);
+    // The agent dials again for the next check, which expects another
+    // name: each of its connections fails the handshake until the wait
+    // ends, and the last failure is what the finding says.
+    let refused = check(&liar, "4");
     assert_eq!(refused.status.code(), Some(3), "{}", stderr(&refused));
     assert!(
         stderr(&refused).contains("TLS with the agent at https://localhost:"),
