@@ -26,6 +26,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
 use tokio_util::sync::CancellationToken;
 
 use super::proto::{Limits, MAX_REPLY_BYTES, PlanRequest, Reply};
@@ -50,14 +51,15 @@ pub struct Remote {
 }
 
 /// Where dialling agents are met: a listener that takes each connection's
-/// hello line (within the handshake timeout, at most
-/// [`super::MAX_HELLO_BYTES`], at most `HELLOS_AT_ONCE` read at a time:
-/// more are closed at once) and queues the connection for the run of the
-/// vantage it names; one naming no awaited vantage is closed. The hello is
-/// only a routing hint: the run handshakes with each queued connection in
-/// turn, checking the certificate against its URL's host, and takes the
-/// first that passes. So a peer that sends another vantage's hello costs
-/// that vantage one failed handshake, never its agent's place.
+/// hello line (within `HELLO_TIMEOUT`, at most [`super::MAX_HELLO_BYTES`];
+/// at most `HELLOS_AT_ONCE` read at a time and `HELLOS_PER_PEER` from one
+/// address, more closed at once) and queues the connection for the run of
+/// the vantage it names; one naming no awaited vantage is closed. The
+/// hello is only a routing hint: the run handshakes with every queued
+/// connection at once, checking the certificate against its URL's host,
+/// and takes the first that passes. So a peer that sends another
+/// vantage's hello, and stalls or leaves, costs that vantage nothing but
+/// a failed handshake, never its agent's place.
 #[derive(Debug)]
 pub struct Rendezvous {
     addr: SocketAddr,
@@ -68,6 +70,14 @@ pub struct Rendezvous {
 
 /// Hello lines read at once; a peer beyond them is closed unread.
 const HELLOS_AT_ONCE: usize = 64;
+
+/// Hello lines read at once from one address: a host that holds
+/// connections open cannot take every slot.
+const HELLOS_PER_PEER: usize = 4;
+
+/// How long a dialling peer has to send its hello (an agent sends it in
+/// its first write).
+const HELLO_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Connections queued for one vantage; more are closed.
 const QUEUED: usize = 4;
@@ -90,6 +100,7 @@ impl Rendezvous {
         }
         let senders = Arc::new(senders);
         let reading = Arc::new(Semaphore::new(HELLOS_AT_ONCE));
+        let per_peer = Arc::new(Mutex::new(HashMap::new()));
         let accepting = tokio::spawn(async move {
             let mut hellos = JoinSet::new();
             loop {
@@ -100,6 +111,10 @@ impl Rendezvous {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 };
+                let Some(slot) = FromPeer::take(&per_peer, peer.ip()) else {
+                    tracing::info!(%peer, "too many connections from this address at once; closed");
+                    continue;
+                };
                 let Ok(permit) = Arc::clone(&reading).try_acquire_owned() else {
                     tracing::info!(%peer, "too many dialling peers at once; closed");
                     continue;
@@ -108,8 +123,8 @@ impl Rendezvous {
                 // Aborted with the accept loop (the JoinSet is dropped).
                 hellos.spawn(async move {
                     let mut stream = stream;
-                    let hello = tokio::time::timeout(HANDSHAKE_TIMEOUT, read_hello(&mut stream)).await;
-                    drop(permit);
+                    let hello = tokio::time::timeout(HELLO_TIMEOUT, read_hello(&mut stream)).await;
+                    drop((permit, slot));
                     let Ok(Some(vantage)) = hello else {
                         tracing::info!(%peer, "a dialling peer sent no hello line; closed");
                         return;
@@ -148,7 +163,7 @@ impl Rendezvous {
             rx,
             until: tokio::time::Instant::now() + self.wait,
             what: format!(
-                "no agent dialled in as vantage `{vantage}` on {} within {} s",
+                "it did not dial in as vantage `{vantage}` on {} within {} s (--agent-wait)",
                 self.addr,
                 self.wait.as_secs()
             ),
@@ -164,14 +179,79 @@ struct Waiter {
 }
 
 impl Waiter {
-    /// The next connection that dialled in, or why there is none.
-    async fn next(&mut self, cancel: &CancellationToken) -> Result<TcpStream, String> {
-        tokio::select! {
-            () = cancel.cancelled() => Err("interrupted while waiting for the agent to dial in".to_owned()),
-            met = tokio::time::timeout_at(self.until, self.rx.recv()) => match met {
-                Ok(Some(stream)) => Ok(stream),
-                Ok(None) | Err(_) => Err(self.what.clone()),
-            },
+    /// Handshakes with every connection that dials in as this vantage, all
+    /// at once (one that stalls holds up nobody), until one proves a
+    /// certificate for `name`: that one. Otherwise the last failed
+    /// handshake, if any, and why the wait ended.
+    async fn meet(
+        &mut self,
+        connector: &TlsConnector,
+        name: &ServerName<'static>,
+        cancel: &CancellationToken,
+    ) -> Result<TlsStream<TcpStream>, (Option<String>, String)> {
+        let mut tries = JoinSet::new();
+        let mut last: Option<String> = None;
+        let mut open = true;
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => {
+                    return Err((last, "interrupted while waiting for the agent to dial in".to_owned()));
+                }
+                () = tokio::time::sleep_until(self.until) => return Err((last, self.what.clone())),
+                got = self.rx.recv(), if open => match got {
+                    Some(tcp) => {
+                        keepalive(&tcp);
+                        let (connector, name) = (connector.clone(), name.clone());
+                        tries.spawn(async move {
+                            tokio::time::timeout(HANDSHAKE_TIMEOUT, connector.connect(name, tcp)).await
+                        });
+                    }
+                    None => open = false,
+                },
+                Some(done) = tries.join_next(), if !tries.is_empty() => {
+                    let why = match done {
+                        Ok(Ok(Ok(tls))) => return Ok(tls),
+                        Ok(Ok(Err(e))) => e.to_string(),
+                        Ok(Err(_)) => "no handshake within 10 s".to_owned(),
+                        Err(e) => e.to_string(),
+                    };
+                    tracing::info!(why = %why, "a peer that dialled in failed the handshake");
+                    last = Some(why);
+                }
+            }
+        }
+    }
+}
+
+/// Counts the hellos being read from one address; the count drops when
+/// it is dropped (also when its task is aborted).
+struct FromPeer {
+    peer: IpAddr,
+    counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl FromPeer {
+    /// A slot for `peer`, unless it already has `HELLOS_PER_PEER` open.
+    fn take(counts: &Arc<Mutex<HashMap<IpAddr, usize>>>, peer: IpAddr) -> Option<Self> {
+        let mut c = counts.lock().ok()?;
+        let n = c.entry(peer).or_insert(0);
+        if *n >= HELLOS_PER_PEER {
+            return None;
+        }
+        *n += 1;
+        Some(Self { peer, counts: Arc::clone(counts) })
+    }
+}
+
+impl Drop for FromPeer {
+    fn drop(&mut self) {
+        if let Ok(mut c) = self.counts.lock()
+            && let Some(n) = c.get_mut(&self.peer)
+        {
+            *n -= 1;
+            if *n == 0 {
+                c.remove(&self.peer);
+            }
         }
     }
 }
@@ -308,47 +388,33 @@ pub async fn run_watched(
     let name = ServerName::try_from(host.clone()).map_err(|e| connect_error(e.to_string()))?;
     let handshake_error = |why: String| RemoteError::Handshake { url: url.clone(), why };
     let connector = TlsConnector::from(Arc::clone(&remote.tls));
-    // A dialling agent is met: each connection that named this vantage is
-    // tried in turn until one proves a certificate for `host`.
-    let mut waiter = match &remote.meet {
-        Some(meet) => Some(meet.waiter(&remote.request.vantage).map_err(connect_error)?),
-        None => None,
-    };
-    let mut failed: Option<String> = None;
-    let mut tls = loop {
-        let tcp = if let Some(w) = &mut waiter {
-            match w.next(cancel).await {
-                Ok(tcp) => tcp,
-                // The last failed handshake says more than the deadline.
-                Err(why) => match failed {
-                    Some(last) => return Err(handshake_error(format!("{last} ({why})"))),
-                    None => return Err(connect_error(why)),
-                },
-            }
-        } else {
-            let tcp = tokio::select! {
-                () = cancel.cancelled() => return Err(connect_error("interrupted".to_owned())),
-                t = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect((host.as_str(), port))) => t,
-            };
-            match tcp {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => return Err(connect_error(e.to_string())),
-                Err(_) => return Err(connect_error("no answer within 10 s".to_owned())),
-            }
+    let mut tls = if let Some(meet) = &remote.meet {
+        // It dials in: every connection that names this vantage is tried
+        // until one proves a certificate for `host`.
+        let mut waiter = meet.waiter(&remote.request.vantage).map_err(connect_error)?;
+        match waiter.meet(&connector, &name, cancel).await {
+            Ok(tls) => tls,
+            // The last failed handshake says more than the deadline.
+            Err((Some(last), why)) => return Err(handshake_error(format!("{last} ({why})"))),
+            Err((None, why)) => return Err(connect_error(why)),
+        }
+    } else {
+        let tcp = tokio::select! {
+            () = cancel.cancelled() => return Err(connect_error("interrupted".to_owned())),
+            t = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect((host.as_str(), port))) => t,
+        };
+        let tcp = match tcp {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(connect_error(e.to_string())),
+            Err(_) => return Err(connect_error("no answer within 10 s".to_owned())),
         };
         keepalive(&tcp);
-        let handshake =
-            tokio::time::timeout(HANDSHAKE_TIMEOUT, connector.connect(name.clone(), tcp)).await;
-        let why = match handshake {
-            Ok(Ok(s)) => break s,
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => "no handshake within 10 s".to_owned(),
-        };
-        if waiter.is_none() {
-            return Err(handshake_error(why));
+        let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, connector.connect(name, tcp)).await;
+        match handshake {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(handshake_error(e.to_string())),
+            Err(_) => return Err(handshake_error("no handshake within 10 s".to_owned())),
         }
-        tracing::info!(agent = %url, why = %why, "a peer that dialled in failed the handshake");
-        failed = Some(why);
     };
     let protocol = |why: String| RemoteError::Protocol { url: url.clone(), why };
     // TLS 1.3: the agent checks our certificate after our first flight, so

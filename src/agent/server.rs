@@ -183,10 +183,17 @@ pub async fn serve(
 /// Dials the controller at `controller` (`HOST:PORT`) until `shutdown`,
 /// for agents whose segment takes no inbound connection: each time the
 /// connection opens, it says which vantage it is ([`super::hello`]: the
-/// agent must be pinned to one), then serves that one session exactly as
-/// an accepted connection (the same TLS handshake and roles, the same
-/// checks), then dials again. A controller that is not listening (no
-/// `check` running) is tried again after 1 s, then up to every 5 s.
+/// agent must be pinned to one, with a name a hello can carry), then
+/// serves that one session exactly as an accepted connection (the same
+/// TLS handshake and roles, the same checks), then dials again.
+///
+/// Between attempts it waits 1 s, doubling up to 5 s while no session
+/// gets a plan accepted: a controller that is not listening (no `check`
+/// running), or a peer on that port that takes the connection and drops
+/// it (another service, a check that already met this vantage), is not
+/// dialled in a tight loop, and is said once, not at every attempt. On
+/// `shutdown` a running scan gets `DRAIN` to write its interrupted trailer,
+/// as in `serve`.
 pub async fn dial(
     controller: String,
     agent: Arc<Agent>,
@@ -200,45 +207,63 @@ pub async fn dial(
     loop {
         let attempt = tokio::select! {
             () = shutdown.cancelled() => break,
-            t = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(controller.as_str())) => t,
+            t = tokio::time::timeout(HANDSHAKE_TIMEOUT, open(&controller, &hello)) => t,
         };
         let failed = match attempt {
-            Ok(Ok(mut stream)) => match (stream.peer_addr(), stream.write_all(&hello).await) {
-                (Ok(peer), Ok(())) => {
-                    told = false;
-                    wait = DIAL_FIRST;
-                    tracing::info!(%peer, "dialled the controller");
-                    (events)(Event::Dialled { peer });
-                    let conn = Connection {
-                        agent: Arc::clone(&agent),
-                        busy: Arc::clone(&busy),
-                        events: Arc::clone(&events),
-                        stop: shutdown.child_token(),
-                        peer,
-                    };
-                    conn.serve(stream).await;
-                    None
-                }
-                (Err(e), _) | (_, Err(e)) => Some(e.to_string()),
-            },
+            Ok(Ok((stream, peer))) => {
+                tracing::info!(%peer, "dialled the controller");
+                (events)(Event::Dialled { peer });
+                let conn = Connection {
+                    agent: Arc::clone(&agent),
+                    busy: Arc::clone(&busy),
+                    events: Arc::clone(&events),
+                    stop: shutdown.child_token(),
+                    peer,
+                };
+                let session = conn.serve(stream);
+                tokio::pin!(session);
+                let accepted = tokio::select! {
+                    accepted = &mut session => accepted,
+                    () = shutdown.cancelled() => {
+                        // The scan sees the cancellation and ends its
+                        // stream with an interrupted trailer.
+                        let _ = tokio::time::timeout(DRAIN, session).await;
+                        break;
+                    }
+                };
+                (!accepted).then(|| format!("{peer} took the connection but sent no plan"))
+            }
             Ok(Err(e)) => Some(e.to_string()),
             Err(_) => Some("no answer within 10 s".to_owned()),
         };
-        if let Some(why) = failed {
-            tracing::debug!(%controller, %why, "cannot dial the controller");
-            if !told {
-                told = true;
-                (events)(Event::Unreachable { controller: controller.clone(), why });
+        match failed {
+            None => {
+                told = false;
+                wait = DIAL_FIRST;
+            }
+            Some(why) => {
+                tracing::debug!(%controller, %why, "no session with the controller");
+                if !told {
+                    told = true;
+                    (events)(Event::Unreachable { controller: controller.clone(), why });
+                } else {
+                    wait = (wait * 2).min(DIAL_MAX);
+                }
             }
         }
         tokio::select! {
             () = shutdown.cancelled() => break,
             () = tokio::time::sleep(wait) => {}
         }
-        if told {
-            wait = (wait * 2).min(DIAL_MAX);
-        }
     }
+}
+
+/// Connects to `controller` and sends `hello`.
+async fn open(controller: &str, hello: &[u8]) -> std::io::Result<(TcpStream, SocketAddr)> {
+    let mut stream = TcpStream::connect(controller).await?;
+    let peer = stream.peer_addr()?;
+    stream.write_all(hello).await?;
+    Ok((stream, peer))
 }
 
 struct Connection {
@@ -261,16 +286,19 @@ struct Prepared {
 }
 
 impl Connection {
-    fn refused(&self, controller: Option<&str>, why: String) {
+    /// Says the peer was refused; `false`: no plan was accepted.
+    fn refused(&self, controller: Option<&str>, why: String) -> bool {
         tracing::info!(peer = %self.peer, controller, why = %why, "refused");
         (self.events)(Event::Refused {
             peer: self.peer,
             controller: controller.map(str::to_owned),
             why,
         });
+        false
     }
 
-    async fn serve(self, stream: TcpStream) {
+    /// Serves one connection; whether a plan was accepted (a scan ran).
+    async fn serve(self, stream: TcpStream) -> bool {
         keepalive(&stream);
         let acceptor = TlsAcceptor::from(Arc::clone(&self.agent.tls));
         // Nothing is read from a peer before it has proved its certificate:
@@ -363,6 +391,7 @@ impl Connection {
         });
         let how = self.run(&request, &prepared, net, rd, wr).await;
         (self.events)(Event::Finished { peer: self.peer, how });
+        true
     }
 
     /// The SYN scanner when the controller does not ask for connect and

@@ -94,6 +94,14 @@ pub(crate) fn run(a: &AgentArgs) -> anyhow::Result<Outcome> {
         Pem { name: &name(&a.key), bytes: &key },
         Pem { name: &name(&a.client_ca), bytes: &ca },
     )?;
+    if let Some(v) = a.vantage.as_deref().filter(|_| a.dial.is_some()) {
+        let hello = vantage::agent::hello(v);
+        if vantage::agent::parse_hello(&hello[..hello.len() - 1]).is_none() {
+            anyhow::bail!(
+                "--vantage {v:?}: a dialling agent announces its vantage in one line, which takes letters, digits, `-`, `_` and `.` only"
+            );
+        }
+    }
     let scope_name = name(&a.scope);
     let scope = vantage::agent::scope::parse(&scope_name, &read(&a.scope, "--scope")?)?;
     let syn = !a.connect_only && vantage::probe::syn::raw_sockets_permitted().is_ok();
@@ -208,9 +216,9 @@ fn log(event: Event) {
         }
         Event::Finished { peer, how } => say(&format!("done for {peer}: {how}")),
         Event::Dialled { peer } => say(&format!("dialled the controller at {peer}")),
-        Event::Unreachable { controller, why } => {
-            say(&format!("cannot reach the controller at {controller} ({why}); dialling again"));
-        }
+        Event::Unreachable { controller, why } => say(&format!(
+            "no session with the controller at {controller} ({why}); dialling again, every 5 s at most"
+        )),
         _ => {}
     }
 }

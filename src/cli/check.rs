@@ -200,6 +200,9 @@ fn audited(
     }
     let remotes: Vec<(String, String)> =
         names.iter().filter_map(|n| agent_of(n).map(|url| (n.clone(), url))).collect();
+    if let Some(addr) = a.agents.agent_listen {
+        dial_in_hosts(addr, &remotes)?;
+    }
     let tls = if remotes.is_empty() { None } else { Some(controller_tls(&a.agents)?) };
     // Every vantage's plan, as each scan will make it: refused here if
     // any is, and what the audit line records.
@@ -383,6 +386,29 @@ fn count(
         }
         _ => {}
     }
+}
+
+/// With `--agent-listen`: some vantage must be an agent's, and no two may
+/// share their URL's host. A dialling agent is known by the certificate
+/// it proves for that host alone (the URL's port is not used), so two
+/// vantages on one host could not be told apart: the agent of one could
+/// take the other's plan.
+fn dial_in_hosts(addr: std::net::SocketAddr, remotes: &[(String, String)]) -> anyhow::Result<()> {
+    if remotes.is_empty() {
+        anyhow::bail!(
+            "--agent-listen {addr}: no vantage of this check has an `agent:` URL, so no agent would dial in"
+        );
+    }
+    let mut hosts: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    for (v, url) in remotes {
+        let Some((host, _)) = client::parse_url(url) else { continue };
+        if let Some(other) = hosts.insert(host.clone(), v) {
+            anyhow::bail!(
+                "--agent-listen: vantages `{other}` and `{v}` have agents on the same host ({host}); dialling agents are known by their certificate's host alone, so give each its own"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The controller's TLS configuration from `--agent-*`.

@@ -507,11 +507,21 @@ async fn a_dialling_agent_is_met_past_hostile_peers_at_the_rendezvous() {
             .expect("closed, not left open");
         assert!(matches!(read, Ok(0) | Err(_)), "{:?}: {read:?}", &bytes[..bytes.len().min(20)]);
     }
-    // A peer that claims to be `remote` but cannot prove it (it leaves
-    // after its hello) costs one failed handshake, not the agent's place.
-    let mut impostor = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    impostor.write_all(&vantage::agent::hello("remote")).await.expect("hello");
-    drop(impostor);
+    // The silent peer is closed after the hello timeout.
+    let mut silent = silent;
+    let mut buf = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(20), silent.read(&mut buf))
+        .await
+        .expect("the silent peer is closed, not left open");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    // Peers that claim to be `remote` but cannot prove it, one that leaves
+    // after its hello and one that stalls, cost failed handshakes, not
+    // the agent's place: every queued connection is tried at once.
+    let mut leaving = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    leaving.write_all(&vantage::agent::hello("remote")).await.expect("hello");
+    drop(leaving);
+    let mut stalling = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stalling.write_all(&vantage::agent::hello("remote")).await.expect("hello");
     // The agent dials in as `remote`.
     let log = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&log);
@@ -555,7 +565,49 @@ async fn a_dialling_agent_is_met_past_hostile_peers_at_the_rendezvous() {
     let events = log.lock().expect("log").clone();
     assert!(events.iter().any(|e| matches!(e, Event::Dialled { .. })), "{events:?}");
     assert!(events.iter().any(|e| matches!(e, Event::Started { .. })), "{events:?}");
-    drop((silent, web));
+    drop((stalling, web));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dialling_agent_backs_off_from_a_peer_that_sends_no_plan() {
+    // Something on the controller's port takes each connection and drops
+    // it (another service, or a check that already met this vantage): the
+    // agent dials again after 1 s, then 2 s, then 4 s, and says so once,
+    // not every second.
+    let ca = Ca::new("vantage test CA");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let taken = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = Arc::clone(&taken);
+    let dropper = tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(s);
+        }
+    });
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&log);
+    let stop = CancellationToken::new();
+    let dialling = tokio::spawn(vantage::agent::server::dial(
+        addr.to_string(),
+        Arc::new(agent(&ca, "127.77.0.0/29", 1000, Some("remote"))),
+        Arc::new(move |e| sink.lock().expect("log").push(e)),
+        stop.clone(),
+    ));
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(20), dialling)
+        .await
+        .expect("the dialling agent stops")
+        .expect("no panic");
+    dropper.abort();
+    // At 0, 1 and 3 s at most (a slow machine only dials less); a second
+    // apart, it would have been 4.
+    let n = taken.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((1..=3).contains(&n), "{n} connections in 3.5 s");
+    let events = log.lock().expect("log").clone();
+    let said = events.iter().filter(|e| matches!(e, Event::Unreachable { .. })).count();
+    assert_eq!(said, 1, "{events:?}");
 }
 
 #[test]

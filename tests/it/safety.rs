@@ -542,6 +542,32 @@ fn a_dialling_agent_is_met_by_check_agent_listen_and_must_hold_the_urls_name() {
             "500",
         ])
     };
+    // Refused before anything is probed: --agent-listen with no agent
+    // vantage to meet, or with two whose URLs share a host (a dialling
+    // agent is known by its certificate's host alone).
+    let refusals = [
+        (dir.path("lab.yaml"), "no vantage of this check has an `agent:` URL"),
+        (
+            {
+                let two = dir.path("two.yaml");
+                let text = std::fs::read_to_string(&good).expect("spec");
+                let there = "\n  there: { zone: local, agent: \"https://127.0.0.1:9\" }";
+                let with_there = text.replacen("\" }", &format!("\" }}{there}"), 1);
+                std::fs::write(&two, with_there).expect("spec");
+                two
+            },
+            "vantages `here` and `there` have agents on the same host (127.0.0.1)",
+        ),
+    ];
+    for (spec, want) in refusals {
+        let mut args = vec!["check", &spec, "--from", "here", "--agent-listen", &listen];
+        if spec.ends_with("two.yaml") {
+            args.extend(["--from", "there"]);
+        }
+        let o = vantage(&args);
+        assert_eq!(o.status.code(), Some(2), "{want}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{want}: {}", stderr(&o));
+    }
     let checked = check(&good, "30");
     // The planted finding: db (127.88.8.2) is required and closed.
     assert_eq!(checked.status.code(), Some(1), "{}", stderr(&checked));
