@@ -436,10 +436,7 @@ fn controller_tls(o: &AgentOpts) -> anyhow::Result<Arc<rustls::ClientConfig>> {
 fn bundle(spec: &Path, built_in: Option<&'static str>, digest: &str) -> anyhow::Result<SpecBundle> {
     let mut files = Vec::new();
     let loaded = vantage::spec::load_with(spec, &mut |p: &Path| {
-        let bytes = match built_in {
-            None => vantage::spec::read_bounded(p)?,
-            Some(text) => super::read_built_in(spec, text, p)?,
-        };
+        let bytes = super::read_spec_file(spec, built_in, p)?;
         files.push(SpecFile::new(p.display().to_string(), &bytes));
         Ok(bytes)
     });

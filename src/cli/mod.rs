@@ -98,26 +98,24 @@ pub(crate) fn load_spec(
     path: &std::path::Path,
     built_in: Option<&'static str>,
 ) -> vantage::spec::Loaded {
-    match built_in {
-        None => vantage::spec::load(path),
-        Some(text) => vantage::spec::load_with(path, &mut |p| read_built_in(path, text, p)),
-    }
+    vantage::spec::load_with(path, &mut |p| read_spec_file(path, built_in, p))
 }
 
-/// `p` as a built-in spec's reader gives it: the text for the spec itself,
-/// nothing else (no includes, no `trusted_ca` files).
-pub(crate) fn read_built_in(
+/// `p` as the loader of the spec at `spec` reads it: from disk, bounded as
+/// `spec::load` reads; for a built-in spec, its text for the spec itself
+/// and nothing else (no includes, no `trusted_ca` files).
+pub(crate) fn read_spec_file(
     spec: &std::path::Path,
-    text: &'static str,
+    built_in: Option<&'static str>,
     p: &std::path::Path,
 ) -> io::Result<Vec<u8>> {
-    if p == spec {
-        Ok(text.as_bytes().to_vec())
-    } else {
-        Err(io::Error::new(
+    match built_in {
+        None => vantage::spec::read_bounded(p),
+        Some(text) if p == spec => Ok(text.as_bytes().to_vec()),
+        Some(_) => Err(io::Error::new(
             io::ErrorKind::NotFound,
             format!("{} is built in and reads no other file", spec.display()),
-        ))
+        )),
     }
 }
 

@@ -168,13 +168,12 @@ pub(crate) struct Judged<'a> {
 }
 
 impl Judged<'_> {
-    /// A file the spec names (`trusted_ca`), or the spec itself (quoted
-    /// by the HTML report): from disk, or the built-in text.
-    fn read(&self, p: &Path) -> std::io::Result<Vec<u8>> {
+    /// A file the spec names (`trusted_ca`): from disk; a built-in spec
+    /// reads none (`read_spec_file` says so).
+    fn read_named(&self, p: &Path) -> std::io::Result<Vec<u8>> {
         match self.built_in {
-            None if p == self.path => spec::read_bounded(p),
             None => std::fs::read(p),
-            Some(text) => super::read_built_in(self.path, text, p),
+            Some(_) => super::read_spec_file(self.path, self.built_in, p),
         }
     }
 }
@@ -194,7 +193,7 @@ pub(crate) fn judge_and_report(
     let absent: Vec<Absent<'_>> =
         absent.iter().map(|(vantage, why)| Absent { vantage, why }).collect();
     let sources: Vec<Source<'_>> = files.iter().map(|(name, file)| Source { name, file }).collect();
-    let tls = verdict::TlsPolicies::load(intent, |path| spec.read(path))?;
+    let tls = verdict::TlsPolicies::load(intent, |path| spec.read_named(path))?;
     let verdict = verdict::judge(intent, &tls, &sources, &absent, Some(spec.digest), now)?;
     let complete = verdict.complete;
     let mut doc = verdict.document(&spec.path.display().to_string(), now);
@@ -225,9 +224,9 @@ fn spec_lines(
     let files: std::collections::BTreeSet<&str> =
         doc.findings.iter().map(|f| f.location.file.as_str()).collect();
     for file in files {
-        let path = Path::new(file);
-        let bytes = if path == spec.path { spec.read(path) } else { spec::read_bounded(path) };
-        let Ok(bytes) = bytes else { continue };
+        let Ok(bytes) = super::read_spec_file(spec.path, spec.built_in, Path::new(file)) else {
+            continue;
+        };
         let text = String::from_utf8_lossy(&bytes);
         let lines: Vec<&str> = text.lines().collect();
         for f in doc.findings.iter().filter(|f| f.location.file == file) {
