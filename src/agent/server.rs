@@ -166,13 +166,7 @@ pub async fn serve(
         tracing::info!(%peer, "connection accepted");
         // Finished connections leave their results here; reap them.
         while tasks.try_join_next().is_some() {}
-        let conn = Connection {
-            agent: Arc::clone(&agent),
-            busy: Arc::clone(&busy),
-            events: Arc::clone(&events),
-            stop: shutdown.child_token(),
-            peer,
-        };
+        let conn = Connection::new(&agent, &busy, &events, &shutdown, peer);
         tasks.spawn(conn.serve(stream));
     }
     // Stopped: the scans see the cancellation, and each ends its stream
@@ -213,14 +207,8 @@ pub async fn dial(
             Ok(Ok((stream, peer))) => {
                 tracing::info!(%peer, "dialled the controller");
                 (events)(Event::Dialled { peer });
-                let conn = Connection {
-                    agent: Arc::clone(&agent),
-                    busy: Arc::clone(&busy),
-                    events: Arc::clone(&events),
-                    stop: shutdown.child_token(),
-                    peer,
-                };
-                let session = conn.serve(stream);
+                let session =
+                    Connection::new(&agent, &busy, &events, &shutdown, peer).serve(stream);
                 tokio::pin!(session);
                 let accepted = tokio::select! {
                     accepted = &mut session => accepted,
@@ -286,6 +274,24 @@ struct Prepared {
 }
 
 impl Connection {
+    /// A session with `peer`, accepted or dialled alike: one plan at a
+    /// time (`busy`), stopped with `shutdown`.
+    fn new(
+        agent: &Arc<Agent>,
+        busy: &Arc<Semaphore>,
+        events: &Events,
+        shutdown: &CancellationToken,
+        peer: SocketAddr,
+    ) -> Self {
+        Self {
+            agent: Arc::clone(agent),
+            busy: Arc::clone(busy),
+            events: Arc::clone(events),
+            stop: shutdown.child_token(),
+            peer,
+        }
+    }
+
     /// Says the peer was refused; `false`: no plan was accepted.
     fn refused(&self, controller: Option<&str>, why: String) -> bool {
         tracing::info!(peer = %self.peer, controller, why = %why, "refused");

@@ -476,6 +476,38 @@ async fn one_scan_at_a_time_and_a_controller_that_leaves_stops_its_scan() {
     drop(listener);
 }
 
+/// An agent for vantage `remote` dialling `addr` in this process, with its log.
+struct Dialling {
+    log: Arc<Mutex<Vec<Event>>>,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Dialling {
+    fn start(ca: &Ca, addr: SocketAddr) -> Self {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&log);
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(vantage::agent::server::dial(
+            addr.to_string(),
+            Arc::new(agent(ca, "127.77.0.0/29", 1000, Some("remote"))),
+            Arc::new(move |e| sink.lock().expect("log").push(e)),
+            stop.clone(),
+        ));
+        Self { log, stop, task }
+    }
+
+    /// Stops it; its log.
+    async fn stop(self) -> Vec<Event> {
+        self.stop.cancel();
+        tokio::time::timeout(Duration::from_secs(20), self.task)
+            .await
+            .expect("the dialling agent stops")
+            .expect("no panic");
+        self.log.lock().expect("log").clone()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dialling_agent_is_met_past_hostile_peers_at_the_rendezvous() {
     // `check --agent-listen`'s rendezvous, then `agent --dial`: peers that
@@ -523,15 +555,7 @@ async fn a_dialling_agent_is_met_past_hostile_peers_at_the_rendezvous() {
     let mut stalling = tokio::net::TcpStream::connect(addr).await.expect("connect");
     stalling.write_all(&vantage::agent::hello("remote")).await.expect("hello");
     // The agent dials in as `remote`.
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&log);
-    let stop = CancellationToken::new();
-    let dialling = tokio::spawn(vantage::agent::server::dial(
-        addr.to_string(),
-        Arc::new(agent(&ca, "127.77.0.0/29", 1000, Some("remote"))),
-        Arc::new(move |e| sink.lock().expect("log").push(e)),
-        stop.clone(),
-    ));
+    let dialling = Dialling::start(&ca, addr);
     let dir = Scratch::new("dial");
     let web = StdListener::bind("127.77.0.2:0").expect("listener");
     let port = web.local_addr().expect("addr").port();
@@ -557,12 +581,7 @@ async fn a_dialling_agent_is_met_past_hostile_peers_at_the_rendezvous() {
         matches!(&again, Err(RemoteError::Connect { why, .. }) if why.contains("not awaited")),
         "{again:?}"
     );
-    stop.cancel();
-    tokio::time::timeout(Duration::from_secs(20), dialling)
-        .await
-        .expect("the dialling agent stops")
-        .expect("no panic");
-    let events = log.lock().expect("log").clone();
+    let events = dialling.stop().await;
     assert!(events.iter().any(|e| matches!(e, Event::Dialled { .. })), "{events:?}");
     assert!(events.iter().any(|e| matches!(e, Event::Started { .. })), "{events:?}");
     drop((stalling, web));
@@ -585,27 +604,14 @@ async fn a_dialling_agent_backs_off_from_a_peer_that_sends_no_plan() {
             drop(s);
         }
     });
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&log);
-    let stop = CancellationToken::new();
-    let dialling = tokio::spawn(vantage::agent::server::dial(
-        addr.to_string(),
-        Arc::new(agent(&ca, "127.77.0.0/29", 1000, Some("remote"))),
-        Arc::new(move |e| sink.lock().expect("log").push(e)),
-        stop.clone(),
-    ));
+    let dialling = Dialling::start(&ca, addr);
     tokio::time::sleep(Duration::from_millis(3_500)).await;
-    stop.cancel();
-    tokio::time::timeout(Duration::from_secs(20), dialling)
-        .await
-        .expect("the dialling agent stops")
-        .expect("no panic");
+    let events = dialling.stop().await;
     dropper.abort();
     // At 0, 1 and 3 s at most (a slow machine only dials less); a second
     // apart, it would have been 4.
     let n = taken.load(std::sync::atomic::Ordering::SeqCst);
     assert!((1..=3).contains(&n), "{n} connections in 3.5 s");
-    let events = log.lock().expect("log").clone();
     let said = events.iter().filter(|e| matches!(e, Event::Unreachable { .. })).count();
     assert_eq!(said, 1, "{events:?}");
 }
